@@ -1,0 +1,1 @@
+"""Interactive ipywidgets explorers, one module per lesson idea."""
