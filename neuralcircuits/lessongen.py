@@ -154,7 +154,8 @@ class Outcome:
 
 
 def sync_lesson(
-    solution: Path, lessons_dir: Path = LESSONS, force: bool = False, check: bool = False
+    solution: Path, lessons_dir: Path = LESSONS, force: bool = False, check: bool = False,
+    backups: Path = BUILD / "lesson-backups",
 ) -> Outcome:
     """Bring one lesson up to date with its solution, never losing a learner's edits."""
     lesson = lessons_dir / solution.name
@@ -167,7 +168,6 @@ def sync_lesson(
     if current is not None and has_local_edits(current):
         if not force:
             return Outcome(lesson, "kept")
-        backups = BUILD / "lesson-backups"
         backups.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         shutil.copy2(lesson, backups / f"{lesson.stem}.{stamp}{lesson.suffix}")

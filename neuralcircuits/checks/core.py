@@ -70,7 +70,7 @@ def as_tensor(value: Any, what: str, shape: Sequence[int] | None = None) -> torc
     """Return `value` as a float tensor, or fail saying why it is not the expected one."""
     if value is None:
         fail(f"{what} is None: did you forget a `return`?")
-    if isinstance(value, (int, float)) and shape in (None, ()):
+    if isinstance(value, (int, float)) and shape is not None and tuple(shape) == ():
         value = torch.tensor(float(value))
     if not isinstance(value, torch.Tensor):
         fail(f"{what} should be a torch.Tensor, but it is a {type(value).__name__}.")
