@@ -41,6 +41,10 @@ def _timed(what: str, job: Callable[[], Path]) -> tuple[str, str, float, str]:
 def run_course(quality: str = "low") -> list[tuple[str, str, float, str]]:
     """Execute every solution and render every video; return the summary rows."""
     rows = []
+    # Videos first, so that each executed notebook embeds its lesson's video.
+    for script in lesson_scripts(ANIMATIONS):
+        rows.append(_timed(f"video  {script.stem} ({quality})",
+                           lambda script=script: make_video(script, quality)))
     for script in lesson_scripts(SOLUTIONS):
         def job(script=script):
             unexecuted = to_notebook(script, COURSE / ".unexecuted")
@@ -48,9 +52,6 @@ def run_course(quality: str = "low") -> list[tuple[str, str, float, str]]:
             execute(unexecuted, out)
             return out
         rows.append(_timed(f"lesson {script.stem}", job))
-    for script in lesson_scripts(ANIMATIONS):
-        rows.append(_timed(f"video  {script.stem} ({quality})",
-                           lambda script=script: make_video(script, quality)))
     return rows
 
 
