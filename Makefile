@@ -70,7 +70,8 @@ course: $(INSTALLED) ## the main job: execute every solution into build/course/,
 	$(OFFLINE) $(PY) -m neuralcircuits.course --quality $(QUALITY)
 
 lab: $(INSTALLED) ## open JupyterLab on lessons/ (the .py files open as notebooks)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 lessons: $(INSTALLED) ## regenerate lessons/ from solutions/ (keeps your edits unless FORCE=1)
 	@$(PY) -m neuralcircuits.lessongen $(if $(FORCE),--force)
