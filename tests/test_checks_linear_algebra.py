@@ -1,0 +1,183 @@
+"""Lesson 01's checks: right answers pass, each kind of wrong answer gets its sentence."""
+
+import pytest
+import torch
+
+from neuralcircuits.checks import (
+    CheckFailed,
+    check_analogy,
+    check_coordinates_in_basis,
+    check_linear_layer,
+    check_neuron_output,
+    check_rotate_hidden,
+)
+
+
+def stub(*args):
+    raise NotImplementedError("Exercise: write this here")
+
+
+def fails_with(check, fn, *fragments):
+    with pytest.raises(CheckFailed) as error:
+        check(fn)
+    message = str(error.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+# --- neuron_output -----------------------------------------------------------
+
+
+def test_neuron_output(capsys):
+    check_neuron_output(lambda x, w, b: x @ w + b)
+    assert "✔" in capsys.readouterr().out
+    fails_with(check_neuron_output, stub, "not written yet")
+    fails_with(check_neuron_output, lambda x, w, b: None, "None")
+    fails_with(
+        check_neuron_output, lambda x, w, b: (x @ w + b).tolist(), "torch.Tensor"
+    )
+    fails_with(check_neuron_output, lambda x, w, b: x * w + b, "never adds")
+    fails_with(
+        check_neuron_output, lambda x, w, b: (x @ w + b)[:, None], "shape (5, 1)"
+    )
+    fails_with(check_neuron_output, lambda x, w, b: x @ w, "forgets the bias")
+    fails_with(check_neuron_output, lambda x, w, b: x @ w - b, "subtracts the bias")
+    fails_with(check_neuron_output, lambda x, w, b: x @ w.flip(0) + b, "at input")
+    fails_with(check_neuron_output, lambda x, w, b: x @ w / 0, "NaN or infinity")
+    fails_with(check_neuron_output, lambda x, w, b: x @ "w", "raised TypeError")
+
+
+# --- linear_layer --------------------------------------------------------------
+
+
+def test_linear_layer(capsys):
+    check_linear_layer(lambda x, W, b: x @ W.T + b)
+    check_linear_layer(lambda x, W, b: torch.nn.functional.linear(x, W, b))
+    assert "nn.Linear" in capsys.readouterr().out
+    fails_with(check_linear_layer, stub, "not written yet")
+    fails_with(check_linear_layer, lambda x, W, b: None, "None")
+    fails_with(check_linear_layer, lambda x, W, b: W @ x.T + b[:, None], "W @ x.T")
+    fails_with(check_linear_layer, lambda x, W, b: x @ W + b, "raised RuntimeError")
+    fails_with(check_linear_layer, lambda x, W, b: x @ W.T, "forgets the bias")
+    fails_with(
+        check_linear_layer, lambda x, W, b: x @ W.T - b, "differs from torch.nn.Linear"
+    )
+    fails_with(check_linear_layer, lambda x, W, b: (x @ W.T + b)[0], "shape (2,)")
+    fails_with(check_linear_layer, lambda x, W, b: "x @ W.T + b", "torch.Tensor")
+
+
+# --- coordinates_in_basis -----------------------------------------------------
+
+
+def test_coordinates_in_basis(capsys):
+    check_coordinates_in_basis(lambda v, B: torch.linalg.solve(B, v))
+    check_coordinates_in_basis(lambda v, B: torch.linalg.inv(B) @ v)
+    assert "✔" in capsys.readouterr().out
+    fails_with(check_coordinates_in_basis, stub, "not written yet")
+    fails_with(check_coordinates_in_basis, lambda v, B: None, "None")
+    fails_with(check_coordinates_in_basis, lambda v, B: B @ v, "basis @ v")
+    fails_with(check_coordinates_in_basis, lambda v, B: B.T @ v, "orthonormal")
+    fails_with(check_coordinates_in_basis, lambda v, B: v, "should be [1.0, 2.0]")
+    fails_with(
+        check_coordinates_in_basis,
+        lambda v, B: torch.linalg.solve(B, v)[None],
+        "shape (1, 2)",
+    )
+    fails_with(check_coordinates_in_basis, lambda v, B: [1.0, 2.0], "torch.Tensor")
+
+
+# --- rotate_hidden -------------------------------------------------------------
+
+
+def test_rotate_hidden(capsys):
+    check_rotate_hidden(lambda W_in, b_in, W_out, R: (R @ W_in, R @ b_in, W_out @ R.T))
+    assert "unchanged" in capsys.readouterr().out
+    fails_with(check_rotate_hidden, stub, "not written yet")
+    fails_with(check_rotate_hidden, lambda *a: None, "three tensors", "None")
+    fails_with(
+        check_rotate_hidden, lambda W_in, b_in, W_out, R: R @ W_in, "three tensors"
+    )
+    fails_with(
+        check_rotate_hidden,
+        lambda W_in, b_in, W_out, R: (W_in, b_in, W_out),
+        "unchanged",
+    )
+    fails_with(
+        check_rotate_hidden,
+        lambda W_in, b_in, W_out, R: (R.T @ W_in, R.T @ b_in, W_out @ R),
+        "Rᵀ @ W_in",
+    )
+    fails_with(
+        check_rotate_hidden,
+        lambda W_in, b_in, W_out, R: (R @ W_in, b_in, W_out @ R.T),
+        "bias",
+    )
+    fails_with(
+        check_rotate_hidden,
+        lambda W_in, b_in, W_out, R: (R @ W_in, R @ b_in, W_out @ R),
+        "W_out @ R.T",
+    )
+    fails_with(
+        check_rotate_hidden,
+        lambda W_in, b_in, W_out, R: (R @ W_in, R @ b_in, (W_out @ R.T).T),
+        "shape (4, 3)",
+    )
+    fails_with(
+        check_rotate_hidden,
+        lambda W_in, b_in, W_out, R: (R @ W_in, None, W_out @ R.T),
+        "None",
+    )
+
+
+# --- analogy -------------------------------------------------------------------
+
+
+def right_analogy(E, vocab, a, b, c):
+    i = {t: k for k, t in enumerate(vocab)}
+    q = E[i[b]] - E[i[a]] + E[i[c]]
+    cos = E @ q / (E.norm(dim=-1) * q.norm())
+    for t in (a, b, c):
+        cos[i[t]] = -float("inf")
+    return vocab[int(cos.argmax())]
+
+
+def no_exclusion(E, vocab, a, b, c):
+    i = {t: k for k, t in enumerate(vocab)}
+    q = E[i[b]] - E[i[a]] + E[i[c]]
+    return vocab[int((E @ q / (E.norm(dim=-1) * q.norm())).argmax())]
+
+
+def dot_product(E, vocab, a, b, c):
+    i = {t: k for k, t in enumerate(vocab)}
+    scores = E @ (E[i[b]] - E[i[a]] + E[i[c]])
+    for t in (a, b, c):
+        scores[i[t]] = -float("inf")
+    return vocab[int(scores.argmax())]
+
+
+def flipped(E, vocab, a, b, c):
+    return right_analogy(E, vocab, b, a, c)
+
+
+def test_analogy(capsys):
+    check_analogy(right_analogy)
+    assert "✔" in capsys.readouterr().out
+    fails_with(check_analogy, stub, "not written yet")
+    fails_with(check_analogy, lambda *a: None, "None")
+    fails_with(check_analogy, lambda E, vocab, a, b, c: 3, "index 3")
+    fails_with(check_analogy, lambda E, vocab, a, b, c: E[0], "a str", "Tensor")
+    fails_with(
+        check_analogy, lambda E, vocab, a, b, c: "seven", "not in the vocabulary"
+    )
+    fails_with(check_analogy, no_exclusion, "exclude a, b")
+    fails_with(check_analogy, dot_product, "cosine")
+    fails_with(check_analogy, flipped, "sign")
+
+
+def test_analogy_on_the_trained_embedding():
+    # Right on the hand-made embedding, wrong on the trained one: "two" is hard-coded.
+    def hard_coded(E, vocab, a, b, c):
+        return "two" if "two" in vocab else vocab[0]
+
+    fails_with(check_analogy, hard_coded, "trained embedding")
