@@ -1,0 +1,140 @@
+"""Iterative node pruning, faithfulness, knockout and circuit overlap."""
+
+import pytest
+import torch
+
+from neuralcircuits import circuit_discovery as cd
+from neuralcircuits import circuit_study as study
+from neuralcircuits import patching, sequences
+from neuralcircuits import toy_seq as ts
+from neuralcircuits.patching import Component
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return ts.load()
+
+
+@pytest.fixture(scope="module")
+def random_model():
+    """A toy-seq-shaped model with random weights: pruning must not depend on training."""
+    return ts.build_model(ts.read_config()["model"], ts.load_tokenizer(), seed=3).eval()
+
+
+@pytest.fixture(scope="module")
+def data(model):
+    return study.build_task_data(model, n=48)[0]
+
+
+@pytest.fixture(scope="module")
+def setups(model, data):
+    return {
+        t: cd.ablation_setup(model, data[t].clean, data[t].random)
+        for t in sequences.TASKS
+    }
+
+
+def test_stacked_ablation_matches_the_patching_module(random_model):
+    clean = sequences.make_dataset(random_model, "months", "clean", "done", n=16)
+    ref = sequences.make_dataset(random_model, "months", "random", "done", n=16)
+    setup = cd.ablation_setup(random_model, clean, ref)
+    means = patching.mean_activations(random_model, ref.tokens)
+    configs = [[], ["0.1"], ["MLP1", "1.2"], ["0.0", "0.3", "MLP0"]]
+    stacked = cd.ablated_logit_diffs(random_model, setup, configs)
+    for config, value in zip(configs, stacked, strict=True):
+        want = patching.ablate(
+            random_model,
+            clean.tokens,
+            config,
+            means,
+            lambda lg: sequences.logit_diff(lg, clean),
+        )
+        assert float(value) == pytest.approx(float(want), abs=1e-4)
+    # one configuration per pass gives the same numbers
+    one_by_one = cd.ablated_logit_diffs(random_model, setup, configs, max_rows=1)
+    assert torch.allclose(stacked, one_by_one, atol=1e-4)
+
+
+def test_means_are_taken_per_template(random_model):
+    clean = sequences.make_dataset(random_model, "numerals", "clean", "all", n=12)
+    ref = sequences.make_dataset(random_model, "numerals", "random", "all", n=12)
+    setup = cd.ablation_setup(random_model, clean, ref)
+    assert setup.group_names == ["born", "done", "lost"]
+    born = [i for i, t in enumerate(ref.templates) if t == "born"]
+    want = patching.mean_activations(random_model, ref.tokens[born])[
+        Component("mlp", 0)
+    ]
+    assert torch.allclose(setup.means[Component("mlp", 0)][0], want, atol=1e-6)
+    assert setup.groups.tolist() == [
+        setup.group_names.index(t) for t in clean.templates
+    ]
+
+
+def test_final_logits_equal_the_model_and_leave_it_clean(random_model):
+    tokens = sequences.make_dataset(
+        random_model, "numerals", "clean", "lost", n=5
+    ).tokens
+    with torch.no_grad():
+        want = random_model(tokens)[:, -1]
+    assert torch.allclose(cd.final_logits(random_model, tokens), want, atol=1e-5)
+    with torch.no_grad():
+        assert torch.allclose(random_model(tokens)[:, -1], want)  # no hook left behind
+
+
+def test_pruning_finds_faithful_circuits_on_toy_seq(model, setups):
+    for task, setup in setups.items():
+        result = cd.prune_circuit(model, setup, progress=False)
+        assert result.performance >= 0.8, task
+        assert cd.knockout_performance(model, setup, result.circuit) <= 0.2, task
+        assert len(result.circuit) < len(cd.all_components(model))
+        removed = [s.component for s in result.steps if s.removed]
+        assert set(removed).isdisjoint(result.circuit)
+        assert all(s.performance >= 0.8 for s in result.steps if s.removed)
+
+
+def test_circuits_share_the_carrier_of_the_last_member(model, setups, data):
+    circuits = {
+        t: cd.prune_circuit(model, s, progress=False).circuit for t, s in setups.items()
+    }
+    shared = cd.circuit_overlap(circuits)
+    assert shared, "the three tasks should share part of their circuits"
+    from neuralcircuits import head_roles
+
+    att = head_roles.attention_to_members(model, data["numerals"].clean)[..., -1]
+    heads = [c for c in shared if c.kind == "head"]
+    assert any(float(att[c.layer, c.head]) > 0.5 for c in heads)
+
+
+def test_visit_order_is_the_papers():
+    class Cfg:
+        n_layers, n_heads, attn_only = 2, 2, False
+
+    class M:
+        cfg = Cfg
+
+    back = [str(c) for c in cd._visit_order(M, "backward")]
+    fwd = [str(c) for c in cd._visit_order(M, "forward")]
+    assert back == ["MLP1", "1.0", "1.1", "MLP0", "0.0", "0.1"]
+    assert fwd == ["0.0", "0.1", "MLP0", "1.0", "1.1", "MLP1"]
+
+
+def test_overlap_and_formatting():
+    a = ["0.1", "4.4", "9.1", "MLP9", "MLP0"]
+    b = [Component("head", 9, 1), "0.1", "MLP0", "7.11", "0.1"]
+    assert [str(c) for c in cd.shared_components(a, b)] == ["0.1", "MLP0", "9.1"]
+    assert cd.circuit_overlap({"a": a, "b": b, "c": ["9.1"]}) == [
+        Component("head", 9, 1)
+    ]
+    assert cd.format_circuit(a) == "heads 0.1, 4.4, 9.1; MLPs 0, 9"
+    assert cd.overlap_matrix({"a": a, "b": b}).tolist() == [[5, 3], [3, 4]]
+    table = dict(cd.membership_table({"a": a, "b": b}))
+    assert table[Component("head", 7, 11)] == [False, True]
+
+
+def test_paper_circuits_share_the_eight_heads_of_the_reference():
+    shared = cd.circuit_overlap({t: cd.paper_circuit(t) for t in sequences.TASKS})
+    heads = [str(c) for c in shared if c.kind == "head"]
+    assert heads == ["0.1", "4.4", "6.1", "6.6", "6.10", "7.11", "8.8", "9.1"]
+    assert len(cd.paper_circuit("number_words")) == 19 + 12
