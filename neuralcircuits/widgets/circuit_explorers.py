@@ -42,6 +42,7 @@ def draw_attention(
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(10, 6.2), gridspec_kw={"height_ratios": [1, 2.2]}
     )
+    pattern = pattern.numpy()  # matplotlib reads numpy, not torch tensors
     last = pattern[-1]
     colours = ["#F0AC00" if i in member_pos else "#888888" for i in range(len(words))]
     top.bar(range(len(words)), last, color=colours)
@@ -220,7 +221,9 @@ def draw_patching(
         fig, ax = plt.subplots(figsize=(max(4.0, 0.38 * len(cols) + 2.5), height))
     else:
         fig = ax.figure
-    image = ax.imshow(matrix, cmap="RdBu", vmin=-1, vmax=1, aspect="auto")
+    image = ax.imshow(
+        torch.as_tensor(matrix).numpy(), cmap="RdBu", vmin=-1, vmax=1, aspect="auto"
+    )
     ax.set_yticks(range(len(rows)), rows, fontsize=9)
     ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=9)
     ax.set_title(title, fontsize=11)
