@@ -263,11 +263,11 @@ def main(argv: list[str] | None = None) -> None:
     train_s = time.perf_counter() - t0
     figures = evaluate(model)
     ts.save_weights(net, args.out)
+    # No wall-clock time in the shipped file: retraining must reproduce it exactly.
     config = {
         "model": model_cfg,
         "training": asdict(cfg),
         "final_loss": sum(losses[-50:]) / 50,
-        "train_seconds": round(train_s, 1),
         "held_out_figures": figures,
     }
     (args.out / ts.CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
