@@ -39,6 +39,9 @@ def render(script: Path, quality: str = "low", scenes: list[str] | None = None,
            media_dir: Path = MEDIA) -> list[Path]:
     """Render scenes of `script` with the manim CLI; return their video files in order."""
     scenes = scenes or scene_names(script)
+    # One media folder per lesson: parallel renders (make -j) must not share
+    # Manim's LaTeX cache, where two processes would write the same files.
+    media_dir = media_dir / script.stem
     if not scenes:
         raise SystemExit(f"{script} defines no Scene classes")
     command = [sys.executable, "-m", "manim", "render", f"-q{QUALITY_FLAGS[quality]}",
