@@ -276,6 +276,41 @@ def _ours_layer_pos_subset(model, clean, corrupted, metric, method, subset):
     )
 
 
+def bench_attribution(label, model, clean, corrupted, metric, repeats: int):
+    """Time attribution patching of every head and position, interleaved with
+    forward passes so load changes hit both; return its row and its cost in
+    forward passes (median of the paired ratios)."""
+    attr_times, fwd_times, attr_peak = [], [], 0
+    for _ in range(repeats):
+        t, peak, _ = measure(
+            lambda: P.attribution_patch_heads(
+                model, clean, corrupted, metric, by_pos=True
+            ),
+            1,
+        )
+        attr_times += t
+        attr_peak = max(attr_peak, peak)
+        with torch.no_grad():
+            fwd_times += measure(lambda: model(corrupted), 1)[0]
+    ratio = _median([a / f for a, f in zip(attr_times, fwd_times, strict=True)])
+    row = Row(
+        label,
+        "attribution (every head & position)",
+        "all",
+        _median(attr_times),
+        None,
+        None,
+        None,
+        None,
+        attr_peak / 2**20,
+        None,
+        f"{repeats}/-",
+        notes=f"{ratio:.2f} forward passes (median of paired ratios)",
+        ours_times=attr_times,
+    )
+    return row, ratio
+
+
 def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
     torch.manual_seed(0)
     log("gpt2-shaped: building the model (boot_native, 12 layers)...")
@@ -393,38 +428,10 @@ def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
         )
 
     log(f"  attribution patching, interleaved with forward passes x {repeats} ...")
-    attr_times, fwd2_times, attr_peak = [], [], 0
-    for _ in range(repeats):
-        t, peak, _ = measure(
-            lambda: P.attribution_patch_heads(
-                model, clean, corrupted, metric, by_pos=True
-            ),
-            1,
-        )
-        attr_times += t
-        attr_peak = max(attr_peak, peak)
-        with torch.no_grad():
-            fwd2_times += measure(lambda: model(corrupted), 1)[0]
-    attr = _median(attr_times)
-    ratio = _median([a / f for a, f in zip(attr_times, fwd2_times, strict=True)])
-    rows.append(
-        Row(
-            "gpt2-shaped",
-            "attribution (every head & position)",
-            "all",
-            attr,
-            None,
-            None,
-            None,
-            None,
-            attr_peak / 2**20,
-            None,
-            f"{repeats}/-",
-            notes=f"{ratio:.2f} forward passes (median of paired ratios)",
-            ours_times=attr_times,
-        )
+    row, info["attribution_forward_passes"] = bench_attribution(
+        "gpt2-shaped", model, clean, corrupted, metric, repeats
     )
-    info["attribution_forward_passes"] = ratio
+    rows.append(row)
 
     if full:
         for method in ["heads", "heads_by_pos"]:
@@ -524,35 +531,10 @@ def bench_toy_seq(repeats: int, n_prompts: int, log) -> tuple[list[Row], dict]:
         )
         log(f"    ours {o:.2f} s, TL {t:.2f} s, ratio {t / o:.1f}x")
 
-    attr_times, fwd2_times, attr_peak = [], [], 0
-    for _ in range(repeats):
-        t, peak, _ = measure(
-            lambda: P.attribution_patch_heads(model, ct, cc, metric, by_pos=True), 1
-        )
-        attr_times += t
-        attr_peak = max(attr_peak, peak)
-        with torch.no_grad():
-            fwd2_times += measure(lambda: model(cc), 1)[0]
-    attr = _median(attr_times)
-    ratio = _median([a / f for a, f in zip(attr_times, fwd2_times, strict=True)])
-    rows.append(
-        Row(
-            "toy-seq",
-            "attribution (every head & position)",
-            "all",
-            attr,
-            None,
-            None,
-            None,
-            None,
-            attr_peak / 2**20,
-            None,
-            f"{repeats}/-",
-            notes=f"{ratio:.2f} forward passes (median of paired ratios)",
-            ours_times=attr_times,
-        )
+    row, info["attribution_forward_passes"] = bench_attribution(
+        "toy-seq", model, ct, cc, metric, repeats
     )
-    info["attribution_forward_passes"] = ratio
+    rows.append(row)
 
     for task, (clean, corrupted) in data.items():
         metric = metric_for(clean)
