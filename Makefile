@@ -13,7 +13,6 @@ INSTALLED := $(VENV)/.installed
 APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config \
 	texlive-latex-extra texlive-latex-recommended texlive-fonts-recommended dvisvgm
 
-LESSON_STEMS := $(notdir $(basename $(wildcard solutions/[0-9][0-9]_*.py)))
 SCENE_STEMS := $(notdir $(basename $(wildcard animations/[0-9][0-9]_*.py)))
 
 # Lessons, tests and benchmarks never reach the network.

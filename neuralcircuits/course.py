@@ -16,8 +16,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from neuralcircuits.notebooks import execute, lesson_scripts, to_notebook
-from neuralcircuits.paths import ANIMATIONS, BUILD, REPO, SOLUTIONS
+from neuralcircuits.notebooks import execute, to_notebook
+from neuralcircuits.paths import ANIMATIONS, BUILD, REPO, SOLUTIONS, lesson_scripts
 from neuralcircuits.videos import QUALITY_FLAGS, make_video
 
 COURSE = BUILD / "course"
@@ -33,8 +33,6 @@ def _timed(what: str, job: Callable[[], Path]) -> tuple[str, str, float, str]:
     except Exception as error:  # report and go on: one failure should not hide the rest
         status, detail = "FAILED", f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
         traceback.print_exc(limit=2)
-    except SystemExit as error:  # a manim render failure
-        status, detail = "FAILED", str(error)
     return what, status, time.perf_counter() - start, detail
 
 

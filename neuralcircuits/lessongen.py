@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from neuralcircuits.paths import BUILD, LESSONS, SOLUTIONS
+from neuralcircuits.paths import BUILD, LESSONS, SOLUTIONS, lesson_scripts
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\b\s*(?P<name>\S*)")
 END = re.compile(r"^\s*# END SOLUTION\b")
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only report drift")
     args = parser.parse_args(argv)
     status = 0
-    for solution in sorted(SOLUTIONS.glob("[0-9][0-9]_*.py")):
+    for solution in lesson_scripts(SOLUTIONS):
         try:
             outcome = sync_lesson(solution, force=args.force, check=args.check)
         except LessonGenError as error:

@@ -14,12 +14,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from neuralcircuits.paths import BUILD, LESSONS, SOLUTIONS
-
-
-def lesson_scripts(folder: Path) -> list[Path]:
-    """The numbered lesson scripts of a folder, in lesson order."""
-    return sorted(folder.glob("[0-9][0-9]_*.py"))
+from neuralcircuits.paths import BUILD, LESSONS, SOLUTIONS, lesson_scripts
 
 
 def to_notebook(script: Path, dest_dir: Path) -> Path:

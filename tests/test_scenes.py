@@ -5,10 +5,10 @@ from pathlib import Path
 import av
 import pytest
 
-from neuralcircuits.paths import ANIMATIONS
+from neuralcircuits.paths import ANIMATIONS, lesson_scripts
 from neuralcircuits.videos import join, render, scene_names
 
-SCRIPTS = sorted(ANIMATIONS.glob("[0-9][0-9]_*.py"))
+SCRIPTS = lesson_scripts(ANIMATIONS)
 
 
 def duration(video: Path) -> float:

@@ -3,8 +3,7 @@
 import pytest
 
 from neuralcircuits.lessongen import generate
-from neuralcircuits.notebooks import lesson_scripts
-from neuralcircuits.paths import LESSONS, SOLUTIONS
+from neuralcircuits.paths import ANIMATIONS, LESSONS, SOLUTIONS, lesson_scripts
 
 SOLUTION_FILES = lesson_scripts(SOLUTIONS)
 
@@ -13,7 +12,7 @@ def test_every_solution_has_a_lesson_and_a_scene_file():
     stems = {p.stem for p in SOLUTION_FILES}
     assert stems, "no lessons in solutions/"
     assert stems == {p.stem for p in lesson_scripts(LESSONS)}
-    assert stems <= {p.stem for p in lesson_scripts(SOLUTIONS.parent / "animations")}
+    assert stems <= {p.stem for p in lesson_scripts(ANIMATIONS)}
 
 
 @pytest.mark.parametrize("solution", SOLUTION_FILES, ids=[p.stem for p in SOLUTION_FILES])
