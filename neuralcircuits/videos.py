@@ -23,6 +23,10 @@ QUALITY_DIRS = {"low": "480p15", "medium": "720p30", "high": "1080p60"}
 MEDIA = BUILD / "media"
 
 
+class RenderError(RuntimeError):
+    """Manim could not render a lesson's scenes (its output says why)."""
+
+
 def scene_names(script: Path) -> list[str]:
     """The Scene classes of a scene file, in the order they are written."""
     tree = ast.parse(script.read_text())
@@ -43,7 +47,7 @@ def render(script: Path, quality: str = "low", scenes: list[str] | None = None,
     # Manim's LaTeX cache, where two processes would write the same files.
     media_dir = media_dir / script.stem
     if not scenes:
-        raise SystemExit(f"{script} defines no Scene classes")
+        raise RenderError(f"{script} defines no Scene classes")
     command = [sys.executable, "-m", "manim", "render", f"-q{QUALITY_FLAGS[quality]}",
                "--media_dir", str(media_dir.resolve()), "--progress_bar", "none",
                script.name, *scenes]
@@ -54,7 +58,7 @@ def render(script: Path, quality: str = "low", scenes: list[str] | None = None,
                           capture_output=True)
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
-        raise SystemExit(f"manim failed on {script} (exit {done.returncode})")
+        raise RenderError(f"manim failed on {script} (exit {done.returncode})")
     folder = media_dir / "videos" / script.stem / QUALITY_DIRS[quality]
     return [folder / f"{name}.mp4" for name in scenes]
 
@@ -97,7 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quality", choices=sorted(QUALITY_FLAGS), default="low")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    out = make_video(args.script, args.quality)
+    try:
+        out = make_video(args.script, args.quality)
+    except RenderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"{out.relative_to(BUILD.parent)}  ({time.perf_counter() - start:.0f} s)")
     return 0
 

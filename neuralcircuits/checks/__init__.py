@@ -8,6 +8,7 @@ does not pay for (or depend on) lesson 03's imports. All checks share
 is wrong.
 """
 
+import functools
 import importlib
 import re
 from pathlib import Path
@@ -18,6 +19,7 @@ _HERE = Path(__file__).parent
 _DEFINES_CHECK = re.compile(r"^def (check_\w+)\(", re.M)
 
 
+@functools.cache
 def _check_modules() -> dict[str, str]:
     """{check name: module name}, read from the modules' source without importing them."""
     found = {}
