@@ -62,32 +62,32 @@ $(INSTALLED): requirements.lock pyproject.toml
 	@touch $@
 
 test: $(INSTALLED) ## unit tests, every notebook, lessons/ in sync, every scene rendered (offline)
-	@$(PY) -m neuralcircuits.notebooks build/notebooks
+	@$(PY) -m neuralcircuits.tooling.notebooks build/notebooks
 	$(OFFLINE) $(PY) -m pytest tests build/notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
 
 course: $(INSTALLED) ## the main job: execute every solution into build/course/, render every video
-	$(OFFLINE) $(PY) -m neuralcircuits.course --quality $(QUALITY)
+	$(OFFLINE) $(PY) -m neuralcircuits.tooling.course --quality $(QUALITY)
 
 lab: $(INSTALLED) ## open JupyterLab on lessons/ (the .py files open as notebooks)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 lessons: $(INSTALLED) ## regenerate lessons/ from solutions/ (keeps your edits unless FORCE=1)
-	@$(PY) -m neuralcircuits.lessongen $(if $(FORCE),--force)
+	@$(PY) -m neuralcircuits.tooling.lessongen $(if $(FORCE),--force)
 
 notebooks: $(INSTALLED) ## write .ipynb copies of lessons and solutions into build/notebooks/
-	@$(PY) -m neuralcircuits.notebooks build/notebooks
+	@$(PY) -m neuralcircuits.tooling.notebooks build/notebooks
 
 videos: $(addprefix video-,$(SCENE_STEMS)) ## render every lesson's video into build/videos/ (QUALITY=low|high)
 
 video-%: $(INSTALLED)
-	$(OFFLINE) $(PY) -m neuralcircuits.videos animations/$*.py --quality $(QUALITY)
+	$(OFFLINE) $(PY) -m neuralcircuits.tooling.videos animations/$*.py --quality $(QUALITY)
 
 bench: $(INSTALLED) ## benchmarks against TransformerLens; writes build/bench.json
-	$(OFFLINE) $(PY) -m neuralcircuits.bench
+	$(OFFLINE) $(PY) -m neuralcircuits.tooling.bench
 
 toy-model: $(INSTALLED) ## retrain the embedded toy-seq model from its fixed seed (a few minutes)
-	$(OFFLINE) $(PY) -m neuralcircuits.toy_seq.train
+	$(OFFLINE) $(PY) -m neuralcircuits.science.toy_seq.train
 
 lint: $(INSTALLED) ## ruff over the package, lessons, scenes and tests
 	$(VENV)/bin/ruff check neuralcircuits solutions animations tests

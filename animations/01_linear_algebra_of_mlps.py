@@ -9,7 +9,7 @@ import torch
 from manim import *
 from style import *
 
-from neuralcircuits import analogies, linear_maps, toy_classifier
+from neuralcircuits.science import analogies, linear_maps, toy_classifier
 
 
 def _fmt(value: float) -> str:

@@ -9,8 +9,8 @@ import torch
 from manim import *
 from style import *
 
-from neuralcircuits import relu_circuits as rc
-from neuralcircuits import relu_training as rt
+from neuralcircuits.science import relu_circuits as rc
+from neuralcircuits.science import relu_training as rt
 
 
 def net_graph(axes, net, colour, x_range=(-2, 2)):

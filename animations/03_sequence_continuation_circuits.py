@@ -12,12 +12,11 @@ import torch
 from manim import *
 from style import *
 
-from neuralcircuits import circuit_discovery as cd
-from neuralcircuits import circuit_study as study
-from neuralcircuits import head_roles as roles
-from neuralcircuits import sequences
-from neuralcircuits.models import load_model, model_name
-from neuralcircuits.widgets import circuit_explorers as explorers
+from neuralcircuits.science import circuit_discovery as cd
+from neuralcircuits.science import circuit_study as study
+from neuralcircuits.science import head_roles as roles
+from neuralcircuits.science import sequences
+from neuralcircuits.science.models import load_model, model_name
 
 TASK_COLOURS = {"numerals": POSITIVE, "number_words": HIGHLIGHT, "months": GOOD}
 
@@ -38,7 +37,7 @@ def numbers():
         t: roles.attention_to_members(model, d.clean) for t, d in data.items()
     }
     out["patched"] = {
-        t: explorers.patching_results(model, d, progress=False) for t, d in data.items()
+        t: study.patching_results(model, d, progress=False) for t, d in data.items()
     }
     setups = {t: cd.ablation_setup(model, d.clean, d.random) for t, d in data.items()}
     out["found"] = {
@@ -104,7 +103,7 @@ class AttentionCarriesTheLastMember(Scene):
             "attention from the final position",
         )
         ds = n["data"][task].clean
-        words, pattern = explorers.attention_view(model, ds, 0, layer, h)
+        words, pattern = study.attention_view(model, ds, 0, layer, h)
         start = int(ds.member_pos[0, 0]) - 4
         words, weights = words[start:], pattern[-1, start:]
         members = {int(p) - start for p in ds.member_pos[0]}

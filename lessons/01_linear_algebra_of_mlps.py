@@ -5,7 +5,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: a03b67ab06ceee48727a467ecd704c5686e8698367f9d349e6225aad970a5c43
+#     generated_sha256: 290c394e461beb9501c671d611c8460c2b259d722e4ec67139cc9d10d67a2b96
 # ---
 
 # %% [markdown]
@@ -36,16 +36,16 @@
 # %%
 import torch
 
-from neuralcircuits import analogies, linear_maps, toy_classifier
-from neuralcircuits.checks import (
+import neuralcircuits.teaching.linear_algebra.widgets as pictures
+from neuralcircuits.science import analogies, linear_maps, toy_classifier
+from neuralcircuits.teaching.linear_algebra.checks import (
     check_analogy,
     check_coordinates_in_basis,
     check_linear_layer,
     check_neuron_output,
     check_rotate_hidden,
 )
-from neuralcircuits.media import show_video
-from neuralcircuits.widgets import linear_algebra as pictures
+from neuralcircuits.teaching.media import show_video
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=3, sci_mode=False)

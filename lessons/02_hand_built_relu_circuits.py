@@ -5,7 +5,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: f4b62125a0d0d408b80341eb6e62bee2716a83aec10bc56219601d276cc6e035
+#     generated_sha256: dc631fac8d8af65a778a4bb0529e937d268890f08d71a2b0e57331fa3169e307
 # ---
 
 # %% [markdown]
@@ -35,7 +35,7 @@
 # even before you do the exercises.
 
 # %%
-from neuralcircuits.media import show_video
+from neuralcircuits.teaching.media import show_video
 
 show_video("02_hand_built_relu_circuits")
 
@@ -43,21 +43,21 @@ show_video("02_hand_built_relu_circuits")
 import matplotlib.pyplot as plt
 import torch
 
-from neuralcircuits import relu_circuits as rc
-from neuralcircuits import relu_training as rt
-from neuralcircuits.checks import (
-    check_abs_weights,
-    check_match_units,
-    check_min_weights,
-    check_silent_inputs,
-)
-from neuralcircuits.plotting import (
+from neuralcircuits.science import relu_circuits as rc
+from neuralcircuits.science import relu_training as rt
+from neuralcircuits.teaching.figures import (
     NEGATIVE,
     POSITIVE,
     hidden_units_figure,
     loss_curves_figure,
     outcomes_figure,
     plot_function,
+)
+from neuralcircuits.teaching.relu_circuits.checks import (
+    check_abs_weights,
+    check_match_units,
+    check_min_weights,
+    check_silent_inputs,
 )
 
 torch.manual_seed(0)
@@ -184,7 +184,7 @@ plt.show()
 # Jupyter kernel; in a static page it shows its first drawing.)
 
 # %%
-from neuralcircuits.widgets.relu_explorer import relu_explorer
+from neuralcircuits.teaching.relu_circuits.widgets import relu_explorer
 
 relu_explorer(target="abs")
 

@@ -34,16 +34,16 @@
 # %%
 import torch
 
-from neuralcircuits import analogies, linear_maps, toy_classifier
-from neuralcircuits.checks import (
+import neuralcircuits.teaching.linear_algebra.widgets as pictures
+from neuralcircuits.science import analogies, linear_maps, toy_classifier
+from neuralcircuits.teaching.linear_algebra.checks import (
     check_analogy,
     check_coordinates_in_basis,
     check_linear_layer,
     check_neuron_output,
     check_rotate_hidden,
 )
-from neuralcircuits.media import show_video
-from neuralcircuits.widgets import linear_algebra as pictures
+from neuralcircuits.teaching.media import show_video
 
 torch.manual_seed(0)
 torch.set_printoptions(precision=3, sci_mode=False)

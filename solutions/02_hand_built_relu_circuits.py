@@ -33,7 +33,7 @@
 # even before you do the exercises.
 
 # %%
-from neuralcircuits.media import show_video
+from neuralcircuits.teaching.media import show_video
 
 show_video("02_hand_built_relu_circuits")
 
@@ -41,21 +41,21 @@ show_video("02_hand_built_relu_circuits")
 import matplotlib.pyplot as plt
 import torch
 
-from neuralcircuits import relu_circuits as rc
-from neuralcircuits import relu_training as rt
-from neuralcircuits.checks import (
-    check_abs_weights,
-    check_match_units,
-    check_min_weights,
-    check_silent_inputs,
-)
-from neuralcircuits.plotting import (
+from neuralcircuits.science import relu_circuits as rc
+from neuralcircuits.science import relu_training as rt
+from neuralcircuits.teaching.figures import (
     NEGATIVE,
     POSITIVE,
     hidden_units_figure,
     loss_curves_figure,
     outcomes_figure,
     plot_function,
+)
+from neuralcircuits.teaching.relu_circuits.checks import (
+    check_abs_weights,
+    check_match_units,
+    check_min_weights,
+    check_silent_inputs,
 )
 
 torch.manual_seed(0)
@@ -186,7 +186,7 @@ plt.show()
 # Jupyter kernel; in a static page it shows its first drawing.)
 
 # %%
-from neuralcircuits.widgets.relu_explorer import relu_explorer
+from neuralcircuits.teaching.relu_circuits.widgets import relu_explorer
 
 relu_explorer(target="abs")
 

@@ -51,7 +51,7 @@
 # before you do the exercises.
 
 # %%
-from neuralcircuits.media import show_video
+from neuralcircuits.teaching.media import show_video
 
 show_video("03_sequence_continuation_circuits")
 
@@ -59,20 +59,20 @@ show_video("03_sequence_continuation_circuits")
 import matplotlib.pyplot as plt
 import torch
 
-from neuralcircuits import circuit_discovery as cd
-from neuralcircuits import circuit_study as study
-from neuralcircuits import head_roles as roles
-from neuralcircuits import sequences, surgery
-from neuralcircuits.checks import (
+import neuralcircuits.teaching.sequence_circuits.widgets as explorers
+from neuralcircuits.science import circuit_discovery as cd
+from neuralcircuits.science import circuit_study as study
+from neuralcircuits.science import head_roles as roles
+from neuralcircuits.science import sequences, surgery
+from neuralcircuits.science.models import load_model, model_name
+from neuralcircuits.science.patching import Component, attribution_patch_heads
+from neuralcircuits.teaching.sequence_circuits.checks import (
     check_logit_diff_metric,
     check_mean_ablate_head,
     check_ov_successor_score,
     check_patch_one_head,
     check_shared_components,
 )
-from neuralcircuits.models import load_model, model_name
-from neuralcircuits.patching import Component, attribution_patch_heads
-from neuralcircuits.widgets import circuit_explorers as explorers
 
 torch.manual_seed(0)
 TASKS = sequences.TASKS  # ("numerals", "number_words", "months")
@@ -401,12 +401,12 @@ check_patch_one_head(patch_one_head)
 # %% [markdown]
 # The library's `patching` module does every head, every layer and every
 # position at once (the same numbers as TransformerLens's patching, computed
-# faster). `explorers.patching_results` runs all of its sweeps for a task and
+# faster). `study.patching_results` runs all of its sweeps for a task and
 # normalises them:
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-patched = {task: explorers.patching_results(model, data[task]) for task in TASKS}
+patched = {task: study.patching_results(model, data[task]) for task in TASKS}
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))

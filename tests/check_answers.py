@@ -2,7 +2,7 @@
 
 import pytest
 
-from neuralcircuits.checks import CheckFailed
+from neuralcircuits.teaching.checking import CheckFailed
 
 
 def stub(*args):

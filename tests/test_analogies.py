@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from neuralcircuits import analogies
+from neuralcircuits.science import analogies
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 import torch
 from check_answers import fails_with, stub
 
-from neuralcircuits.checks import (
+from neuralcircuits.teaching.linear_algebra.checks import (
     check_analogy,
     check_coordinates_in_basis,
     check_linear_layer,

@@ -3,8 +3,8 @@
 import torch
 from check_answers import fails_with, stub
 
-from neuralcircuits import relu_training as rt
-from neuralcircuits.checks import (
+from neuralcircuits.science import relu_training as rt
+from neuralcircuits.teaching.relu_circuits.checks import (
     check_abs_weights,
     check_match_units,
     check_min_weights,

@@ -4,16 +4,16 @@ import torch
 from check_answers import fails_with as fails
 from check_answers import stub
 
-from neuralcircuits import circuit_discovery as cd
-from neuralcircuits import head_roles
-from neuralcircuits.checks import (
+from neuralcircuits.science import circuit_discovery as cd
+from neuralcircuits.science import head_roles
+from neuralcircuits.science.patching import Component
+from neuralcircuits.teaching.sequence_circuits.checks import (
     check_logit_diff_metric,
     check_mean_ablate_head,
     check_ov_successor_score,
     check_patch_one_head,
     check_shared_components,
 )
-from neuralcircuits.patching import Component
 
 torch.set_num_threads(1)
 

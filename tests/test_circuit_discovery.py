@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from neuralcircuits import circuit_discovery as cd
-from neuralcircuits import circuit_study as study
-from neuralcircuits import patching, sequences
-from neuralcircuits import toy_seq as ts
-from neuralcircuits.patching import Component
+from neuralcircuits.science import circuit_discovery as cd
+from neuralcircuits.science import circuit_study as study
+from neuralcircuits.science import patching, sequences
+from neuralcircuits.science import toy_seq as ts
+from neuralcircuits.science.patching import Component
 
 torch.set_num_threads(1)
 
@@ -100,7 +100,7 @@ def test_circuits_share_the_carrier_of_the_last_member(model, setups, data):
     }
     shared = cd.circuit_overlap(circuits)
     assert shared, "the three tasks should share part of their circuits"
-    from neuralcircuits import head_roles
+    from neuralcircuits.science import head_roles
 
     att = head_roles.attention_to_members(model, data["numerals"].clean)[..., -1]
     heads = [c for c in shared if c.kind == "head"]

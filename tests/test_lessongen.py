@@ -2,7 +2,7 @@
 
 import pytest
 
-from neuralcircuits.lessongen import (
+from neuralcircuits.tooling.lessongen import (
     LessonGenError,
     generate,
     has_local_edits,

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from neuralcircuits import linear_maps
+from neuralcircuits.science import linear_maps
 
 
 def test_neuron_is_a_dot_product_plus_bias():

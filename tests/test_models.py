@@ -5,8 +5,8 @@ import time
 import pytest
 import torch
 
-from neuralcircuits import models
-from neuralcircuits import sequences as S
+from neuralcircuits.science import models
+from neuralcircuits.science import sequences as S
 
 HOOKS = (
     "blocks.{L}.attn.hook_z",

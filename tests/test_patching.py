@@ -1,4 +1,4 @@
-"""neuralcircuits.patching equals transformer_lens.patching, on native and GPT-2-shaped models."""
+"""neuralcircuits.science.patching equals transformer_lens.patching, on native and GPT-2-shaped models."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import transformer_lens.patching as tlp
 from transformer_lens.config import TransformerBridgeConfig
 from transformer_lens.model_bridge import TransformerBridge
 
-from neuralcircuits import patching as P
-from neuralcircuits.patching import Component
+from neuralcircuits.science import patching as P
+from neuralcircuits.science.patching import Component
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -300,8 +300,8 @@ def test_logit_lens(small):
 # -- toy-seq, the course's model ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def toy_seq():
-    models = pytest.importorskip("neuralcircuits.models")
-    from neuralcircuits import sequences
+    models = pytest.importorskip("neuralcircuits.science.models")
+    from neuralcircuits.science import sequences
 
     try:
         model = models.load_model("toy-seq")
@@ -318,7 +318,7 @@ def toy_seq():
 
 
 def test_toy_seq_matches_transformer_lens(toy_seq):
-    from neuralcircuits import sequences
+    from neuralcircuits.science import sequences
 
     model, data = toy_seq
     clean, corrupted = data["numerals"]
@@ -327,7 +327,7 @@ def test_toy_seq_matches_transformer_lens(toy_seq):
 
 
 def test_toy_seq_attribution_tracks_exact_patching(toy_seq):
-    from neuralcircuits import sequences
+    from neuralcircuits.science import sequences
 
     model, data = toy_seq
     for task, (clean, corrupted) in data.items():

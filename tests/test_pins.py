@@ -3,7 +3,7 @@
 import re
 import tomllib
 
-from neuralcircuits.paths import REPO
+from neuralcircuits.tooling.paths import REPO
 
 PIN = re.compile(r"^([A-Za-z0-9_.\-\[\]]+)==([^\s;#]+)$")
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from neuralcircuits import relu_circuits as rc
+from neuralcircuits.science import relu_circuits as rc
 
 MINIMAL_HIDDEN = {"identity": [2], "negation": [2], "abs": [2], "add": [2], "subtract": [2],
                   "greaterness": [], "min": [3], "max": [3], "min4": [6, 3]}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from neuralcircuits.widgets.relu_explorer import explorer_curve, relu_explorer
+from neuralcircuits.teaching.relu_circuits.widgets import explorer_curve, relu_explorer
 
 
 def test_exact_weights_give_zero_error():

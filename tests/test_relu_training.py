@@ -2,8 +2,8 @@
 
 import torch
 
-from neuralcircuits import relu_circuits as rc
-from neuralcircuits import relu_training as rt
+from neuralcircuits.science import relu_circuits as rc
+from neuralcircuits.science import relu_training as rt
 
 
 def test_batched_training_equals_training_each_seed_alone():

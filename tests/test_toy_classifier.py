@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from neuralcircuits import toy_classifier
+from neuralcircuits.science import toy_classifier
 
 
 @pytest.fixture(scope="module")

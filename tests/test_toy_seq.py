@@ -7,9 +7,9 @@ import time
 import pytest
 import torch
 
-from neuralcircuits import sequences as S
-from neuralcircuits import toy_seq as ts
-from neuralcircuits.toy_seq import train as tr
+from neuralcircuits.science import sequences as S
+from neuralcircuits.science import toy_seq as ts
+from neuralcircuits.science.toy_seq import train as tr
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from neuralcircuits import analogies, linear_maps, toy_classifier  # noqa: E402
-from neuralcircuits.widgets import linear_algebra as pictures  # noqa: E402
+import neuralcircuits.teaching.linear_algebra.widgets as pictures  # noqa: E402
+from neuralcircuits.science import analogies, linear_maps, toy_classifier  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,429 @@
+"""Circuit discovery by iterative node pruning, circuit faithfulness and overlap.
+
+The method of Lan, Torr & Barez, "Towards Interpretable Sequence Continuation:
+Analyzing Shared Circuits in Large Language Models" (arXiv 2311.04131; public
+code apartresearch/seqcont_circuits, ``src/iter_node_pruning``):
+
+- a *component* is an attention head or an MLP; a *circuit* is a set of them;
+- a circuit's *performance* is the logit difference of the model with every
+  component **outside** the circuit mean-ablated, as a share of the full
+  model's logit difference;
+- the means come from a reference set of prompts with random, non-sequential
+  members, taken per template group and per position;
+- pruning starts from the whole model and visits every component backward
+  (layer by layer from the last, the MLP before the heads) and then forward
+  (heads before the MLP), removing a component for good when the circuit
+  without it still keeps at least ``threshold`` (0.8) of the full model's
+  logit difference; it repeats until a pass removes nothing.
+
+Many ablated runs are stacked into one batch, so a sweep over components
+costs few forward passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from neuralcircuits.science import sequences
+from neuralcircuits.science.patching import Component, mean_activations
+
+MAX_ROWS = 2048  # prompts per stacked forward pass
+
+# The circuits the paper found in GPT-2 small at threshold 0.8
+# (results/*_circuit_thres_0.8.json of apartresearch/seqcont_circuits).
+PAPER_CIRCUITS: dict[str, dict[str, list]] = {
+    "numerals": {
+        "heads": [
+            "0.1",
+            "1.5",
+            "4.4",
+            "4.10",
+            "5.0",
+            "6.1",
+            "6.6",
+            "6.10",
+            "7.11",
+            "8.1",
+            "8.6",
+            "8.8",
+            "8.9",
+            "9.1",
+        ],
+        "mlps": [L for L in range(12) if L != 5],
+    },
+    "number_words": {
+        "heads": [
+            "0.1",
+            "1.5",
+            "4.4",
+            "4.10",
+            "5.8",
+            "6.1",
+            "6.6",
+            "6.10",
+            "7.2",
+            "7.6",
+            "7.11",
+            "8.1",
+            "8.6",
+            "8.8",
+            "8.9",
+            "8.11",
+            "9.1",
+            "9.5",
+            "9.7",
+        ],
+        "mlps": list(range(12)),
+    },
+    "months": {
+        "heads": [
+            "0.1",
+            "0.5",
+            "4.4",
+            "6.1",
+            "6.6",
+            "6.10",
+            "7.6",
+            "7.9",
+            "7.10",
+            "7.11",
+            "8.8",
+            "9.1",
+            "10.7",
+        ],
+        "mlps": [L for L in range(12) if L not in (5, 11)],
+    },
+}
+# Circuit / full logit difference the paper reports (months: not recorded).
+PAPER_PERFORMANCE = {"numerals": 0.810, "number_words": 0.811, "months": None}
+
+
+def paper_circuit(task: str) -> list[Component]:
+    """The paper's GPT-2 small circuit of a task as Components."""
+    spec = PAPER_CIRCUITS[task]
+    comps = [Component.parse(h) for h in spec["heads"]]
+    comps += [Component("mlp", L) for L in spec["mlps"]]
+    return sort_components(comps)
+
+
+def component_key(comp: Any) -> tuple[int, int, int]:
+    """Sort key: by layer, heads (by index) before the layer's MLP."""
+    c = Component.parse(comp)
+    return (c.layer, 0 if c.kind == "head" else 1, c.head or 0)
+
+
+def sort_components(comps: Iterable[Any]) -> list[Component]:
+    """Components as Components, without repeats, in model order."""
+    return sorted({Component.parse(c) for c in comps}, key=component_key)
+
+
+def all_components(model: Any) -> list[Component]:
+    """Every head and (unless the model is attention-only) every MLP, in model order."""
+    cfg = model.cfg
+    comps = [
+        Component("head", L, h) for L in range(cfg.n_layers) for h in range(cfg.n_heads)
+    ]
+    if not getattr(cfg, "attn_only", False):
+        comps += [Component("mlp", L) for L in range(cfg.n_layers)]
+    return sort_components(comps)
+
+
+def format_circuit(circuit: Iterable[Any]) -> str:
+    """A circuit as the paper's table writes it: "heads 0.1, 9.1; MLPs 0, 9"."""
+    comps = sort_components(circuit)
+    heads = [str(c) for c in comps if c.kind == "head"]
+    mlps = [str(c.layer) for c in comps if c.kind == "mlp"]
+    return f"heads {', '.join(heads) or '-'}; MLPs {', '.join(mlps) or '-'}"
+
+
+# ---------------------------------------------------------------------------
+# Mean ablation, per template group, many configurations stacked in one batch
+# ---------------------------------------------------------------------------
+@dataclass
+class AblationSetup:
+    """Clean prompts, the template group of each row, and per-group reference means."""
+
+    dataset: sequences.SequenceDataset
+    groups: torch.Tensor  # [batch] long, template group of each row
+    group_names: list[str]
+    means: dict[
+        Component, torch.Tensor
+    ]  # [n_groups, pos, d_head] or [n_groups, pos, d_model]
+    full: float = 0.0  # logit difference of the full model
+
+    @property
+    def tokens(self) -> torch.Tensor:
+        """The clean tokens  # [batch, pos]."""
+        return self.dataset.tokens
+
+
+def ablation_setup(
+    model: Any, clean: sequences.SequenceDataset, reference: sequences.SequenceDataset
+) -> AblationSetup:
+    """Means of every component over the reference prompts of each template (the paper's recipe)."""
+    if clean.tokens.shape[1] != reference.tokens.shape[1]:
+        raise ValueError("clean and reference prompts must have the same length")
+    names = sorted(set(clean.templates) or {clean.template})
+    ref_templates = reference.templates or [reference.template] * len(reference)
+    per_group = []
+    for name in names:
+        rows = [i for i, t in enumerate(ref_templates) if t == name]
+        if not rows:
+            raise ValueError(f"the reference set has no prompts of template {name!r}")
+        per_group.append(mean_activations(model, reference.tokens[rows]))
+    means = {c: torch.stack([g[c] for g in per_group]) for c in per_group[0]}
+    row_templates = clean.templates or [clean.template] * len(clean)
+    groups = torch.tensor([names.index(t) for t in row_templates], dtype=torch.long)
+    setup = AblationSetup(clean, groups, names, means)
+    setup.full = float(ablated_logit_diffs(model, setup, [[]])[0])
+    return setup
+
+
+def _hooks(
+    model: Any, setup: AblationSetup, configs: Sequence[Sequence[Component]], rows: int
+):
+    """Forward hooks that mean-ablate configs[c] in the c-th block of ``rows`` prompts."""
+    n_cfg = len(configs)
+    H = model.cfg.n_heads
+    head_mask: dict[int, torch.Tensor] = {}
+    mlp_mask: dict[int, torch.Tensor] = {}
+    for c, config in enumerate(configs):
+        for comp in config:
+            comp = Component.parse(comp)
+            if comp.kind == "head":
+                head_mask.setdefault(
+                    comp.layer, torch.zeros(n_cfg, H, dtype=torch.bool)
+                )
+                head_mask[comp.layer][c, comp.head] = True
+            elif comp.kind == "mlp":
+                mlp_mask.setdefault(comp.layer, torch.zeros(n_cfg, dtype=torch.bool))
+                mlp_mask[comp.layer][c] = True
+            else:
+                raise ValueError(f"cannot ablate {comp}: use heads and MLPs")
+    groups = setup.groups
+
+    def z_hook(layer):
+        mean = torch.stack(
+            [setup.means[Component("head", layer, h)] for h in range(H)], dim=2
+        )  # [n_groups, pos, H, d_head]
+        per_row = mean[groups]  # [rows, pos, H, d_head]
+        mask = head_mask[layer][:, None, None, :, None]  # [cfg, 1, 1, H, 1]
+
+        def hook(z, hook):
+            z = z.view(n_cfg, rows, *z.shape[1:])
+            return torch.where(mask, per_row.unsqueeze(0), z).flatten(0, 1)
+
+        return hook
+
+    def mlp_hook(layer):
+        per_row = setup.means[Component("mlp", layer)][groups]  # [rows, pos, d_model]
+        mask = mlp_mask[layer][:, None, None, None]
+
+        def hook(x, hook):
+            x = x.view(n_cfg, rows, *x.shape[1:])
+            return torch.where(mask, per_row.unsqueeze(0), x).flatten(0, 1)
+
+        return hook
+
+    hooks = [(f"blocks.{L}.attn.hook_z", z_hook(L)) for L in head_mask]
+    hooks += [(f"blocks.{L}.hook_mlp_out", mlp_hook(L)) for L in mlp_mask]
+    return hooks
+
+
+@torch.no_grad()
+def ablated_logit_diffs(
+    model: Any,
+    setup: AblationSetup,
+    configs: Sequence[Iterable[Any]],
+    max_rows: int = MAX_ROWS,
+) -> torch.Tensor:
+    """Mean logit difference with each configuration's components mean-ablated  # [n_configs]."""
+    configs = [list(c) for c in configs]
+    tokens = setup.tokens
+    rows = tokens.shape[0]
+    per_pass = max(1, max_rows // rows)
+    out = []
+    for i in range(0, len(configs), per_pass):
+        chunk = configs[i : i + per_pass]
+        hooks = _hooks(model, setup, chunk, rows)
+        stacked = tokens.repeat(len(chunk), 1)
+        logits = final_logits(model, stacked, hooks)
+        logits = logits.view(len(chunk), rows, -1)  # [cfg, rows, vocab]
+        right = logits[:, torch.arange(rows), setup.dataset.answers]  # [cfg, rows]
+        wrong = logits[:, torch.arange(rows), setup.dataset.wrong_answers]
+        out.append((right - wrong).mean(1))
+    return torch.cat(out)
+
+
+class _Stop(Exception):
+    pass
+
+
+@torch.no_grad()
+def final_logits(
+    model: Any, tokens: torch.Tensor, fwd_hooks: Sequence = ()
+) -> torch.Tensor:
+    """Logits at the last position only, with optional forward hooks  # [batch, d_vocab].
+
+    The forward pass stops after the last block, so the unembedding runs on
+    one position instead of all (GPT-2's 50,257-token vocabulary makes that
+    the largest cost).
+    """
+    store: dict[str, torch.Tensor] = {}
+    last = f"blocks.{model.cfg.n_layers - 1}.hook_resid_post"
+
+    def grab(x, hook):
+        store["x"] = x[:, -1].detach()
+        raise _Stop
+
+    try:
+        model.run_with_hooks(tokens, fwd_hooks=[*fwd_hooks, (last, grab)])
+    except _Stop:
+        pass
+    return model.unembed(model.ln_final(store["x"][:, None]))[:, 0].float()
+
+
+def complement(model: Any, circuit: Iterable[Any]) -> list[Component]:
+    """Every component of the model that is not in the circuit."""
+    keep = set(sort_components(circuit))
+    return [c for c in all_components(model) if c not in keep]
+
+
+def circuit_performance(
+    model: Any, setup: AblationSetup, circuit: Iterable[Any]
+) -> float:
+    """Faithfulness: the circuit alone (all else mean-ablated) as a share of the full logit diff."""
+    value = ablated_logit_diffs(model, setup, [complement(model, circuit)])[0]
+    return float(value) / setup.full
+
+
+def knockout_performance(
+    model: Any, setup: AblationSetup, circuit: Iterable[Any]
+) -> float:
+    """The model with the circuit mean-ablated, as a share of the full logit diff."""
+    value = ablated_logit_diffs(model, setup, [sort_components(circuit)])[0]
+    return float(value) / setup.full
+
+
+def single_ablation_scores(model: Any, setup: AblationSetup) -> dict[Component, float]:
+    """Each component mean-ablated alone, as a share of the full logit diff."""
+    comps = all_components(model)
+    values = ablated_logit_diffs(model, setup, [[c] for c in comps])
+    return {c: float(v) / setup.full for c, v in zip(comps, values, strict=True)}
+
+
+# ---------------------------------------------------------------------------
+# Iterative node pruning
+# ---------------------------------------------------------------------------
+@dataclass
+class PruneStep:
+    """One visit of the pruning: the candidate circuit without ``component`` and its score."""
+
+    round: int
+    direction: str  # "backward" | "forward"
+    component: Component
+    performance: float  # candidate circuit / full
+    removed: bool
+
+
+@dataclass
+class PruneResult:
+    """The circuit pruning kept, its performance and every step taken."""
+
+    circuit: list[Component]
+    performance: float
+    threshold: float
+    steps: list[PruneStep] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{format_circuit(self.circuit)} ({self.performance:.1%} of the full logit diff)"
+
+
+def _visit_order(model: Any, direction: str) -> list[Component]:
+    cfg = model.cfg
+    order = []
+    layers = (
+        range(cfg.n_layers - 1, -1, -1)
+        if direction == "backward"
+        else range(cfg.n_layers)
+    )
+    has_mlp = not getattr(cfg, "attn_only", False)
+    for L in layers:
+        heads = [Component("head", L, h) for h in range(cfg.n_heads)]
+        mlp = [Component("mlp", L)] if has_mlp else []
+        order += mlp + heads if direction == "backward" else heads + mlp
+    return order
+
+
+def prune_circuit(
+    model: Any,
+    setup: AblationSetup,
+    threshold: float = 0.8,
+    max_rounds: int = 10,
+    progress: bool = True,
+    desc: str = "pruning",
+) -> PruneResult:
+    """The paper's iterative node pruning: drop a component while the rest keeps >= threshold."""
+    circuit = set(all_components(model))
+    steps: list[PruneStep] = []
+    bar = tqdm(desc=desc, disable=not progress, leave=False, unit="run")
+    for rnd in range(1, max_rounds + 1):
+        changed = False
+        for direction in ("backward", "forward"):
+            for comp in _visit_order(model, direction):
+                if comp not in circuit:
+                    continue
+                candidate = circuit - {comp}
+                score = circuit_performance(model, setup, candidate)
+                bar.update(1)
+                removed = score >= threshold
+                steps.append(PruneStep(rnd, direction, comp, score, removed))
+                if removed:
+                    circuit, changed = candidate, True
+        if not changed:
+            break
+    bar.close()
+    kept = sort_components(circuit)
+    return PruneResult(kept, circuit_performance(model, setup, kept), threshold, steps)
+
+
+# ---------------------------------------------------------------------------
+# Overlap
+# ---------------------------------------------------------------------------
+def shared_components(
+    circuit_a: Iterable[Any], circuit_b: Iterable[Any]
+) -> list[Component]:
+    """The components in both circuits, once each, in model order."""
+    b = set(sort_components(circuit_b))
+    return [c for c in sort_components(circuit_a) if c in b]
+
+
+def circuit_overlap(circuits: dict[str, Iterable[Any]]) -> list[Component]:
+    """The components every circuit contains, in model order."""
+    sets = [set(sort_components(c)) for c in circuits.values()]
+    common = set.intersection(*sets) if sets else set()
+    return sort_components(common)
+
+
+def overlap_matrix(circuits: dict[str, Iterable[Any]]) -> torch.Tensor:
+    """Shared components of each pair of circuits  # [n_circuits, n_circuits] long."""
+    names = list(circuits)
+    out = torch.zeros(len(names), len(names), dtype=torch.long)
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            out[i, j] = len(shared_components(circuits[a], circuits[b]))
+    return out
+
+
+def membership_table(
+    circuits: dict[str, Iterable[Any]],
+) -> list[tuple[Component, list[bool]]]:
+    """Every component in any circuit, with whether each circuit holds it."""
+    sets = {name: set(sort_components(c)) for name, c in circuits.items()}
+    union = sort_components(set().union(*sets.values()))
+    return [(c, [c in s for s in sets.values()]) for c in union]

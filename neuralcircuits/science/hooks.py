@@ -1,0 +1,95 @@
+"""Hook names and hook functions: the one home of the course's hook idioms.
+
+TransformerLens names every activation ``blocks.{layer}.{point}``; ``hook_name``
+spells them, so no module writes the f-string itself. The hook functions here
+are what patching, ablation, circuit discovery, training, checks and widgets
+attach with ``model.run_with_hooks(tokens, fwd_hooks=[(name, hook), ...])``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+
+Hook = Callable[..., torch.Tensor]
+
+# The activations the course reads, by short name.
+HOOK_POINTS = {
+    "resid_pre": "hook_resid_pre",
+    "resid_mid": "hook_resid_mid",
+    "resid_post": "hook_resid_post",
+    "attn_out": "hook_attn_out",
+    "mlp_out": "hook_mlp_out",
+    "z": "attn.hook_z",
+    "v": "attn.hook_v",
+    "q": "attn.hook_q",
+    "k": "attn.hook_k",
+    "pattern": "attn.hook_pattern",
+    "mlp_post": "mlp.hook_post",
+}
+
+
+def hook_name(kind: str, layer: int) -> str:
+    """The hook name of activation `kind` (a key of HOOK_POINTS) in block `layer`."""
+    try:
+        return f"blocks.{layer}.{HOOK_POINTS[kind]}"
+    except KeyError:
+        raise ValueError(
+            f"unknown activation {kind!r}: use one of {', '.join(HOOK_POINTS)}"
+        ) from None
+
+
+def replace_hook(source: torch.Tensor) -> Hook:
+    """A hook that returns `source` in place of the activation (whole-activation patching)."""
+
+    def hook(act: torch.Tensor, hook: Any) -> torch.Tensor:
+        return source.to(act.dtype).expand_as(act).clone()
+
+    return hook
+
+
+def mean_ablation_hook(replacements: Iterable[tuple[int | None, torch.Tensor]]) -> Hook:
+    """A hook that writes each mean over its slice: head `h` of a z, or the whole output (h None).
+
+    `replacements` holds (head or None, mean [pos, ...]) pairs, all for one hook
+    point; the mean broadcasts over the batch.
+    """
+    todo = list(replacements)
+
+    def hook(act: torch.Tensor, hook: Any) -> torch.Tensor:
+        act = act.clone()
+        for head, mean in todo:
+            if head is None:
+                act[:] = mean
+            else:
+                act[:, :, head] = mean
+        return act
+
+    return hook
+
+
+class StopForward(Exception):
+    """Raised by a hook to end a forward pass once what was needed is stored."""
+
+
+def run_until(model: Any, tokens: torch.Tensor, hooks: list[tuple[str, Hook]]) -> None:
+    """Run `model` on `tokens` with `hooks`, stopping quietly when one raises StopForward."""
+    try:
+        with torch.no_grad():
+            model.run_with_hooks(tokens, fwd_hooks=hooks)
+    except StopForward:
+        pass
+
+
+def store_hook(store: dict[str, torch.Tensor], stop: bool = False) -> Hook:
+    """A hook that saves the activation (detached) in `store` under its hook name; `stop` then ends the pass."""
+
+    def hook(act: torch.Tensor, hook: Any) -> torch.Tensor:
+        store[hook.name] = act.detach()
+        if stop:
+            raise StopForward
+        return act
+
+    return hook

@@ -1,0 +1,8 @@
+"""The teaching layer: what a learner touches. Imports science only.
+
+One subpackage per lesson idea, each with its ``checks`` (one pass line or one
+sentence naming the mistake) and ``widgets``: ``linear_algebra`` (lesson 01),
+``relu_circuits`` (lesson 02), ``sequence_circuits`` (lesson 03). Shared by
+all: ``checking`` (the check helpers), ``figures`` (the course's figure style)
+and ``media`` (a lesson's video in its notebook).
+"""

@@ -1,0 +1,1 @@
+"""Lesson 01's exercise checks (`checks`) and widgets (`widgets`)."""

@@ -1,0 +1,196 @@
+"""Explorers for lesson 03: attention patterns and activation patching, per task.
+
+The ``*_view`` and ``draw_*`` functions are plain computation and matplotlib
+(unit tests call them); ``attention_explorer`` and ``patching_explorer`` wire
+them to ipywidgets dropdowns and sliders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+
+from neuralcircuits.science import sequences
+from neuralcircuits.science.circuit_study import (
+    TaskData,
+    attention_view,
+)
+
+COMPONENTS = ("residual stream", "attention output", "MLP output", "heads")
+
+
+# ---------------------------------------------------------------------------
+# Attention
+# ---------------------------------------------------------------------------
+def draw_attention(
+    words: list[str], pattern: torch.Tensor, member_pos: list[int], title: str
+) -> Figure:
+    """The final position's attention over the prompt, members highlighted, above the full pattern."""
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(10, 6.2), gridspec_kw={"height_ratios": [1, 2.2]}
+    )
+    pattern = pattern.numpy()  # matplotlib reads numpy, not torch tensors
+    last = pattern[-1]
+    colours = ["#F0AC00" if i in member_pos else "#888888" for i in range(len(words))]
+    top.bar(range(len(words)), last, color=colours)
+    top.set_xticks(range(len(words)), words, rotation=90, fontsize=9)
+    top.set_ylabel("attention")
+    top.set_ylim(0, 1)
+    top.set_title(f"{title}: where the final position looks (members in gold)")
+    bottom.imshow(pattern, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    bottom.set_xticks(range(len(words)), words, rotation=90, fontsize=8)
+    bottom.set_yticks(range(len(words)), words, fontsize=8)
+    bottom.set_xlabel("key (attended to)")
+    bottom.set_ylabel("query")
+    fig.tight_layout()
+    return fig
+
+
+def attention_explorer(model: Any, data: dict[str, TaskData]):
+    """Dropdowns for task, prompt, layer and head; the pattern redrawn live."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    tasks = list(data)
+    controls = {
+        "task": widgets.Dropdown(options=tasks, value=tasks[0], description="task"),
+        "prompt": widgets.IntSlider(
+            0, 0, len(data[tasks[0]]) - 1, description="prompt"
+        ),
+        "layer": widgets.IntSlider(0, 0, model.cfg.n_layers - 1, description="layer"),
+        "head": widgets.IntSlider(0, 0, model.cfg.n_heads - 1, description="head"),
+    }
+    out = widgets.Output()
+
+    def redraw(*_):
+        v = {k: c.value for k, c in controls.items()}
+        ds = data[v["task"]].clean
+        words, pattern = attention_view(model, ds, v["prompt"], v["layer"], v["head"])
+        with out:
+            out.clear_output(wait=True)
+            draw_attention(
+                words,
+                pattern,
+                ds.member_pos[v["prompt"]].tolist(),
+                f"head {v['layer']}.{v['head']}, {v['task']}",
+            )
+            plt.show()
+
+    for c in controls.values():
+        c.observe(redraw, names="value")
+    redraw()
+    display(
+        widgets.VBox(
+            [
+                widgets.HBox(list(controls.values())[:2]),
+                widgets.HBox(list(controls.values())[2:]),
+                out,
+            ]
+        )
+    )
+
+
+# ---------------------------------------------------------------------------
+# Patching
+# ---------------------------------------------------------------------------
+def patching_view(
+    results: dict[str, Any],
+    component: str,
+    by_pos: bool,
+    words: list[str] | None = None,
+) -> tuple[torch.Tensor, list[str], list[str], str]:
+    """(matrix, row labels, column labels, title) for one component of a task's patching."""
+    if component not in COMPONENTS:
+        raise ValueError(f"component must be one of {COMPONENTS}, got {component!r}")
+    n_pos = results["residual stream"].shape[1]
+    cols = words or [str(p) for p in range(n_pos)]
+    if component == "heads":
+        if by_pos:
+            m = results["heads by position"]  # [L, pos, H]
+            L, P, H = m.shape
+            matrix = m.permute(0, 2, 1).reshape(L * H, P)
+            rows = [f"{layer}.{h}" for layer in range(L) for h in range(H)]
+            return matrix, rows, cols, "each head patched at one position"
+        m = results["heads"]  # [L, H]
+        return (
+            m,
+            [f"layer {i}" for i in range(m.shape[0])],
+            [f"head {h}" for h in range(m.shape[1])],
+            "each head patched at every position",
+        )
+    if component == "residual stream" or by_pos:
+        m = results[component]
+        what = (
+            "before each layer" if component == "residual stream" else "of each layer"
+        )
+        return (
+            m,
+            [f"layer {i}" for i in range(m.shape[0])],
+            cols,
+            f"{component} {what}, patched at one position",
+        )
+    m = results[f"{component}, all positions"][:, None]
+    return (
+        m,
+        [f"layer {i}" for i in range(m.shape[0])],
+        ["all positions"],
+        f"{component} of each layer, patched at every position",
+    )
+
+
+def draw_patching(
+    matrix: torch.Tensor, rows: list[str], cols: list[str], title: str, ax=None
+) -> Figure:
+    """A heatmap of normalised patching scores (blue: restores the clean answer)."""
+    if ax is None:
+        height = min(9.0, 1.6 + 0.32 * len(rows))
+        fig, ax = plt.subplots(figsize=(max(4.0, 0.38 * len(cols) + 2.5), height))
+    else:
+        fig = ax.figure
+    image = ax.imshow(
+        torch.as_tensor(matrix).numpy(), cmap="RdBu", vmin=-1, vmax=1, aspect="auto"
+    )
+    ax.set_yticks(range(len(rows)), rows, fontsize=9)
+    ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=9)
+    ax.set_title(title, fontsize=11)
+    fig.colorbar(
+        image, ax=ax, shrink=0.8, label="share of the clean logit diff restored"
+    )
+    return fig
+
+
+def patching_explorer(results: dict[str, dict[str, Any]], model: Any):
+    """Dropdowns for task and component and a by-position toggle; the heatmap redrawn live."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    tok = sequences.get_tokenizer(model)
+    tasks = list(results)
+    controls = {
+        "task": widgets.Dropdown(options=tasks, value=tasks[0], description="task"),
+        "component": widgets.Dropdown(
+            options=list(COMPONENTS), value="heads", description="component"
+        ),
+        "by_pos": widgets.Checkbox(value=False, description="by position"),
+    }
+    out = widgets.Output()
+
+    def redraw(*_):
+        v = {k: c.value for k, c in controls.items()}
+        res = results[v["task"]]
+        words = [tok.decode([int(t)]) for t in res["tokens"]]
+        matrix, rows, cols, title = patching_view(
+            res, v["component"], v["by_pos"], words
+        )
+        with out:
+            out.clear_output(wait=True)
+            draw_patching(matrix, rows, cols, f"{v['task']}: {title}")
+            plt.show()
+
+    for c in controls.values():
+        c.observe(redraw, names="value")
+    redraw()
+    display(widgets.VBox([widgets.HBox(list(controls.values())), out]))

@@ -1,1 +1,0 @@
-"""Interactive ipywidgets explorers, one module per lesson idea."""
