@@ -83,11 +83,15 @@ def run_until(model: Any, tokens: torch.Tensor, hooks: list[tuple[str, Hook]]) -
         pass
 
 
-def store_hook(store: dict[str, torch.Tensor], stop: bool = False) -> Hook:
-    """A hook that saves the activation (detached) in `store` under its hook name; `stop` then ends the pass."""
+def store_hook(store: dict[Any, torch.Tensor], key: Any, stop: bool = False) -> Hook:
+    """A hook that saves the activation (detached) as store[key]; `stop` then ends the pass.
+
+    The key is given, not read from the hook: a bridge may report an aliased
+    hook under its own internal name.
+    """
 
     def hook(act: torch.Tensor, hook: Any) -> torch.Tensor:
-        store[hook.name] = act.detach()
+        store[key] = act.detach()
         if stop:
             raise StopForward
         return act

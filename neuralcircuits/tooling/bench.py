@@ -52,6 +52,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 import torch
@@ -141,13 +142,11 @@ _TL_SPEC = {
 }
 
 _OURS = {
-    "heads": lambda m, cl, co, f, **kw: P.patch_heads(m, cl, co, f, **kw),
-    "heads_by_pos": lambda m, cl, co, f, **kw: P.patch_heads(
-        m, cl, co, f, by_pos=True, **kw
-    ),
-    "resid": lambda m, cl, co, f, **kw: P.patch_resid(m, cl, co, f, **kw),
-    "attn_out": lambda m, cl, co, f, **kw: P.patch_attn_out(m, cl, co, f, **kw),
-    "mlp_out": lambda m, cl, co, f, **kw: P.patch_mlp_out(m, cl, co, f, **kw),
+    "heads": P.patch_heads,
+    "heads_by_pos": partial(P.patch_heads, by_pos=True),
+    "resid": P.patch_resid,
+    "attn_out": P.patch_attn_out,
+    "mlp_out": P.patch_mlp_out,
 }
 
 _TL_FULL = {
@@ -218,16 +217,26 @@ def random_task(d_vocab: int, batch: int = 8, pos: int = 24, seed: int = 0):
     return clean, corrupted, metric
 
 
-# Subsets with the sweep's average cost: a cell at layer L, position p costs
-# about (n_layers - 1 - L) * (pos - p); these layers / positions have the same
-# mean of (11 - L) and (24 - p) as all 12 layers / 24 positions.
-GPT2_SUBSETS = {
-    "heads": {"layers": [1, 4, 7, 10]},
-    "heads_by_pos": {"layers": [4, 7], "positions": list(range(1, 24, 3))},
-    "resid": {"layers": [4, 7], "positions": list(range(1, 24, 3))},
-    "attn_out": {"layers": [4, 7], "positions": list(range(1, 24, 3))},
-    "mlp_out": {"layers": [4, 7], "positions": list(range(1, 24, 3))},
-}
+def representative_subsets(n_layers: int, n_pos: int) -> dict[str, dict[str, list[int]]]:
+    """Per sweep, layers / positions whose cells cost what the whole sweep's do on average.
+
+    A cell at layer L, position p costs about (n_layers - 1 - L) * (n_pos - p);
+    layers and positions spread symmetrically about the middle have the same
+    mean L and mean p as the whole sweep, so the same mean cost.
+    """
+    quarter = [round((i + 0.5) * n_layers / 4 - 0.5) for i in range(4)]
+    pair = [n_layers // 3, n_layers - 1 - n_layers // 3]
+    spread = list(range(1, n_pos, 3))
+    by_layer_and_pos = {"layers": pair, "positions": spread}
+    return {
+        "heads": {"layers": quarter},
+        "heads_by_pos": by_layer_and_pos,
+        "resid": by_layer_and_pos,
+        "attn_out": by_layer_and_pos,
+        "mlp_out": by_layer_and_pos,
+    }
+
+
 TL_CELLS_PER_RUN = {
     "heads": 3,
     "heads_by_pos": 3,
@@ -255,25 +264,8 @@ def _n_cells(method, n_layers, n_heads, n_pos):
 
 
 def _ours_subset(model, clean, corrupted, metric, method, subset):
-    """Our sweep restricted to the subset (heads: layers/positions; layer-by-position: mask)."""
-    if method.startswith("heads"):
-        return _OURS[method](model, clean, corrupted, metric, progress=False, **subset)
-    return _ours_layer_pos_subset(model, clean, corrupted, metric, method, subset)
-
-
-def _ours_layer_pos_subset(model, clean, corrupted, metric, method, subset):
-    kind = {"resid": "resid_pre", "attn_out": "attn_out", "mlp_out": "mlp_out"}[method]
-    return P._layer_pos_sweep(
-        model,
-        clean,
-        corrupted,
-        metric,
-        kind,
-        False,
-        None,
-        layers=subset.get("layers"),
-        positions=subset.get("positions"),
-    )
+    """Our sweep restricted to the subset's layers (and positions)."""
+    return _OURS[method](model, clean, corrupted, metric, progress=False, **subset)
 
 
 def bench_attribution(label, model, clean, corrupted, metric, repeats: int):
@@ -346,7 +338,7 @@ def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
     cache_times, _, (_, clean_cache) = measure(lambda: model.run_with_cache(clean), 1)
 
     for method in ["heads", "heads_by_pos", "resid", "attn_out", "mlp_out"]:
-        subset = GPT2_SUBSETS[method]
+        subset = representative_subsets(n_layers, n_pos)[method]
         cells = _subset_cells(method, n_layers, n_heads, n_pos, subset)
         total = _n_cells(method, n_layers, n_heads, n_pos)
         k = TL_CELLS_PER_RUN[method]
