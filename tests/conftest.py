@@ -13,3 +13,23 @@ def close_figures():
     """Figures drawn by a test (widgets, plots) are closed after it."""
     yield
     plt.close("all")
+
+
+def widget_redraws(box, control_description: str, value) -> int:
+    """Move the control with this description inside a widget box; return how many figures it drew."""
+    import ipywidgets as widgets
+
+    def controls(w):
+        yield w
+        for child in getattr(w, "children", ()):
+            yield from controls(child)
+
+    matches = [
+        c
+        for c in controls(box)
+        if isinstance(c, widgets.ValueWidget) and c.description == control_description
+    ]
+    assert matches, f"no control named {control_description!r} in the widget"
+    before = len(plt.get_fignums())
+    matches[0].value = value
+    return len(plt.get_fignums()) - before

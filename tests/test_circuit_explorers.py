@@ -5,6 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest
+from conftest import widget_redraws
 import torch
 
 import neuralcircuits.teaching.sequence_circuits.widgets as ex
@@ -73,6 +74,6 @@ def test_patching_view_rejects_unknown_component(results):
         ex.patching_view(results["months"], "embedding", False)
 
 
-def test_widgets_build(model, data, results):
-    ex.attention_explorer(model, data)
-    ex.patching_explorer(results, model)
+def test_widgets_redraw_when_a_control_moves(model, data, results):
+    assert widget_redraws(ex.attention_explorer(model, data), "head", 1) == 1
+    assert widget_redraws(ex.patching_explorer(results, model), "by position", True) == 1

@@ -1,6 +1,7 @@
 """The 1-2-1 weight explorer computes the curve and error it shows."""
 
 import pytest
+from conftest import widget_redraws
 
 from neuralcircuits.teaching.relu_circuits.widgets import explorer_curve, relu_explorer
 
@@ -15,5 +16,6 @@ def test_a_dead_unit_leaves_an_error():
     assert (y[x < 0] == 0).all() and mse > 0.5
 
 
-def test_widget_builds():
-    relu_explorer("negation")
+def test_widget_redraws_when_a_slider_moves():
+    box = relu_explorer("negation")
+    assert widget_redraws(box, "w1 (in)", -1.0) == 1

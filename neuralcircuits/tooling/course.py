@@ -50,13 +50,17 @@ def run_course(quality: str = "low") -> list[tuple[str, str, float, str]]:
         rows.append(_timed(f"video  {script.stem} ({quality})",
                            lambda script=script: make_video(script, quality)))
     for script in lesson_scripts(SOLUTIONS):
-        def job(script=script):
-            unexecuted = to_notebook(script, COURSE / ".unexecuted")
-            out = COURSE / f"{script.stem}.ipynb"
-            execute(unexecuted, out)
-            return out
-        rows.append(_timed(f"lesson {script.stem}", job))
+        rows.append(_timed(f"lesson {script.stem}",
+                           lambda script=script: execute_lesson(script)))
     return rows
+
+
+def execute_lesson(script: Path, course_dir: Path = COURSE) -> Path:
+    """Execute one lesson script into course_dir/NN_name.ipynb, run from that folder; return its path."""
+    unexecuted = to_notebook(script, course_dir / ".unexecuted")
+    out = course_dir / f"{script.stem}.ipynb"
+    execute(unexecuted, out)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

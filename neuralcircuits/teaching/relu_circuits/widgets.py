@@ -25,10 +25,9 @@ def explorer_curve(w1: float, w2: float, v1: float, v2: float, target: str,
 
 
 def relu_explorer(target: str = "abs"):
-    """Sliders for W_in = [w1, w2] and W_out = [v1, v2]; the output redrawn live."""
+    """Sliders for W_in = [w1, w2] and W_out = [v1, v2], the output redrawn live: a widget to display."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
-    from IPython.display import display
 
     from neuralcircuits.teaching.figures import OUTPUT, TARGET
 
@@ -59,4 +58,4 @@ def relu_explorer(target: str = "abs"):
         control.observe(redraw, names="value")
     redraw()
     sliders = widgets.VBox([controls[k] for k in ("target", "w1", "w2", "v1", "v2")])
-    display(widgets.HBox([sliders, out]))
+    return widgets.HBox([sliders, out])

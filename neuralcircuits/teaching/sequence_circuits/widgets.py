@@ -50,9 +50,8 @@ def draw_attention(
 
 
 def attention_explorer(model: Any, data: dict[str, TaskData]):
-    """Dropdowns for task, prompt, layer and head; the pattern redrawn live."""
+    """Dropdowns for task, prompt, layer and head; the pattern redrawn live: a widget to display."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     tasks = list(data)
     controls = {
@@ -82,14 +81,12 @@ def attention_explorer(model: Any, data: dict[str, TaskData]):
     for c in controls.values():
         c.observe(redraw, names="value")
     redraw()
-    display(
-        widgets.VBox(
-            [
-                widgets.HBox(list(controls.values())[:2]),
-                widgets.HBox(list(controls.values())[2:]),
-                out,
-            ]
-        )
+    return widgets.VBox(
+        [
+            widgets.HBox(list(controls.values())[:2]),
+            widgets.HBox(list(controls.values())[2:]),
+            out,
+        ]
     )
 
 
@@ -163,9 +160,8 @@ def draw_patching(
 
 
 def patching_explorer(results: dict[str, dict[str, Any]], model: Any):
-    """Dropdowns for task and component and a by-position toggle; the heatmap redrawn live."""
+    """Dropdowns for task and component and a by-position toggle; the heatmap redrawn live: a widget to display."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     tok = sequences.get_tokenizer(model)
     tasks = list(results)
@@ -193,4 +189,4 @@ def patching_explorer(results: dict[str, dict[str, Any]], model: Any):
     for c in controls.values():
         c.observe(redraw, names="value")
     redraw()
-    display(widgets.VBox([widgets.HBox(list(controls.values())), out]))
+    return widgets.VBox([widgets.HBox(list(controls.values())), out])
