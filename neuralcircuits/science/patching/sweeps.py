@@ -205,19 +205,3 @@ def _all_pos_head_fn(sw, L, h, source):
         return sw.engine.after_attn(L, mid)
 
     return rows
-
-
-def _rows_fn(sw, layer, pos, row):
-    return lambda: sw.rows_with(layer, pos, row)
-
-
-def _all_pos_head_fn(sw, L, h, source):
-    def rows():
-        z = sw.corr["z"][L][:, : sw.end].clone()
-        z[:, :, h] = source[:, : sw.end, h]
-        mid = sw.corr["resid_pre"][L][:, : sw.end] + sw.engine.attn_out(L, z)
-        return sw.engine.after_attn(L, mid)
-
-    return rows
-
-
