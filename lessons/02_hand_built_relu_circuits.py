@@ -1,11 +1,18 @@
 # ---
 # jupyter:
+#   jupytext:
+#     notebook_metadata_filter: neuralcircuits
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (Neural Circuits)
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: dc631fac8d8af65a778a4bb0529e937d268890f08d71a2b0e57331fa3169e307
+#     generated_sha256: 486a6f9c222a0d6248207e7a7fbf591f02e0fa0ff9ef6fa145a4dd3ba637933a
 # ---
 
 # %% [markdown]
@@ -60,7 +67,7 @@ from neuralcircuits.teaching.relu_circuits.checks import (
     check_silent_inputs,
 )
 
-torch.manual_seed(0)
+_ = torch.manual_seed(0)  # the same random numbers on every run
 
 # %% [markdown]
 # ## 1. Two detectors

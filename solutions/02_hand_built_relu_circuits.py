@@ -58,7 +58,7 @@ from neuralcircuits.teaching.relu_circuits.checks import (
     check_silent_inputs,
 )
 
-torch.manual_seed(0)
+_ = torch.manual_seed(0)  # the same random numbers on every run
 
 # %% [markdown]
 # ## 1. Two detectors

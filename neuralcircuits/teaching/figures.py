@@ -117,6 +117,9 @@ def heatmap(ax: Axes, matrix, rows: Sequence[str], cols: Sequence[str],
     return image
 
 
+_LABEL_BOX = {"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85}
+
+
 def label_points(ax: Axes, xy, labels: Sequence[str],
                  colours: Sequence[str] | str = "black", fontsize: float = MIN_FONT_PT,
                  pad_px: float = 2.0) -> list:
@@ -144,7 +147,8 @@ def label_points(ax: Axes, xy, labels: Sequence[str],
                 va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
                 text = ax.annotate(label, (x, y), xytext=(dx * distance, dy * distance),
                                    textcoords="offset points", ha=ha, va=va,
-                                   fontsize=fontsize, color=colour)
+                                   fontsize=fontsize, color=colour, zorder=5,
+                                   bbox=_LABEL_BOX)
                 box = text.get_window_extent(renderer).expanded(1.0, 1.0)
                 box = box.from_extents(box.x0 - pad_px, box.y0 - pad_px,
                                        box.x1 + pad_px, box.y1 + pad_px)
@@ -158,7 +162,8 @@ def label_points(ax: Axes, xy, labels: Sequence[str],
                 break
         if best is None:  # nowhere free: keep the first place
             text = ax.annotate(label, (x, y), xytext=(5, 0), textcoords="offset points",
-                               va="center", fontsize=fontsize, color=colour)
+                               va="center", fontsize=fontsize, color=colour,
+                               zorder=5, bbox=_LABEL_BOX)
             best = (text, text.get_window_extent(renderer))
         placed_boxes.append(best[1])
         texts.append(best[0])
@@ -209,6 +214,13 @@ def figure_problems(fig: Figure, max_px: int = COLUMN_PX,
     width_px = fig.get_tightbbox(renderer).width * DPI
     if width_px > max_px + 1:
         problems.append(f"{width_px:.0f} px wide, wider than the {max_px} px column")
+    # Which axis a tick label belongs to: an x and a y tick label touching at
+    # an axes' corner is normal; two labels of one axis overlapping is crammed.
+    axis_of = {}
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            for label in axis.get_ticklabels():
+                axis_of[id(label)] = axis
     texts = [t for t in fig.findobj(Text)
              if t.get_visible() and t.get_text().strip() and t.figure is fig]
     boxes = []
@@ -218,11 +230,14 @@ def figure_problems(fig: Figure, max_px: int = COLUMN_PX,
                             f"under {min_font} pt")
         box = t.get_window_extent(renderer)
         if box.width > 0 and box.height > 0:
-            boxes.append((t.get_text(), box.shrunk(0.9, 0.8)))
+            boxes.append((t, box.shrunk(0.9, 0.8)))
     for i, (a, box_a) in enumerate(boxes):
         for b, box_b in boxes[i + 1:]:
+            axis_a, axis_b = axis_of.get(id(a)), axis_of.get(id(b))
+            if axis_a is not None and axis_b is not None and axis_a is not axis_b:
+                continue
             if box_a.overlaps(box_b):
-                problems.append(f"texts {a!r} and {b!r} overlap")
+                problems.append(f"texts {a.get_text()!r} and {b.get_text()!r} overlap")
     return problems
 
 
