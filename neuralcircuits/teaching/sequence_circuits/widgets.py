@@ -30,8 +30,9 @@ def draw_attention(
     words: list[str], pattern: torch.Tensor, member_pos: list[int], title: str
 ) -> Figure:
     """The final position's attention over the prompt, members highlighted, above the full pattern."""
+    rows_in = 0.21 * len(words)  # one token a row, 15 px text in 21 px
     fig, (top, bottom) = figures.figure(
-        2, 1, height=7.0, gridspec_kw={"height_ratios": [1, 2.2]}
+        2, 1, height=3.4 + rows_in, gridspec_kw={"height_ratios": [1.5, rows_in]}
     )
     pattern = pattern.numpy()  # matplotlib reads numpy, not torch tensors
     last = pattern[-1]
