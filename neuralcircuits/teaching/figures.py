@@ -29,6 +29,7 @@ runs it on every figure the lessons draw.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
@@ -214,6 +215,16 @@ def figure_problems(fig: Figure, max_px: int = COLUMN_PX,
     width_px = fig.get_tightbbox(renderer).width * DPI
     if width_px > max_px + 1:
         problems.append(f"{width_px:.0f} px wide, wider than the {max_px} px column")
+    # Layers and heads are counted in whole numbers: no tick at 0.5.
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if not re.search(r"\b(layer|head)s?\b", axis.get_label_text()):
+                continue
+            for label in axis.get_ticklabels():
+                text = label.get_text().replace("\u2212", "-")
+                if re.fullmatch(r"-?\d*\.\d*[1-9]\d*", text):
+                    problems.append(f"the {axis.get_label_text()!r} axis has a tick at {text}")
+                    break
     # Which axis a tick label belongs to: an x and a y tick label touching at
     # an axes' corner is normal; two labels of one axis overlapping is crammed.
     axis_of = {}
