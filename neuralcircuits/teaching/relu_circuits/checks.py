@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from neuralcircuits.science import relu_training
 from neuralcircuits.science.relu_circuits import relu_net
 from neuralcircuits.teaching.checking import (
     as_tensor,
@@ -93,6 +94,9 @@ def check_min_weights(min_weights) -> None:
         elif close(got, x[:, :1]) or close(got, x[:, 1:]):
             problem += (": that is one input passed through; subtract how much x1 "
                         "exceeds x2, ReLU(x1 - x2)")
+        elif close(got, x[:, :1] + torch.relu(x[:, :1] - x[:, 1:])):
+            problem += (": that adds the greaterness of x1 over x2; min subtracts it "
+                        "(its out-weight is -1)")
         elif close(got, x[:, :1] - torch.relu(x[:, 1:] - x[:, :1])):
             problem += (": that subtracts the greaterness of x2 over x1; min subtracts "
                         "the greaterness of x1 over x2, ReLU(x1 - x2)")
@@ -127,6 +131,29 @@ def _cosines(reference: torch.Tensor, learned: torch.Tensor) -> torch.Tensor:
     r = reference / reference.norm(dim=1, keepdim=True)
     m = learned / learned.norm(dim=1, keepdim=True)
     return r @ m.T  # [n_reference, n_learned]
+
+
+def _match_problem(got: list, cos: torch.Tensor, threshold: float,
+                   varied: bool) -> str | None:
+    """What breaks the matching rules in `got` (cosines [n_reference, n_learned]), or None."""
+    used = [g for g in got if g is not None]
+    for i, g in enumerate(got):
+        if g is not None and cos[i, g] <= threshold:
+            kind = "points the opposite way" if cos[i, g] < 0 else "is not aligned enough"
+            return (f"learned unit {g} {kind} (cosine {cos[i, g]:.3f}, not above "
+                    f"min_cosine = {threshold}); only units pointing the same way match.")
+        free = [j for j in range(cos.shape[1]) if j not in used or j == g]
+        better = [j for j in free if cos[i, j] > threshold
+                  and (g is None or cos[i, j] > cos[i, g] + 1e-6)]
+        if better and g is None:
+            return (f"reference unit {i} gets None but learned unit {better[0]} points its "
+                    f"way (cosine {cos[i, better[0]]:.3f}"
+                    f"{', above the min_cosine passed in' if varied else ''}) and is free.")
+        if better:
+            return (f"reference unit {i} takes learned unit {g} (cosine {cos[i, g]:.3f}), "
+                    f"but unit {better[0]} is better aligned (cosine "
+                    f"{cos[i, better[0]]:.3f}); compare cosines, not dot products.")
+    return None
 
 
 @check
@@ -164,25 +191,13 @@ def check_match_units(match_units) -> None:
         if len(used) != len(set(used)):
             fail(f"`match_units` returned {got} {shown}: a learned unit is used twice; "
                  "use each learned unit at most once.")
-        cos = _cosines(reference_t, learned_t)
-        for i, g in enumerate(got):
-            if g is not None and cos[i, g] <= threshold:
-                kind = "points the opposite way" if cos[i, g] < 0 else "is not aligned enough"
-                fail(f"`match_units` returned {got} {shown}: learned unit {g} {kind} "
-                     f"(cosine {cos[i, g]:.3f}, not above min_cosine = {threshold}); "
-                     "only units pointing the same way match.")
-            free = [j for j in range(len(learned)) if j not in used or j == g]
-            better = [j for j in free if cos[i, j] > threshold
-                      and (g is None or cos[i, j] > cos[i, g] + 1e-6)]
-            if better:
-                j = better[0]
-                if g is None:
-                    fail(f"`match_units` returned {got} {shown}: reference unit {i} gets None "
-                         f"but learned unit {j} points its way (cosine {cos[i, j]:.3f}"
-                         f"{' above min_cosine' if min_cosine else ''}) and is free.")
-                fail(f"`match_units` returned {got} {shown}: reference unit {i} takes "
-                     f"learned unit {g} (cosine {cos[i, g]:.3f}), but unit {j} is better "
-                     f"aligned (cosine {cos[i, j]:.3f}); compare cosines, not dot products.")
+        problem = _match_problem(got, _cosines(reference_t, learned_t), threshold,
+                                 min_cosine is not None)
+        if problem and got == relu_training.match_units(reference_t, learned_t, threshold):
+            fail(f"`match_units` returned {got} {shown}: that matches each learned unit to a "
+                 "reference unit; return one entry per reference unit instead.")
+        if problem:
+            fail(f"`match_units` returned {got} {shown}: {problem}")
     passed(f"match_units follows the rules on all {len(_MATCH_CASES)} cases "
            "(order, scale, opposite signs, duplicates, near misses, min_cosine).")
 
