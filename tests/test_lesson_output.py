@@ -44,7 +44,7 @@ def _run(stem: str) -> LessonRun:
         for number in plt.get_fignums():
             fig = plt.figure(number)
             fig.canvas.draw()
-            width = round(fig.get_tightbbox().width * figures.DPI)
+            width = round((fig.get_tightbbox().width + 2 * figures.PAD_IN) * figures.DPI)
             run.figures.append((cell_no, width, figures.figure_problems(fig)))
         plt.close("all")
 

@@ -15,7 +15,8 @@ The numbers:
 - ``COLUMN_PX`` (860 px): the output area of a JupyterLab 4 notebook in a
   1280 px wide window with the file browser open, at 100% zoom. A figure
   wider than this is scaled down by the browser (text shrinks with it), so
-  :func:`figure` never makes one wider: ``COLUMN_IN`` inches at ``DPI``.
+  :func:`figure` never makes one wider: ``COLUMN_IN`` inches at ``DPI``,
+  plus the 0.1 inch padding the notebook adds on each side.
 - ``MIN_FONT_PT`` (11 pt = 15 px at 100 dpi): the smallest text a figure may
   use; titles 13 pt, labels 12 pt, ticks and legends 11 pt. At 1280x720 on a
   projector that is the size of the notebook's own body text.
@@ -48,7 +49,8 @@ OUTCOME_COLOURS = {"found": "#83C167", "dead region": "#FC6255", "other": "#BBBB
 
 DPI = 100
 COLUMN_PX = 860
-COLUMN_IN = COLUMN_PX / DPI  # 8.6 inches
+PAD_IN = 0.1  # the inline backend saves with bbox_inches="tight" and this padding
+COLUMN_IN = (COLUMN_PX - 2 * PAD_IN * DPI) / DPI  # 8.4 inches of figure
 MIN_FONT_PT = 11.0
 TABLE_CHARS = 80
 
@@ -205,14 +207,14 @@ def figure_problems(fig: Figure, max_px: int = COLUMN_PX,
     """What keeps a figure from reading at 100% in the notebook column (empty: none).
 
     Measures the figure as the notebook shows it (``bbox_inches="tight"`` at
-    ``DPI``): its width in pixels, every visible text's size in points, and
+    ``DPI``, padded): its width in pixels, every visible text's size in points, and
     texts whose boxes overlap one another.
     """
     fig.set_dpi(DPI)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     problems = []
-    width_px = fig.get_tightbbox(renderer).width * DPI
+    width_px = (fig.get_tightbbox(renderer).width + 2 * PAD_IN) * DPI  # the PNG shown
     if width_px > max_px + 1:
         problems.append(f"{width_px:.0f} px wide, wider than the {max_px} px column")
     # Layers and heads are counted in whole numbers: no tick at 0.5.
