@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 486a6f9c222a0d6248207e7a7fbf591f02e0fa0ff9ef6fa145a4dd3ba637933a
+#     generated_sha256: 4a1ae99e500e0ea384b5bedf9abed47ff19c5e39ff4c25833b368dc42130103b
 # ---
 
 # %% [markdown]
@@ -277,8 +277,8 @@ with torch.no_grad():
         builder, exact = rc.HAND_BUILT[name]
         net = builder()
         error = (net(pairs) - exact(pairs)).abs().max().item()
-        print(f"{name}: W_in = {net.weights[0].tolist()}, "
-              f"W_out = {net.weights[1].tolist()}, largest error {error:.1e}")
+        print(f"{name}: W_in = {net.weights[0].tolist()},\n"
+              f"     W_out = {net.weights[1].tolist()}, largest error {error:.1e}")
 
 # %% [markdown]
 # (Errors of about 1e-5 on inputs of size 100 are float32 rounding, not the
@@ -529,8 +529,8 @@ for name, rows in sides.items():
     for side, outcome in sorted(rows.items()):
         print(f"{name:9s} started {side:9s}: {outcome}")
 print("hidden weights that changed sign during training, of",
-      runs["abs"].initial[0].numel(), "per function:",
-      {name: rt.sign_changes(runs[name]) for name in sides})
+      runs["abs"].initial[0].numel(), "per function:")
+print({name: rt.sign_changes(runs[name]) for name in sides})
 
 # %% [markdown]
 # Read the counts above. Starting on the same side is a strong predictor of a

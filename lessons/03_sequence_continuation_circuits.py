@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 7d313590a02f7fbdb658b284599be282aab9d1839bc50e1de99a6a3e7a3a2687
+#     generated_sha256: eb38fa7069142961db6c7fa5fb898ca18d8200eb83ec02dd8ff85e5bc120ca42
 # ---
 
 # %% [markdown]
@@ -127,7 +127,7 @@ print("shared heads:", ", ".join(str(c) for c in paper_shared if c.kind == "head
 
 # %%
 for verb, template in sequences.TEMPLATES.items():
-    print(f"{verb}: {template}")
+    print(textwrap.fill(f"{verb}: {template}", 78, subsequent_indent="      "))
 
 # %% [markdown]
 # Every prompt comes in three aligned versions, built from one seed row by
@@ -148,13 +148,13 @@ for verb, template in sequences.TEMPLATES.items():
 # %%
 data, pass_rates = study.build_task_data(model)
 for _task, kind, prompt in study.example_prompts(data)[:3]:
-    print(f"{kind:>9}: {prompt}")
+    print(textwrap.fill(f"{kind:>9}: {prompt}", 78, subsequent_indent=" " * 11))
 print()
 for task in TASKS:
     d = data[task]
     print(
         f"{task:<13} passes the filter alone: {pass_rates[task]:6.1%}; "
-        f"kept in every task: {len(d)} rows; "
+        f"kept in every task: {len(d)} rows;\n{'':<14}"
         f"e.g. '... {d.clean.prompts[1].split('. ', 3)[-1]}' "
         f"-> {d.clean.answer_members[1]}"
     )
@@ -320,12 +320,10 @@ plt.show()
 for task in TASKS:
     last = roles.top_heads(to_members[task][..., -1], k=3)
     earlier = roles.top_heads(to_members[task][..., :-1].sum(-1), k=3)
-    print(
-        f"{task:<13} to the last member: "
-        + ", ".join(f"{h} {v:.2f}" for h, v in last)
-        + " | to earlier members: "
-        + ", ".join(f"{h} {v:.2f}" for h, v in earlier)
-    )
+    last_text = ", ".join(f"{h} {v:.2f}" for h, v in last)
+    earlier_text = ", ".join(f"{h} {v:.2f}" for h, v in earlier)
+    print(f"{task:<13} to the last member:  {last_text}")
+    print(f"{'':<13} to earlier members: {earlier_text}")
 
 # %% [markdown]
 # In GPT-2 small the paper describes head 9.1 attending from the last token
@@ -746,7 +744,8 @@ for task in TASKS:
         for m, t in zip(sequences.members(task), top.tolist(), strict=True)
         if t >= 0
     ]
-    print(f"head {L_best}.{h_best}, {task}: " + " ".join(pairs))
+    print(textwrap.fill(f"head {L_best}.{h_best}, {task}: " + " ".join(pairs), 78,
+                        subsequent_indent="  "))
 
 # %% [markdown]
 # A head that attends to the last member *and* maps it to its successor does
@@ -952,7 +951,7 @@ for label in edits:
 
 # %%
 plain = surgery.non_sequence_dataset(model.tokenizer, n=study.N_PROMPTS, seed=5)
-print("e.g.", plain.prompts[0])
+print(textwrap.fill(f"e.g. {plain.prompts[0]}", 78, subsequent_indent="     "))
 for where in ("last", "all"):
     change = surgery.distribution_change(
         model, edits["all movers"], plain.tokens, where

@@ -74,3 +74,14 @@ def test_clean_model_resets_transformer_lens_hooks():
         assert not torch.allclose(model(tokens), clean)
         clean_model(model)
         assert torch.allclose(model(tokens), clean)
+
+
+def test_a_hook_may_edit_its_activation_when_the_check_says_so():
+    def hook(z, hook, head):
+        z[:, head] = 0
+        return z
+
+    z = torch.ones(2, 3)
+    with pytest.raises(CheckFailed, match="`z` in place"):
+        call(hook, z.clone(), None, 1)
+    assert call(hook, z.clone(), None, 1, may_change=(0,))[:, 1].abs().sum() == 0

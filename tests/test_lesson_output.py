@@ -9,6 +9,8 @@ explorer draws when it first renders) and the value each cell ends on.
 from __future__ import annotations
 
 import ast
+import contextlib
+import io
 import re
 
 import jupytext
@@ -26,12 +28,15 @@ STEMS = [p.stem for p in lesson_scripts(SOLUTIONS)]
 # [<matplotlib.lines.Line2D ...>] or Text(0.5, 1.0, 'title').
 NOISE = re.compile(r" at 0x[0-9a-f]+>|^\[?<matplotlib\.|^Text\(|^\[?<Axes")
 MARKER = re.compile(r"NBVAL_|nbval", re.I)
+# Outside a kernel, a displayed widget prints its repr; in the Lab it is the widget.
+WIDGET = re.compile(r"^(HBox|VBox|interactive|Output)\(")
 
 
 class LessonRun:
     def __init__(self):
         self.figures: list[tuple[int, int, list[str]]] = []  # (cell, width px, problems)
         self.noise: list[tuple[int, str]] = []
+        self.long_lines: list[tuple[int, str]] = []
 
 
 def _run(stem: str) -> LessonRun:
@@ -58,12 +63,17 @@ def _run(stem: str) -> LessonRun:
                                if not line.lstrip().startswith(("%", "!")))
             tree = ast.parse(source)
             last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-            exec(compile(tree, f"{stem} cell {cell_no}", "exec"), namespace)
-            if last is not None:
-                value = eval(compile(ast.Expression(last.value), f"{stem} cell {cell_no}",
-                                     "eval"), namespace)
-                if value is not None and NOISE.search(repr(value)):
-                    run.noise.append((cell_no, repr(value)[:80]))
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                exec(compile(tree, f"{stem} cell {cell_no}", "exec"), namespace)
+                value = None if last is None else eval(
+                    compile(ast.Expression(last.value), f"{stem} cell {cell_no}", "eval"),
+                    namespace)
+            run.long_lines += [(cell_no, line[:60]) for line in printed.getvalue().splitlines()
+                               if len(line) > figures.OUTPUT_CHARS and not WIDGET.match(line)
+                               and not line.startswith("    ")]  # a command, kept whole
+            if value is not None and NOISE.search(repr(value)):
+                run.noise.append((cell_no, repr(value)[:80]))
             show()
     finally:
         plt.show = real_show
@@ -92,6 +102,13 @@ def test_every_figure_fits_the_column_and_reads(lesson_run):
 def test_no_cell_ends_on_a_noisy_repr(lesson_run):
     stem, run = lesson_run
     assert not run.noise, f"{stem}: cells that print a repr a learner cannot read: {run.noise}"
+
+
+def test_no_printed_line_wraps_mid_word(lesson_run):
+    stem, run = lesson_run
+    assert not run.long_lines, (
+        f"{stem}: printed lines over {figures.OUTPUT_CHARS} characters, which JupyterLab "
+        f"breaks mid-word: {run.long_lines}")
 
 
 @pytest.mark.parametrize("folder", [SOLUTIONS, LESSONS], ids=["solutions", "lessons"])

@@ -18,7 +18,8 @@ and linear_algebra/checks.py for examples):
     before the call: if the function changed one in place (``x += 1``,
     ``W.t_()``, ``E /= E.norm(...)``) the check says so, naming the argument.
     Build the reference answer from the check's own inputs (they are intact
-    whenever ``call`` returns).
+    whenever ``call`` returns). A hook may edit its activation in place: pass
+    ``may_change=(0,)`` for it.
 ``clean_model(model)`` / ``fresh_copy(model)``
     Give each attempt a model with no hooks left over from an earlier
     attempt (TransformerLens hooks and raw torch hooks alike), so a hook a
@@ -145,12 +146,18 @@ def _argument_names(fn: Callable[..., Any], n: int) -> list[str]:
     return [names[i] if i < len(names) else f"argument {i + 1}" for i in range(n)]
 
 
-def call(fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: Any) -> Any:
-    """Call the learner's function; a stub, a crash or a changed input becomes one sentence."""
+def call(fn: Callable[..., Any], *args: Any, name: str | None = None,
+         may_change: Sequence[int] = (), **kwargs: Any) -> Any:
+    """Call the learner's function; a stub, a crash or a changed input becomes one sentence.
+
+    `may_change` lists the positions of arguments the function may edit in
+    place: a hook's activation (``z[:, :, head] = ...; return z`` is how hooks
+    are written), never the data a check builds its reference from.
+    """
     name = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
         fail(f"pass the function itself, e.g. check({name}) - got a {type(fn).__name__}.")
-    before = [_snapshot(a) for a in args]
+    before = [_NOT_GUARDED if i in may_change else _snapshot(a) for i, a in enumerate(args)]
     before_kw = {k: _snapshot(v) for k, v in kwargs.items()}
     try:
         result = fn(*args, **kwargs)
@@ -162,7 +169,8 @@ def call(fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: 
     except Exception as error:  # the learner's code crashed: say where, briefly
         fail(f"`{name}` raised {type(error).__name__}: {_first_line(error)}")
     names = _argument_names(fn, len(args))
-    changed = [n for n, a, b in zip(names, args, before, strict=True) if not _unchanged(a, b)]
+    changed = [n for i, (n, a, b) in enumerate(zip(names, args, before, strict=True))
+               if i not in may_change and not _unchanged(a, b)]
     changed += [k for k, v in kwargs.items() if not _unchanged(v, before_kw[k])]
     if changed:
         fail(f"`{name}` changed its input `{changed[0]}` in place (an in-place operation "

@@ -20,8 +20,10 @@ The numbers:
 - ``MIN_FONT_PT`` (11 pt = 15 px at 100 dpi): the smallest text a figure may
   use; titles 13 pt, labels 12 pt, ticks and legends 11 pt. At 1280x720 on a
   projector that is the size of the notebook's own body text.
-- ``TABLE_CHARS`` (80): printed tables wider than this wrap mid-word in the
-  output area at 1280 px; :func:`table` shortens cells to fit.
+- ``OUTPUT_CHARS`` (100): JupyterLab breaks a longer printed line anywhere,
+  mid-word (its output area holds about 110 characters of 13 px monospace at
+  860 px). :func:`table` keeps tables to ``TABLE_CHARS`` (80), shortening
+  cells; wrap prose with ``textwrap.fill(text, 78)``.
 
 :func:`figure_problems` lists what breaks these rules in a drawn figure
 (too wide, text too small, texts that overlap); ``tests/test_figures.py``
@@ -52,6 +54,7 @@ COLUMN_PX = 860
 PAD_IN = 0.1  # the inline backend saves with bbox_inches="tight" and this padding
 COLUMN_IN = (COLUMN_PX - 2 * PAD_IN * DPI) / DPI  # 8.4 inches of figure
 MIN_FONT_PT = 11.0
+OUTPUT_CHARS = 100
 TABLE_CHARS = 80
 
 STYLE = {

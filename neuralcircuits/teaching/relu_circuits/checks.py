@@ -199,7 +199,7 @@ def check_match_units(match_units) -> None:
         if problem:
             fail(f"`match_units` returned {got} {shown}: {problem}")
     passed(f"match_units follows the rules on all {len(_MATCH_CASES)} cases "
-           "(order, scale, opposite signs, duplicates, near misses, min_cosine).")
+           "(order, scale, signs, duplicates, near misses).")
 
 
 _SILENT_CASES = [
