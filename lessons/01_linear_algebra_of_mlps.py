@@ -1,11 +1,18 @@
 # ---
 # jupyter:
+#   jupytext:
+#     notebook_metadata_filter: neuralcircuits
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (Neural Circuits)
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 290c394e461beb9501c671d611c8460c2b259d722e4ec67139cc9d10d67a2b96
+#     generated_sha256: 36d7213b247d997faa41f1b810eb2ba1089b38ca2f6a940ff6f4fbcad9664773
 # ---
 
 # %% [markdown]

@@ -1,11 +1,18 @@
 # ---
 # jupyter:
+#   jupytext:
+#     notebook_metadata_filter: neuralcircuits
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (Neural Circuits)
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: c12f9d41985e0ec51067c39728398ac9b3992bc05bb0c98181dc88e3f2a0b840
+#     generated_sha256: eb38fa7069142961db6c7fa5fb898ca18d8200eb83ec02dd8ff85e5bc120ca42
 # ---
 
 # %% [markdown]
@@ -58,6 +65,8 @@ from neuralcircuits.teaching.media import show_video
 show_video("03_sequence_continuation_circuits")
 
 # %%
+import textwrap
+
 import matplotlib.pyplot as plt
 import torch
 
@@ -68,6 +77,7 @@ from neuralcircuits.science import head_roles as roles
 from neuralcircuits.science import sequences, surgery
 from neuralcircuits.science.models import load_model, model_name
 from neuralcircuits.science.patching import Component, attribution_patch_heads
+from neuralcircuits.teaching import figures
 from neuralcircuits.teaching.sequence_circuits.checks import (
     check_logit_diff_metric,
     check_mean_ablate_head,
@@ -99,11 +109,12 @@ print(
 # back to:
 
 # %%
-print(f"{'task':<14}{'circuit in GPT-2 small (Lan et al. 2023)':<70}{'kept':>6}")
+print("The circuits of GPT-2 small (Lan et al. 2023):")
 for task in TASKS:
     kept = cd.PAPER_PERFORMANCE[task]
-    text = cd.format_circuit(cd.paper_circuit(task))
-    print(f"{task:<14}{text:<70}{'n/a' if kept is None else f'{kept:.1%}':>6}")
+    print(f"{task}, kept {'n/a' if kept is None else f'{kept:.1%}'}:")
+    print(textwrap.fill(cd.format_circuit(cd.paper_circuit(task)), 76,
+                        initial_indent="  ", subsequent_indent="  "))
 paper_shared = cd.circuit_overlap({t: cd.paper_circuit(t) for t in TASKS})
 print("shared heads:", ", ".join(str(c) for c in paper_shared if c.kind == "head"))
 
@@ -116,7 +127,7 @@ print("shared heads:", ", ".join(str(c) for c in paper_shared if c.kind == "head
 
 # %%
 for verb, template in sequences.TEMPLATES.items():
-    print(f"{verb}: {template}")
+    print(textwrap.fill(f"{verb}: {template}", 78, subsequent_indent="      "))
 
 # %% [markdown]
 # Every prompt comes in three aligned versions, built from one seed row by
@@ -137,13 +148,13 @@ for verb, template in sequences.TEMPLATES.items():
 # %%
 data, pass_rates = study.build_task_data(model)
 for _task, kind, prompt in study.example_prompts(data)[:3]:
-    print(f"{kind:>9}: {prompt}")
+    print(textwrap.fill(f"{kind:>9}: {prompt}", 78, subsequent_indent=" " * 11))
 print()
 for task in TASKS:
     d = data[task]
     print(
         f"{task:<13} passes the filter alone: {pass_rates[task]:6.1%}; "
-        f"kept in every task: {len(d)} rows; "
+        f"kept in every task: {len(d)} rows;\n{'':<14}"
         f"e.g. '... {d.clean.prompts[1].split('. ', 3)[-1]}' "
         f"-> {d.clean.answer_members[1]}"
     )
@@ -244,17 +255,17 @@ for task in TASKS:
 
 # %%
 lens = {task: study.lens_summary(model, data[task].clean) for task in TASKS}
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+fig, axes = figures.figure(1, 2, height=3.8)
 for task in TASKS:
     axes[0].plot(lens[task]["logit_diff"], marker="o", label=task)
     axes[1].plot(lens[task]["answer_top1"], marker="o", label=task)
-axes[0].set_title("logit difference read at each depth")
-axes[1].set_title("share of prompts with the answer on top")
+axes[0].set_title("logit difference\nread at each depth")
+axes[1].set_title("share of prompts with\nthe answer on top")
 for ax in axes:
-    ax.set_xlabel("residual stream after layer (0 = embedding)")
-    ax.set_xticks(range(cfg.n_layers + 1))
-    ax.legend()
-fig.tight_layout()
+    ax.set_xlabel("after layer (0 = embedding)")
+    figures.integer_ticks(ax, "x", cfg.n_layers + 1)
+fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+           ncol=len(TASKS), frameon=False)
 plt.show()
 
 print(f"{'task':<14}{'depth':>6}{'answer top-1':>14}{'last member top-1':>19}")
@@ -292,25 +303,27 @@ for task in TASKS:
 to_members = {
     task: roles.attention_to_members(model, data[task].clean) for task in TASKS
 }
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+fig, axes = figures.figure(1, 3, height=2.2 + 0.45 * cfg.n_layers)
 for ax, task in zip(axes, TASKS, strict=True):
-    image = ax.imshow(to_members[task][..., -1], cmap="Blues", vmin=0, vmax=1)
+    image = figures.heatmap(
+        ax, to_members[task][..., -1], [str(L) for L in range(cfg.n_layers)],
+        [str(h) for h in range(cfg.n_heads)], cmap="Blues", vmin=0, vmax=1,
+        colorbar=False,
+    )
     ax.set_title(task)
     ax.set_xlabel("head")
-    ax.set_ylabel("layer")
+axes[0].set_ylabel("layer")
 fig.suptitle("attention from the final position to the last member")
-fig.colorbar(image, ax=axes, shrink=0.8)
+fig.colorbar(image, ax=axes, shrink=0.9, label="attention")
 plt.show()
 
 for task in TASKS:
     last = roles.top_heads(to_members[task][..., -1], k=3)
     earlier = roles.top_heads(to_members[task][..., :-1].sum(-1), k=3)
-    print(
-        f"{task:<13} to the last member: "
-        + ", ".join(f"{h} {v:.2f}" for h, v in last)
-        + " | to earlier members: "
-        + ", ".join(f"{h} {v:.2f}" for h, v in earlier)
-    )
+    last_text = ", ".join(f"{h} {v:.2f}" for h, v in last)
+    earlier_text = ", ".join(f"{h} {v:.2f}" for h, v in earlier)
+    print(f"{task:<13} to the last member:  {last_text}")
+    print(f"{'':<13} to earlier members: {earlier_text}")
 
 # %% [markdown]
 # In GPT-2 small the paper describes head 9.1 attending from the last token
@@ -390,26 +403,29 @@ check_patch_one_head(patch_one_head)
 # faster). `study.patching_results` runs all of its sweeps for a task and
 # normalises them:
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 patched = {task: study.patching_results(model, data[task]) for task in TASKS}
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+fig, axes = figures.figure(3, 1, height=3 * (0.9 + 0.32 * (cfg.n_layers + 1)) + 1.2)
 for ax, task in zip(axes, TASKS, strict=True):
     words = [model.tokenizer.decode([int(t)]) for t in patched[task]["tokens"]]
     m, rows, cols, title = explorers.patching_view(
-        patched[task], "residual stream", True, words
+        patched[task], "residual stream", True, [repr(w)[1:-1] for w in words]
     )
-    explorers.draw_patching(m, rows, cols, f"{task}: residual stream", ax=ax)
-fig.tight_layout()
+    explorers.draw_patching(m, rows, cols, f"{task}: residual stream", ax=ax,
+                            colorbar=ax is axes[0])
 plt.show()
 
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+fig, axes = figures.figure(1, 3, height=1.6 + 0.4 * cfg.n_layers)
 for ax, task in zip(axes, TASKS, strict=True):
     m, rows, cols, title = explorers.patching_view(patched[task], "heads", False)
-    explorers.draw_patching(m, rows, cols, f"{task}: heads", ax=ax)
-fig.tight_layout()
+    explorers.draw_patching(m, [r.removeprefix("layer ") for r in rows],
+                            [c.removeprefix("head ") for c in cols], task, ax=ax,
+                            colorbar=ax is axes[-1])
+    ax.set_xlabel("head")
+axes[0].set_ylabel("layer")
+fig.suptitle("heads: share of the clean logit diff restored")
 plt.show()
 
 for task in TASKS:
@@ -595,8 +611,7 @@ print(f"{len(others)} other components keep at least 97% in every task.")
 # * **knockout**: the model with only the circuit ablated should lose at
 #   least 80% of it, or the circuit is not where the work happens.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 found = {
     task: cd.prune_circuit(model, setups[task], threshold=0.8, desc=task)
     for task in TASKS
@@ -607,19 +622,17 @@ circuits = {task: found[task].circuit for task in TASKS}
 knockout = {
     task: cd.knockout_performance(model, setups[task], circuits[task]) for task in TASKS
 }
-print(f"{'task':<14}{'circuit':<44}{'alone keeps':>12}{'ablated keeps':>15}")
-for task in TASKS:
-    print(
-        f"{task:<14}{cd.format_circuit(circuits[task]):<44}"
-        f"{found[task].performance:>12.1%}{knockout[task]:>15.1%}"
-    )
-print(f"\n{'task':<14}GPT-2 small (Lan et al. 2023), kept")
+print(figures.table(
+    [(task, cd.format_circuit(circuits[task]), found[task].performance,
+      knockout[task]) for task in TASKS],
+    ["task", "circuit", "alone keeps", "ablated keeps"], formats=["", "", ".1%", ".1%"],
+))
+print("\nGPT-2 small (Lan et al. 2023), kept:")
 for task in TASKS:
     kept = cd.PAPER_PERFORMANCE[task]
-    print(
-        f"{task:<14}{cd.format_circuit(cd.paper_circuit(task))} "
-        f"({'not recorded' if kept is None else f'{kept:.1%}'})"
-    )
+    text = (f"{task}: {cd.format_circuit(cd.paper_circuit(task))} "
+            f"({'not recorded' if kept is None else f'{kept:.1%}'})")
+    print(textwrap.fill(text, 78, subsequent_indent="    "))
 
 # %% [markdown]
 # Read the first table: each circuit, what it keeps alone, and what the model
@@ -731,7 +744,8 @@ for task in TASKS:
         for m, t in zip(sequences.members(task), top.tolist(), strict=True)
         if t >= 0
     ]
-    print(f"head {L_best}.{h_best}, {task}: " + " ".join(pairs))
+    print(textwrap.fill(f"head {L_best}.{h_best}, {task}: " + " ".join(pairs), 78,
+                        subsequent_indent="  "))
 
 # %% [markdown]
 # A head that attends to the last member *and* maps it to its successor does
@@ -937,7 +951,7 @@ for label in edits:
 
 # %%
 plain = surgery.non_sequence_dataset(model.tokenizer, n=study.N_PROMPTS, seed=5)
-print("e.g.", plain.prompts[0])
+print(textwrap.fill(f"e.g. {plain.prompts[0]}", 78, subsequent_indent="     "))
 for where in ("last", "all"):
     change = surgery.distribution_change(
         model, edits["all movers"], plain.tokens, where

@@ -58,7 +58,7 @@ from neuralcircuits.teaching.relu_circuits.checks import (
     check_silent_inputs,
 )
 
-torch.manual_seed(0)
+_ = torch.manual_seed(0)  # the same random numbers on every run
 
 # %% [markdown]
 # ## 1. Two detectors
@@ -276,8 +276,8 @@ with torch.no_grad():
         builder, exact = rc.HAND_BUILT[name]
         net = builder()
         error = (net(pairs) - exact(pairs)).abs().max().item()
-        print(f"{name}: W_in = {net.weights[0].tolist()}, "
-              f"W_out = {net.weights[1].tolist()}, largest error {error:.1e}")
+        print(f"{name}: W_in = {net.weights[0].tolist()},\n"
+              f"     W_out = {net.weights[1].tolist()}, largest error {error:.1e}")
 
 # %% [markdown]
 # (Errors of about 1e-5 on inputs of size 100 are float32 rounding, not the
@@ -543,8 +543,8 @@ for name, rows in sides.items():
     for side, outcome in sorted(rows.items()):
         print(f"{name:9s} started {side:9s}: {outcome}")
 print("hidden weights that changed sign during training, of",
-      runs["abs"].initial[0].numel(), "per function:",
-      {name: rt.sign_changes(runs[name]) for name in sides})
+      runs["abs"].initial[0].numel(), "per function:")
+print({name: rt.sign_changes(runs[name]) for name in sides})
 
 # %% [markdown]
 # Read the counts above. Starting on the same side is a strong predictor of a

@@ -1,5 +1,6 @@
 """Lesson 01's checks: right answers pass, each kind of wrong answer gets its sentence."""
 
+import pytest
 import torch
 from check_answers import fails_with, stub
 
@@ -45,9 +46,7 @@ def test_linear_layer(capsys):
     fails_with(check_linear_layer, lambda x, W, b: W @ x.T + b[:, None], "W @ x.T")
     fails_with(check_linear_layer, lambda x, W, b: x @ W + b, "raised RuntimeError")
     fails_with(check_linear_layer, lambda x, W, b: x @ W.T, "forgets the bias")
-    fails_with(
-        check_linear_layer, lambda x, W, b: x @ W.T - b, "differs from torch.nn.Linear"
-    )
+    fails_with(check_linear_layer, lambda x, W, b: x @ W.T - b, "subtracts the bias")
     fails_with(check_linear_layer, lambda x, W, b: (x @ W.T + b)[0], "shape (2,)")
     fails_with(check_linear_layer, lambda x, W, b: "x @ W.T + b", "torch.Tensor")
 
@@ -163,6 +162,202 @@ def test_analogy(capsys):
 def test_analogy_on_the_trained_embedding():
     # Right on the hand-made embedding, wrong on the trained one: "two" is hard-coded.
     def hard_coded(E, vocab, a, b, c):
-        return "two" if "two" in vocab else vocab[0]
+        return "two" if "two" in vocab else "warm" if "warm" in vocab else vocab[0]
 
     fails_with(check_analogy, hard_coded, "trained embedding")
+
+
+# --- plausible mistakes a learner makes, and right answers written differently ---
+# Each check gets >= 4 plausible wrong answers (each must fail with the sentence
+# that names it, never a crash) and >= 1 correct variant (it must pass).
+
+
+def _in_place_neuron(x, w, b):
+    x *= w  # multiplies the caller's x
+    return x.sum(dim=1) + b
+
+
+NEURON_MISTAKES = [
+    ("hard-wired to 3 inputs",
+     lambda x, w, b: x[:, 0] * w[0] + x[:, 1] * w[1] + x[:, 2] * w[2] + b, "size"),
+    ("ReLU applied", lambda x, w, b: torch.relu(x @ w + b), "applies ReLU"),
+    ("summed over the batch", lambda x, w, b: (x * w).sum(dim=0) + b, "sums over the batch"),
+    ("in-place multiply", _in_place_neuron, "changed its input `x` in place"),
+    ("bias forgotten", lambda x, w, b: x @ w, "forgets the bias"),
+    ("returns a list", lambda x, w, b: (x @ w + b).tolist(), "torch.Tensor"),
+]
+NEURON_RIGHT = [
+    lambda x, w, b: (x * w).sum(dim=-1) + b,
+    lambda x, w, b: torch.einsum("bi,i->b", x, w) + b,
+    lambda x, w, b: w @ x.T + b,
+    lambda x, w, b: torch.stack([torch.dot(row, w) for row in x]) + b,
+]
+
+
+def _in_place_layer(x, W, b):
+    return x @ W.t_() + b  # t_ transposes the caller's W
+
+
+def _hard_wired_layer(x, W, b):
+    return torch.stack([x @ W[0] + b[0], x @ W[1] + b[1]], dim=1)
+
+
+LAYER_MISTAKES = [
+    ("in-place transpose", _in_place_layer, "changed its input `W` in place"),
+    ("hard-wired to 2 outputs", _hard_wired_layer, "shape (5, 2)"),
+    ("W instead of W.T on a square W", lambda x, W, b: x @ W + b, "raised RuntimeError"),
+    ("ReLU applied", lambda x, W, b: torch.relu(x @ W.T + b), "applies ReLU"),
+    ("bias per input", lambda x, W, b: x @ W.T + b.sum(), "differs from torch.nn.Linear"),
+    ("transposed result", lambda x, W, b: (x @ W.T + b).T, "W @ x.T"),
+]
+LAYER_RIGHT = [
+    lambda x, W, b: (W @ x.T).T + b[None, :],
+    lambda x, W, b: torch.einsum("bi,oi->bo", x, W) + b,
+    lambda x, W, b: torch.addmm(b, x, W.T),
+]
+
+
+def test_square_layer_names_w_instead_of_its_transpose():
+    from neuralcircuits.teaching.linear_algebra import checks
+
+    def square_only(x, W, b):  # right shapes only when W is square
+        return x @ W + b if W.shape[0] == W.shape[1] else x @ W.T + b
+
+    fails_with(checks.check_linear_layer, square_only, "uses W where it needs W.T")
+
+
+def _normalised_first(v, B):
+    return torch.linalg.solve(B / B.norm(dim=0), v)
+
+
+def _in_place_solve(v, B):
+    c = torch.linalg.solve(B, v)
+    v[:] = c  # the right answer, but stored in the caller's v
+    return c
+
+
+def _cramer_2d(v, B):  # written for 2-D only
+    det = B[0, 0] * B[1, 1] - B[0, 1] * B[1, 0]
+    return torch.stack([(v[0] * B[1, 1] - B[0, 1] * v[1]) / det,
+                        (B[0, 0] * v[1] - v[0] * B[1, 0]) / det])
+
+
+BASIS_MISTAKES = [
+    ("rows as basis vectors", lambda v, B: torch.linalg.solve(B.T, v), "as rows"),
+    ("v @ inverse", lambda v, B: v @ torch.linalg.inv(B), "as rows"),
+    ("normalised basis", _normalised_first, "normalised the basis vectors"),
+    ("projections", lambda v, B: B.T @ v, "orthonormal"),
+    ("hard-wired 2-D", _cramer_2d, "shape (2,)"),
+    ("in-place", _in_place_solve, "changed its input"),
+]
+BASIS_RIGHT = [
+    lambda v, B: torch.linalg.lstsq(B, v[:, None]).solution[:, 0],
+    lambda v, B: torch.linalg.pinv(B) @ v,
+    lambda v, B: torch.linalg.solve(B.T.T, v.clone()),
+]
+
+
+def _in_place_rotate(W_in, b_in, W_out, R):
+    W_in.copy_(R @ W_in)
+    b_in.copy_(R @ b_in)
+    return W_in, b_in, W_out @ R.T
+
+
+def _hard_wired_rotate(W_in, b_in, W_out, R):
+    return R @ W_in, R @ b_in, W_out @ R.T[:, :4][:4] if R.shape[0] == 4 else W_out
+
+
+ROTATE_MISTAKES = [
+    ("in place", _in_place_rotate, "changed its input `W_in` in place"),
+    ("bias as b_in @ R", lambda W_in, b_in, W_out, R: (R @ W_in, b_in @ R, W_out @ R.T),
+     "b_in @ R"),
+    ("R on the wrong side of W_out", lambda W_in, b_in, W_out, R: (R @ W_in, R @ b_in,
+                                                                    R @ W_out.T),
+     "shape"),
+    ("works for d_hidden = 4 only", _hard_wired_rotate, "W_out"),
+    ("rotated by the inverse", lambda W_in, b_in, W_out, R: (R.T @ W_in, R.T @ b_in,
+                                                             W_out @ R), "Rᵀ @ W_in"),
+]
+ROTATE_RIGHT = [
+    lambda W_in, b_in, W_out, R: [R @ W_in, b_in @ R.T, (R @ W_out.T).T],
+    lambda W_in, b_in, W_out, R: (torch.einsum("hk,ki->hi", R, W_in), R @ b_in,
+                                  W_out @ torch.linalg.inv(R)),
+]
+
+
+def only_c_excluded(E, vocab, a, b, c):
+    i = {t: k for k, t in enumerate(vocab)}
+    q = E[i[b]] - E[i[a]] + E[i[c]]
+    cos = E @ q / (E.norm(dim=-1) * q.norm())
+    cos[i[c]] = -float("inf")
+    return vocab[int(cos.argmax())]
+
+
+def euclidean(E, vocab, a, b, c):
+    i = {t: k for k, t in enumerate(vocab)}
+    d = (E - (E[i[b]] - E[i[a]] + E[i[c]])).norm(dim=-1)
+    for t in (a, b, c):
+        d[i[t]] = float("inf")
+    return vocab[int(d.argmin())]
+
+
+def normalises_in_place(E, vocab, a, b, c):
+    E /= E.norm(dim=-1, keepdim=True)  # changes the caller's embedding
+    return right_analogy(E, vocab, a, b, c)
+
+
+def returns_index(E, vocab, a, b, c):
+    return vocab.index(right_analogy(E, vocab, a, b, c))
+
+
+ANALOGY_MISTAKES = [
+    ("only c excluded", only_c_excluded, "query words"),
+    ("nearest by distance", euclidean, "by distance"),
+    ("normalises E in place", normalises_in_place, "changed its input `E` in place"),
+    ("returns an index", returns_index, "index"),
+    ("dot product", dot_product, "cosine"),
+    ("sign flipped", flipped, "sign"),
+]
+
+
+def analogy_by_sorting(E, vocab, a, b, c):
+    q = E[vocab.index(b)] - E[vocab.index(a)] + E[vocab.index(c)]
+    cos = torch.nn.functional.cosine_similarity(E, q[None, :], dim=1)
+    ranked = sorted(range(len(vocab)), key=lambda k: -float(cos[k]))
+    return next(vocab[k] for k in ranked if vocab[k] not in (a, b, c))
+
+
+def analogy_unnormalised_query(E, vocab, a, b, c):  # |q| does not change the argmax
+    i = {t: k for k, t in enumerate(vocab)}
+    scores = E @ (E[i[b]] - E[i[a]] + E[i[c]]) / E.norm(dim=-1)
+    scores[[i[a], i[b], i[c]]] = -2.0
+    return vocab[int(scores.argmax())]
+
+
+ANALOGY_RIGHT = [analogy_by_sorting, analogy_unnormalised_query]
+
+CASES = {
+    "neuron_output": (check_neuron_output, NEURON_MISTAKES, NEURON_RIGHT),
+    "linear_layer": (check_linear_layer, LAYER_MISTAKES, LAYER_RIGHT),
+    "coordinates_in_basis": (check_coordinates_in_basis, BASIS_MISTAKES, BASIS_RIGHT),
+    "rotate_hidden": (check_rotate_hidden, ROTATE_MISTAKES, ROTATE_RIGHT),
+    "analogy": (check_analogy, ANALOGY_MISTAKES, ANALOGY_RIGHT),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_each_plausible_mistake_is_named(name):
+    check, mistakes, _ = CASES[name]
+    assert len(mistakes) >= 4
+    for what, answer, fragment in mistakes:
+        message = fails_with(check, answer, fragment)
+        assert "could not read" not in message, f"{name}, {what}: {message}"
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_every_right_answer_passes(name, capsys):
+    check, _, right = CASES[name]
+    assert len(right) >= 1
+    for answer in right:
+        check(answer)
+        assert "✔" in capsys.readouterr().out

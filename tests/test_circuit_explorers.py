@@ -12,6 +12,7 @@ import neuralcircuits.teaching.sequence_circuits.widgets as ex
 from neuralcircuits.science import circuit_study as study
 from neuralcircuits.science import sequences
 from neuralcircuits.science import toy_seq as ts
+from neuralcircuits.teaching import figures
 
 torch.set_num_threads(1)
 
@@ -40,7 +41,8 @@ def test_attention_view(model, data):
     last = sequences.members("months")[int(ds.member_ids[3, -1])]
     assert words[int(ds.member_pos[3, -1])].strip() == last
     fig = ex.draw_attention(words, pattern, ds.member_pos[3].tolist(), "test")
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 3  # the final row's bars, the pattern, its colorbar
+    assert figures.figure_problems(fig) == []
 
 
 def test_patching_results_are_normalised(model, results):
@@ -67,6 +69,7 @@ def test_patching_view_every_component(model, results, component, by_pos):
         assert len(rows) == model.cfg.n_layers * model.cfg.n_heads
     fig = ex.draw_patching(matrix, rows, cols, title)
     assert fig.axes
+    assert figures.figure_problems(fig) == []  # fits the column, reads at 100%
 
 
 def test_patching_view_rejects_unknown_component(results):

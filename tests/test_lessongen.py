@@ -111,3 +111,73 @@ def test_an_unedited_stale_lesson_is_regenerated(tmp_path):
     solution.write_text(SOLUTION.replace("Write abs.", "Write abs again."))
     assert sync_lesson(solution, lessons, backups=tmp_path / "b").action == "written"
     assert not (tmp_path / "b").exists()
+
+
+# --- opening and saving a lesson in JupyterLab changes nothing that counts ----------
+
+
+def _lab_save(text: str, display_name: str = "Python 3 (Neural Circuits)") -> str:
+    """What JupyterLab writes back: jupytext reads the lesson, the Lab sets the kernel
+    it ran and its language_info, jupytext writes the notebook back as a script."""
+    import jupytext
+
+    notebook = jupytext.reads(text, fmt="py:percent")
+    notebook.metadata["kernelspec"] = {
+        "display_name": display_name, "language": "python", "name": "python3"}
+    notebook.metadata["language_info"] = {"name": "python", "version": "3.11"}
+    return jupytext.writes(notebook, fmt="py:percent")
+
+
+def test_a_lesson_is_generated_in_the_form_jupyterlab_saves():
+    lesson = generate(SOLUTION)
+    assert _lab_save(lesson) == lesson  # open-and-save: not one byte changes
+    assert "jupytext_version" in lesson.split("# %%")[0]
+
+
+@pytest.mark.parametrize("kernel", ["Python 3 (Neural Circuits)", "Python 3 (ipykernel)"])
+def test_open_and_save_leaves_a_lesson_unedited(tmp_path, kernel):
+    solution = tmp_path / "09_demo.py"
+    solution.write_text(SOLUTION)
+    lessons, backups = tmp_path / "lessons", tmp_path / "backups"
+    sync_lesson(solution, lessons, backups=backups)
+    lesson = lessons / "09_demo.py"
+    saved = _lab_save(_lab_save(lesson.read_text(), kernel), kernel)  # two autosaves
+    lesson.write_text(saved)
+    assert not has_local_edits(saved)
+    assert sync_lesson(solution, lessons, check=True, backups=backups).action == "unchanged"
+    assert sync_lesson(solution, lessons, backups=backups).action == "unchanged"
+    assert lesson.read_text() == saved  # the header the Lab wrote is left alone
+    # A new solution replaces a lesson that was only opened, without a backup.
+    solution.write_text(SOLUTION.replace("Write abs.", "Write abs, carefully."))
+    assert sync_lesson(solution, lessons, backups=backups).action == "written"
+    assert "carefully" in lesson.read_text() and not backups.exists()
+
+
+def test_a_real_edit_saved_by_the_lab_is_still_detected_and_kept(tmp_path):
+    solution = tmp_path / "09_demo.py"
+    solution.write_text(SOLUTION)
+    lessons, backups = tmp_path / "lessons", tmp_path / "backups"
+    sync_lesson(solution, lessons, backups=backups)
+    lesson = lessons / "09_demo.py"
+    edited = _lab_save(lesson.read_text().replace(
+        'raise NotImplementedError("Exercise: write `abs_weights`', 'return [[1], [-1]]  # ("'))
+    lesson.write_text(edited)
+    assert has_local_edits(edited)
+    solution.write_text(SOLUTION.replace("Write abs.", "Write abs, carefully."))
+    assert sync_lesson(solution, lessons, backups=backups).action == "kept"
+    assert lesson.read_text() == edited
+
+
+def test_a_lesson_from_the_old_whole_text_fingerprint_counts_as_unedited():
+    import hashlib
+
+    from neuralcircuits.tooling.lessongen import FINGERPRINT
+
+    old = HEADER.replace("# ---\n", "", 1)
+    body = "# ---\n" + old.replace("# ---\n", "") + "# ---\n\n# %%\nx = 1\n"
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    stamped = body.replace("#     name: python3\n", "#     name: python3\n#   neuralcircuits:\n"
+                           f"#     generated_sha256: {digest}\n")
+    assert FINGERPRINT.search(stamped)
+    assert not has_local_edits(stamped)
+    assert has_local_edits(stamped.replace("x = 1", "x = 2"))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from neuralcircuits.tooling.lessongen import generate
+from neuralcircuits.tooling.lessongen import generate, has_local_edits, same_cells
 from neuralcircuits.tooling.paths import ANIMATIONS, LESSONS, SOLUTIONS, lesson_scripts
 
 SOLUTION_FILES = lesson_scripts(SOLUTIONS)
@@ -19,7 +19,8 @@ def test_every_solution_has_a_lesson_and_a_scene_file():
 def test_lesson_matches_its_solution(solution):
     lesson = LESSONS / solution.name
     wanted = generate(solution.read_text(), source=str(solution))
-    assert lesson.read_text() == wanted, (
+    text = lesson.read_text()
+    assert same_cells(text, wanted) and not has_local_edits(text), (
         f"lessons/{solution.name} is stale: run `make lessons` (FORCE=1 if it was edited)"
     )
 

@@ -4,10 +4,43 @@ A check calls the learner's function, inspects what came back and either
 prints one pass line or raises :class:`CheckFailed` with one sentence that
 says what is wrong. In a notebook that sentence is all the learner sees: no
 traceback from inside the course's code.
+
+Every check in every lesson uses these pieces (see relu_circuits/checks.py
+and linear_algebra/checks.py for examples):
+
+``@check``
+    Decorate each ``check_*`` function: any exception the check's own code
+    hits on a strange answer (a tuple where a tensor was due, a NaN ...)
+    becomes one sentence instead of a traceback. A check never crashes.
+``call(fn, *args, name=...)``
+    Call the learner's function. A stub, a crash or a missing function
+    becomes one sentence; and every argument is compared with a copy taken
+    before the call: if the function changed one in place (``x += 1``,
+    ``W.t_()``, ``E /= E.norm(...)``) the check says so, naming the argument.
+    Build the reference answer from the check's own inputs (they are intact
+    whenever ``call`` returns). A hook may edit its activation in place: pass
+    ``may_change=(0,)`` for it.
+``clean_model(model)`` / ``fresh_copy(model)``
+    Give each attempt a model with no hooks left over from an earlier
+    attempt (TransformerLens hooks and raw torch hooks alike), so a hook a
+    learner forgot to remove cannot make every later attempt fail.
+``as_tensor``, ``close``, ``first_mismatch``
+    Read a returned value as a tensor of the right shape, compare, and
+    describe the first input where two results differ.
+
+Writing a check: vary shapes and parameters over several cases (so code
+hard-wired to one size fails), choose data that separate the right rule
+from its near misses (ties, repeats, boundaries, a parameter at a second
+value), accept every correct answer (any order among equally right ones),
+name each plausible mistake in one sentence, and test every message with a
+plausible wrong answer in ``tests/test_checks_*.py``.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -50,20 +83,128 @@ def passed(message: str) -> None:
     print(f"✔ {message}")
 
 
-def call(fn: Callable[..., Any], *args: Any, name: str | None = None) -> Any:
-    """Call the learner's function; turn a stub or a crash into a clear sentence."""
+def check(check_fn: Callable[..., None]) -> Callable[..., None]:
+    """Decorate a check so that nothing but one sentence ever reaches the learner."""
+
+    @functools.wraps(check_fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            return check_fn(*args, **kwargs)
+        except CheckFailed:
+            raise
+        except Exception as error:  # the answer is stranger than the check expected
+            fail(f"the check could not read what your function returned "
+                 f"({type(error).__name__}: {_first_line(error)}); look at its type and shape.")
+
+    return wrapper
+
+
+def _first_line(error: BaseException, limit: int = 150) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _snapshot(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, (list, tuple, dict, set)):
+        try:
+            return copy.deepcopy(value)
+        except Exception:  # something that cannot be copied: not guarded
+            return _NOT_GUARDED
+    return _NOT_GUARDED
+
+
+_NOT_GUARDED = object()
+
+
+def _unchanged(value: Any, before: Any) -> bool:
+    if before is _NOT_GUARDED:
+        return True
+    if isinstance(before, torch.Tensor):
+        return (isinstance(value, torch.Tensor) and value.shape == before.shape
+                and value.dtype == before.dtype
+                and bool(torch.equal(value.detach(), before)
+                         or (value.is_floating_point()
+                             and torch.allclose(value.detach(), before, rtol=0, atol=0,
+                                                equal_nan=True))))
+    if isinstance(before, (list, tuple)):
+        return (type(value) is type(before) and len(value) == len(before)
+                and all(_unchanged(v, b) for v, b in zip(value, before, strict=True)))
+    if isinstance(before, dict):
+        return (isinstance(value, dict) and value.keys() == before.keys()
+                and all(_unchanged(value[k], before[k]) for k in before))
+    return value == before
+
+
+def _argument_names(fn: Callable[..., Any], n: int) -> list[str]:
+    try:
+        names = [p.name for p in inspect.signature(fn).parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        names = []
+    return [names[i] if i < len(names) else f"argument {i + 1}" for i in range(n)]
+
+
+def call(fn: Callable[..., Any], *args: Any, name: str | None = None,
+         may_change: Sequence[int] = (), **kwargs: Any) -> Any:
+    """Call the learner's function; a stub, a crash or a changed input becomes one sentence.
+
+    `may_change` lists the positions of arguments the function may edit in
+    place: a hook's activation (``z[:, :, head] = ...; return z`` is how hooks
+    are written), never the data a check builds its reference from.
+    """
     name = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
         fail(f"pass the function itself, e.g. check({name}) - got a {type(fn).__name__}.")
+    before = [_NOT_GUARDED if i in may_change else _snapshot(a) for i, a in enumerate(args)]
+    before_kw = {k: _snapshot(v) for k, v in kwargs.items()}
     try:
-        return fn(*args)
+        result = fn(*args, **kwargs)
     except NotImplementedError:
         fail(f"`{name}` is not written yet: replace its `raise NotImplementedError` "
              "line with your code.")
     except CheckFailed:
         raise
     except Exception as error:  # the learner's code crashed: say where, briefly
-        fail(f"`{name}` raised {type(error).__name__}: {error}")
+        fail(f"`{name}` raised {type(error).__name__}: {_first_line(error)}")
+    names = _argument_names(fn, len(args))
+    changed = [n for i, (n, a, b) in enumerate(zip(names, args, before, strict=True))
+               if i not in may_change and not _unchanged(a, b)]
+    changed += [k for k, v in kwargs.items() if not _unchanged(v, before_kw[k])]
+    if changed:
+        fail(f"`{name}` changed its input `{changed[0]}` in place (an in-place operation "
+             "such as `+=`, `x[...] = ...` or a method ending in `_`); work on a copy, "
+             "e.g. `x = x + ...` or `x.clone()`, so the caller's data stay as they were.")
+    return result
+
+
+def clean_model(model: torch.nn.Module) -> torch.nn.Module:
+    """Remove every hook an earlier attempt left on `model` (in place); return it.
+
+    TransformerLens hooks (``add_hook``, ``hooks()``) are reset, keeping only
+    the permanent ones the library itself added; raw torch hooks
+    (``register_forward_hook`` ...) on any module are removed.
+    """
+    if hasattr(model, "reset_hooks"):
+        model.reset_hooks(including_permanent=False)
+    for module in model.modules():
+        keep: set[int] = set()
+        for handle in [*getattr(module, "fwd_hooks", []), *getattr(module, "bwd_hooks", [])]:
+            if getattr(handle, "is_permanent", False):
+                keep.add(getattr(handle.hook, "id", -1))
+        for hooks in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks",
+                      "_backward_pre_hooks"):
+            table = getattr(module, hooks, None)
+            if table:
+                for key in [k for k in table if k not in keep]:
+                    del table[key]
+    return model
+
+
+def fresh_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """A deep copy of `model` with no hooks: what the learner's function may change freely."""
+    return clean_model(copy.deepcopy(model))
 
 
 def as_tensor(value: Any, what: str, shape: Sequence[int] | None = None) -> torch.Tensor:

@@ -10,11 +10,19 @@ The solution file is the single source. In it:
   ``raises-exception`` in the lesson, where it fails until the exercise is
   done; the rest of the lesson still runs top to bottom.
 
-Each generated lesson carries a fingerprint of its own text in its header
-(``neuralcircuits: generated_sha256``). A lesson whose text no longer matches
-its fingerprint has been edited by a learner and is never overwritten unless
+Each generated lesson carries a fingerprint of its cells in its header
+(``neuralcircuits: generated_sha256``). A lesson whose cells no longer match
+their fingerprint has been edited by a learner and is never overwritten unless
 asked (``make lessons FORCE=1``); even then a copy is kept in
 ``build/lesson-backups/``.
+
+Opening a lesson must not make it "edited". JupyterLab (through jupytext)
+rewrites a lesson's header when it saves it: a ``jupytext:`` block, the
+display name of the kernel it ran. So a lesson is generated in exactly the
+form JupyterLab writes back (jupytext's own writer, the kernel ``make setup``
+installs), and only the cells count: the fingerprint covers the text after
+the header, and a lesson whose cells are what the solution generates is
+up to date whatever its header says.
 
 Run ``python -m neuralcircuits.tooling.lessongen [--force] [--check]``.
 """
@@ -31,6 +39,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import jupytext
+
 from neuralcircuits.tooling.paths import BUILD, LESSONS, SOLUTIONS, lesson_scripts
 
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\b\s*(?P<name>\S*)")
@@ -42,6 +52,11 @@ FINGERPRINT = re.compile(
     r"^#   neuralcircuits:\n#     generated_sha256: (?P<digest>[0-9a-f]{64})\n", re.M
 )
 HEADER_END = "# ---\n"
+FORMAT = "py:percent"
+# The kernel `make setup` installs (Makefile: ipykernel install --name python3):
+# JupyterLab writes its display name into the header of a lesson it saves.
+KERNELSPEC = {"display_name": "Python 3 (Neural Circuits)", "language": "python",
+              "name": "python3"}
 
 
 class LessonGenError(ValueError):
@@ -109,18 +124,38 @@ def _blank_solutions(lines: list[str], source: str) -> list[str]:
     return out
 
 
+def cells_text(text: str) -> str:
+    """The lesson's cells: its text after the jupytext header, trailing spaces dropped."""
+    if text.startswith(HEADER_END) and HEADER_END in text[len(HEADER_END):]:
+        text = text[text.index(HEADER_END, len(HEADER_END)) + len(HEADER_END):]
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
+
+
 def _fingerprint(text: str) -> str:
+    return hashlib.sha256(cells_text(text).encode()).hexdigest()
+
+
+def _legacy_fingerprint(text: str) -> str:
+    # Lessons generated before the cells-only fingerprint hashed the whole text.
     return hashlib.sha256(FINGERPRINT.sub("", text).encode()).hexdigest()
 
 
 def _stamp(text: str) -> str:
-    """Insert the fingerprint line at the end of the jupytext header."""
-    if not text.startswith("# ---\n") or HEADER_END not in text[6:]:
+    """Write the lesson as JupyterLab saves it, with its cells' fingerprint in the header."""
+    if not text.startswith(HEADER_END) or HEADER_END not in text[6:]:
         raise LessonGenError("a solution must start with a jupytext header (# ---)")
-    end = text.index(HEADER_END, 6)
-    digest = _fingerprint(text)
-    line = f"#   neuralcircuits:\n#     generated_sha256: {digest}\n"
-    return text[:end] + line + text[end:]
+    notebook = jupytext.reads(text, fmt=FORMAT)
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    notebook.metadata.pop("neuralcircuits", None)
+    cells = jupytext.writes(notebook, fmt=FORMAT)
+    notebook.metadata["neuralcircuits"] = {"generated_sha256": _fingerprint(cells)}
+    # jupytext keeps a header key only if told to; it adds this line itself
+    # on the first save, so the lesson carries it from the start.
+    notebook.metadata.setdefault("jupytext", {})["notebook_metadata_filter"] = "neuralcircuits"
+    lesson = jupytext.writes(notebook, fmt=FORMAT)
+    if cells_text(lesson) != cells_text(cells):  # the header must not touch the cells
+        raise LessonGenError("jupytext changed the cells while writing the header")
+    return lesson
 
 
 def generate(solution_text: str, source: str = "<solution>") -> str:
@@ -142,9 +177,15 @@ def generate(solution_text: str, source: str = "<solution>") -> str:
 
 
 def has_local_edits(lesson_text: str) -> bool:
-    """True when a lesson's text no longer matches the fingerprint it was generated with."""
+    """True when a lesson's cells no longer match the fingerprint it was generated with."""
     match = FINGERPRINT.search(lesson_text)
-    return match is None or match["digest"] != _fingerprint(lesson_text)
+    return match is None or match["digest"] not in (
+        _fingerprint(lesson_text), _legacy_fingerprint(lesson_text))
+
+
+def same_cells(lesson_text: str, wanted: str) -> bool:
+    """True when a lesson has exactly the cells generated (its header may differ)."""
+    return cells_text(lesson_text) == cells_text(wanted)
 
 
 @dataclass
@@ -161,11 +202,11 @@ def sync_lesson(
     lesson = lessons_dir / solution.name
     wanted = generate(solution.read_text(), source=str(solution))
     current = lesson.read_text() if lesson.exists() else None
-    if current == wanted:
-        return Outcome(lesson, "unchanged")
+    if current is not None and same_cells(current, wanted) and (current == wanted or not force):
+        return Outcome(lesson, "unchanged")  # a header JupyterLab rewrote is left alone
     if check:
         return Outcome(lesson, "stale")
-    if current is not None and has_local_edits(current):
+    if current is not None and not same_cells(current, wanted) and has_local_edits(current):
         if not force:
             return Outcome(lesson, "kept")
         backups.mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,11 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from neuralcircuits.science import analogies, linear_maps, toy_classifier
 from neuralcircuits.science.toy_classifier import ToyMLP
+from neuralcircuits.teaching import figures
 
 CLASS_COLOURS = ("tab:blue", "tab:orange")
 FORMAT_COLOURS = {"numeral": "tab:blue", "word": "tab:red", "month": "tab:green"}
@@ -67,11 +69,11 @@ def draw_matrix_grid(ax: Axes, M: torch.Tensor, extent: float = 3.0) -> None:
             xytext=(0, 0),
             arrowprops=dict(arrowstyle="-|>", color=colour, lw=2.5),
         )
-        ax.text(vx * 1.08, vy * 1.08, name, color=colour, fontsize=13)
+        ax.text(vx * 1.08, vy * 1.08, name, color=colour, fontsize=13)  # 13 pt
     _square(ax, extent)
     (a, b), (c, d) = M.tolist()
     ax.set_title(
-        f"M = [[{a:.2f}, {b:.2f}], [{c:.2f}, {d:.2f}]]   det = {torch.det(M):.2f}",
+        f"M = [[{a:.2f}, {b:.2f}], [{c:.2f}, {d:.2f}]]\ndet = {torch.det(M):.2f}",
         fontsize=12,
     )
 
@@ -105,7 +107,7 @@ def draw_half_plane(
     mask = toy_classifier.half_plane_mask(X, w, b)
     fractions = tuple(float(mask[y == label].float().mean()) for label in (0, 1))
     ax.set_title(
-        f"active on {fractions[0]:.0%} of class 0, {fractions[1]:.0%} of class 1",
+        f"active on {fractions[0]:.0%} of class 0,\n{fractions[1]:.0%} of class 1",
         fontsize=12,
     )
     return fractions
@@ -121,29 +123,35 @@ def plot_neuron_half_planes(model: ToyMLP, X: torch.Tensor, y: torch.Tensor) -> 
     """One panel per hidden neuron of the toy MLP: its active half-plane over the data."""
     W, b = model.hidden.weight.detach(), model.hidden.bias.detach()
     n = len(W)
-    fig, axes = plt.subplots(1, n, figsize=(3.0 * n, 3.2))
-    for k, ax in enumerate(axes):
-        draw_half_plane(ax, W[k], float(b[k]), X, y)
-        ax.set_title(f"neuron {k}", fontsize=12)
+    ncols = min(n, 3)  # three panels a row: each about 2.8 inches, readable
+    nrows = math.ceil(n / ncols)
+    fig, axes = figures.figure(nrows, ncols, height=2.9 * nrows, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.set_visible(False)
+            continue
+        fractions = draw_half_plane(ax, W[k], float(b[k]), X, y)
+        ax.set_title(f"neuron {k}: on for {fractions[0]:.0%} / {fractions[1]:.0%}",
+                     fontsize=12)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.tight_layout()
+    fig.suptitle("each neuron's active half-plane (share of class 0 / class 1)")
     return fig
 
 
 def plot_warp(model: ToyMLP, X: torch.Tensor, y: torch.Tensor) -> Figure:
     """Input plane, its image with the ReLU removed, and the feature plane the MLP makes."""
     lines = linear_maps.grid_lines(extent=2.5, n_lines=11, n_points=121)
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.6))
+    fig, axes = figures.figure(1, 3, height=3.6)
     panels = [
         ("input plane", lines, X),
         (
-            "same weights, ReLU removed",
+            "same weights,\nReLU removed",
             toy_classifier.linear_part_map(model, lines),
             toy_classifier.linear_part_map(model, X),
         ),
         (
-            "feature plane (with ReLU)",
+            "feature plane\n(with ReLU)",
             toy_classifier.feature_map(model, lines),
             toy_classifier.feature_map(model, X),
         ),
@@ -151,15 +159,17 @@ def plot_warp(model: ToyMLP, X: torch.Tensor, y: torch.Tensor) -> Figure:
     for ax, (title, grid, points) in zip(axes, panels, strict=True):
         _draw_grid(ax, grid, color="tab:purple", lw=0.6, alpha=0.5)
         _scatter_classes(ax, points, y, size=8)
-        ax.set_title(title, fontsize=13)
+        ax.set_title(title, fontsize=12)
         ax.set_aspect("equal", adjustable="datalim")
+        ax.xaxis.set_major_locator(MaxNLocator(3))
+        ax.yaxis.set_major_locator(MaxNLocator(4))
     w, b = toy_classifier.readout_line(model)
     F = toy_classifier.feature_map(model, X)
     xs = torch.linspace(float(F[:, 0].min()), float(F[:, 0].max()), 2)
     if abs(float(w[1])) > 1e-6:
         axes[2].plot(xs, -(w[0] * xs + b) / w[1], color="k", lw=2, label="readout = 0")
-        axes[2].legend(loc="best", fontsize=10)
-    fig.tight_layout()
+    fig.legend(*axes[2].get_legend_handles_labels(), loc="outside lower center",
+               ncol=3, frameon=False, markerscale=2)
     return fig
 
 
@@ -168,17 +178,19 @@ def plot_relu_bases(angle_deg: float = 30.0) -> Figure:
     lines = linear_maps.grid_lines(extent=2.0, n_lines=9, n_points=81)
     R = linear_maps.rotation_2d(math.radians(angle_deg))
     panels = [
-        ("identity: the same in every basis", lines),
-        ("ReLU in the neuron basis", torch.relu(lines)),
+        ("identity: the same\nin every basis", lines),
+        ("ReLU in the\nneuron basis", torch.relu(lines)),
         (
-            f"ReLU in a basis turned {angle_deg:.0f}°",
+            f"ReLU in a basis\nturned {angle_deg:.0f}°",
             linear_maps.relu_in_basis(lines, R),
         ),
     ]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
+    fig, axes = figures.figure(1, 3, height=3.3)
     for ax, (title, grid) in zip(axes, panels, strict=True):
         _draw_grid(ax, grid, color="tab:purple", lw=0.8, alpha=0.7)
         _square(ax, 2.3)
+        ax.set_xticks([-2, 0, 2])
+        ax.set_yticks([-2, 0, 2])
         ax.set_title(title, fontsize=12)
     for k in range(2):  # the rotated basis directions on the last panel
         vx, vy = R.T[k].tolist()
@@ -188,27 +200,26 @@ def plot_relu_bases(angle_deg: float = 30.0) -> Figure:
             xytext=(0, 0),
             arrowprops=dict(arrowstyle="-|>", color="tab:red", lw=2),
         )
-    fig.tight_layout()
     return fig
 
 
 def plot_analogies(E: torch.Tensor, f: str = "numeral", g: str = "word") -> Figure:
     """Tokens of formats f and g in the plane of the f -> g direction, one arrow per value."""
     P = analogies.analogy_plane(E, f, g)  # [n_tokens, 2]
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = figures.figure(height=6.0, width=7.5)
+    points, names, colours = [], [], []
     for name in (f, g):
         tokens = analogies.FORMATS[name]
         idx = [analogies.VOCAB.index(t) for t in tokens]
         ax.scatter(P[idx, 0], P[idx, 1], color=FORMAT_COLOURS[name], s=30, label=name)
-        for i, t in zip(idx, tokens, strict=True):
-            ax.annotate(
-                t,
-                P[i].tolist(),
-                fontsize=10,
-                xytext=(4, 2),
-                textcoords="offset points",
-                color=FORMAT_COLOURS[name],
-            )
+        points += [P[i].tolist() for i in idx]
+        names += list(tokens)
+        colours += [FORMAT_COLOURS[name]] * len(tokens)
+    pad = 0.12 * (P.max(0).values - P.min(0).values)  # room for the labels
+    ax.set_xlim(float(P[:, 0].min() - pad[0]), float(P[:, 0].max() + pad[0]))
+    ax.set_ylim(float(P[:, 1].min() - pad[1]), float(P[:, 1].max() + pad[1]))
+    fig.canvas.draw()  # fix the layout before placing labels in pixels
+    figures.label_points(ax, points, names, colours)
     for F, G in zip(analogies.FORMATS[f], analogies.FORMATS[g], strict=True):
         start, end = analogies.VOCAB.index(F), analogies.VOCAB.index(G)
         ax.annotate(
@@ -220,8 +231,7 @@ def plot_analogies(E: torch.Tensor, f: str = "numeral", g: str = "word") -> Figu
     ax.set_xlabel(f"mean {g} - {f} direction", fontsize=12)
     ax.set_ylabel("main value direction", fontsize=12)
     ax.set_title(f"E({g}) - E({f}): one arrow per value", fontsize=13)
-    ax.legend(fontsize=11)
-    fig.tight_layout()
+    ax.legend(loc="best", fontsize=11)
     return fig
 
 

@@ -9,6 +9,8 @@ from neuralcircuits.science.relu_circuits import relu_net
 from neuralcircuits.teaching.checking import (
     as_tensor,
     call,
+    check,
+    close,
     fail,
     first_mismatch,
     passed,
@@ -24,6 +26,10 @@ def _weights(value, name: str, n_in: int, n_hidden: int | None) -> tuple[torch.T
              f"it returned a {type(value).__name__}.")
     w_in = as_tensor(value[0], "W_in")
     w_out = as_tensor(value[1], "W_out")
+    if (w_in.dim() == 2 and w_out.dim() == 2 and w_in.shape[0] == 1
+            and w_out.shape[1] == n_in and w_out.shape[0] == w_in.shape[1] != n_in):
+        fail(f"W_in has shape {tuple(w_in.shape)} and W_out {tuple(w_out.shape)}: did you "
+             "return them the other way round? Return (W_in, W_out).")
     if w_in.dim() != 2 or w_in.shape[1] != n_in:
         fail(f"W_in has shape {tuple(w_in.shape)}; it should be (hidden, {n_in}): "
              f"one row per hidden unit, one column per input.")
@@ -31,7 +37,7 @@ def _weights(value, name: str, n_in: int, n_hidden: int | None) -> tuple[torch.T
     if tuple(w_out.shape) != (1, hidden):
         fail(f"W_out has shape {tuple(w_out.shape)}; with {hidden} hidden units it should "
              f"be (1, {hidden}): one output, one column per hidden unit.")
-    if n_hidden is not None and hidden != n_hidden and hidden < n_hidden:
+    if n_hidden is not None and hidden < n_hidden:
         fail(f"W_in has {hidden} hidden units, fewer than the {n_hidden} this "
              "function needs.")
     return w_in, w_out
@@ -42,31 +48,58 @@ def _evaluate(w_in: torch.Tensor, w_out: torch.Tensor, x: torch.Tensor) -> torch
         return relu_net(w_in, w_out)(x)
 
 
+def _multiple_of(got: torch.Tensor, target: torch.Tensor) -> float | None:
+    """k when got == k * target (k not 0 or 1), else None."""
+    scale = float((got * target).sum() / (target * target).sum().clamp(min=1e-12))
+    if abs(scale) > 1e-3 and abs(scale - 1) > 1e-3 and close(got, scale * target):
+        return scale
+    return None
+
+
+@check
 def check_abs_weights(abs_weights) -> None:
     """Check a bias-free 1-2-1 network whose weights compute |x| exactly."""
-    w_in, w_out = _weights(call(abs_weights), "abs_weights", n_in=1, n_hidden=2)
+    w_in, w_out = _weights(call(abs_weights, name="abs_weights"), "abs_weights",
+                           n_in=1, n_hidden=2)
     x = torch.linspace(-3, 3, 61)[:, None]
     got = _evaluate(w_in, w_out, x)
     problem = first_mismatch(got, x.abs(), x)
     if problem:
-        if torch.allclose(got, x, atol=1e-4):
+        if close(got, x):
             problem += ": that is the identity; abs adds the two detectors instead"
-        elif torch.allclose(got, -x, atol=1e-4):
+        elif close(got, -x):
             problem += ": that is negation; abs adds the two detectors instead"
+        elif (k := _multiple_of(got, x.abs())) is not None:
+            problem += (f": that is {k:.3g}·|x|; for each unit the in-weight times the "
+                        "out-weight must be 1")
+        elif close(got[x[:, 0] < 0], torch.zeros(1)) or close(got[x[:, 0] > 0], torch.zeros(1)):
+            problem += (": one side of 0 gives nothing; one unit must detect positive x "
+                        "(in-weight > 0), the other negative x (in-weight < 0)")
         fail(f"Not |x| yet: {problem}.")
     passed("abs_weights computes |x| on every test input from -3 to 3.")
 
 
+@check
 def check_min_weights(min_weights) -> None:
     """Check a bias-free 2-3-1 network whose weights compute min(x1, x2) exactly."""
-    w_in, w_out = _weights(call(min_weights), "min_weights", n_in=2, n_hidden=3)
+    w_in, w_out = _weights(call(min_weights, name="min_weights"), "min_weights",
+                           n_in=2, n_hidden=3)
     grid = torch.linspace(-2, 2, 9)
-    x = torch.cartesian_prod(grid, grid)  # every ordering of x1 and x2
+    x = torch.cartesian_prod(grid, grid)  # every ordering of x1 and x2, ties too
     got = _evaluate(w_in, w_out, x)
     problem = first_mismatch(got, x.min(dim=1, keepdim=True).values, x)
     if problem:
-        if torch.allclose(got, x.max(dim=1, keepdim=True).values, atol=1e-4):
+        if close(got, x.max(dim=1, keepdim=True).values):
             problem += ": that is max; subtract the greaterness of x1 rather than add it"
+        elif close(got, x[:, :1]) or close(got, x[:, 1:]):
+            problem += (": that is one input passed through; subtract how much x1 "
+                        "exceeds x2, ReLU(x1 - x2)")
+        elif close(got, x[:, :1] + torch.relu(x[:, :1] - x[:, 1:])):
+            problem += (": that adds the greaterness of x1 over x2; min subtracts it "
+                        "(its out-weight is -1)")
+        elif close(got, x[:, :1] - torch.relu(x[:, 1:] - x[:, :1])):
+            problem += (": that subtracts the greaterness of x2 over x1; min subtracts "
+                        "the greaterness of x1 over x2, ReLU(x1 - x2)")
         fail(f"Not min(x1, x2) yet: {problem}.")
     if w_in.shape[0] > 3:
         fail(f"It computes min, but with {w_in.shape[0]} hidden units; the smallest "
@@ -75,60 +108,147 @@ def check_min_weights(min_weights) -> None:
 
 
 _MATCH_CASES = [
-    # (what the case tests, learned units, reference units)
+    # (what the case tests, learned units, reference units, min_cosine or None)
     ("the same units in another order and scale",
-     [[-2.0, 0.0], [0.5, -0.5], [3.0, 0.0]], [[1.0, 0.0], [-1.0, 0.0], [1.0, -1.0]]),
+     [[-2.0, 0.0], [0.5, -0.5], [3.0, 0.0]], [[1.0, 0.0], [-1.0, 0.0], [1.0, -1.0]], None),
     ("a unit that points the opposite way (no match)",
-     [[0.8], [1.2]], [[1.0], [-1.0]]),
+     [[0.8], [1.2]], [[1.0], [-1.0]], None),
     ("two learned units pointing the same way (each used once)",
-     [[2.0], [1.0]], [[1.0], [1.0]]),
+     [[2.0], [1.0]], [[1.0], [1.0]], None),
     ("a unit only 10 degrees off (no match)",
-     [[1.0, 0.176], [-1.0, -1.0]], [[1.0, 0.0], [-1.0, -1.0]]),
+     [[1.0, 0.176], [-1.0, -1.0]], [[1.0, 0.0], [-1.0, -1.0]], None),
+    ("more learned units than reference units, three inputs",
+     [[0.0, 0.0, 1.0], [1.0, 1.0, 0.0], [0.0, 2.0, 0.0], [3.0, 0.0, 0.0]],
+     [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], None),
+    ("a longer unit less aligned than a shorter one, min_cosine = 0.9",
+     [[3.0, 0.6], [1.0, 0.05]], [[1.0, 0.0]], 0.9),
+    ("a unit 10 degrees off that matches at min_cosine = 0.95",
+     [[1.0, 0.176], [0.0, 1.0]], [[1.0, 0.0], [0.0, -1.0]], 0.95),
 ]
 
 
+def _cosines(reference: torch.Tensor, learned: torch.Tensor) -> torch.Tensor:
+    r = reference / reference.norm(dim=1, keepdim=True)
+    m = learned / learned.norm(dim=1, keepdim=True)
+    return r @ m.T  # [n_reference, n_learned]
+
+
+def _match_problem(got: list, cos: torch.Tensor, threshold: float,
+                   varied: bool) -> str | None:
+    """What breaks the matching rules in `got` (cosines [n_reference, n_learned]), or None."""
+    used = [g for g in got if g is not None]
+    for i, g in enumerate(got):
+        if g is not None and cos[i, g] <= threshold:
+            kind = "points the opposite way" if cos[i, g] < 0 else "is not aligned enough"
+            return (f"learned unit {g} {kind} (cosine {cos[i, g]:.3f}, not above "
+                    f"min_cosine = {threshold}); only units pointing the same way match.")
+        free = [j for j in range(cos.shape[1]) if j not in used or j == g]
+        better = [j for j in free if cos[i, j] > threshold
+                  and (g is None or cos[i, j] > cos[i, g] + 1e-6)]
+        if better and g is None:
+            return (f"reference unit {i} gets None but learned unit {better[0]} points its "
+                    f"way (cosine {cos[i, better[0]]:.3f}"
+                    f"{', above the min_cosine passed in' if varied else ''}) and is free.")
+        if better:
+            return (f"reference unit {i} takes learned unit {g} (cosine {cos[i, g]:.3f}), "
+                    f"but unit {better[0]} is better aligned (cosine "
+                    f"{cos[i, better[0]]:.3f}); compare cosines, not dot products.")
+    return None
+
+
+@check
 def check_match_units(match_units) -> None:
-    """Check a matcher of learned hidden units to hand-built motifs."""
-    for what, learned, reference in _MATCH_CASES:
+    """Check a matcher of learned hidden units to hand-built motifs.
+
+    Any answer that follows the rules passes, in whatever order it breaks ties:
+    each entry a learned index (or None), each learned unit used once, every
+    match above min_cosine, the best-aligned unit that no other reference took,
+    and no None where a free unit was good enough.
+    """
+    for what, learned, reference, min_cosine in _MATCH_CASES:
         learned_t, reference_t = torch.tensor(learned), torch.tensor(reference)
-        got = call(match_units, learned_t, reference_t, name="match_units")
-        want = relu_training.match_units(learned_t, reference_t)
+        extra = {} if min_cosine is None else {"min_cosine": min_cosine}
+        threshold = 0.99 if min_cosine is None else min_cosine
+        got = call(match_units, learned_t, reference_t, name="match_units", **extra)
+        shown = f"for {what} (learned {learned}, reference {reference})"
         if got is None:
             fail("`match_units` returned None: it should return a list with one entry "
                  "per reference unit.")
+        if isinstance(got, torch.Tensor) and got.dim() == 1:
+            got = got.tolist()
         if not isinstance(got, (list, tuple)):
             fail(f"`match_units` should return a list, got a {type(got).__name__}.")
-        got = [None if g is None else int(g) for g in got]
-        if len(got) != len(want):
+        if len(got) != len(reference):
             fail(f"`match_units` returned {len(got)} entries for {len(reference)} reference "
-                 "units: it needs one per reference unit (a row of `reference`).")
-        if got != want:
-            fail(f"For {what}: learned {learned}, reference {reference}, it returns "
-                 f"{got} but should return {want}.")
-    passed(f"match_units agrees on all {len(_MATCH_CASES)} cases "
-           "(order, scale, opposite signs, duplicates, near misses).")
+                 f"units {shown}: it needs one per reference unit (a row of `reference`).")
+        if any(g is not None and not (isinstance(g, int) or (
+                isinstance(g, torch.Tensor) and g.numel() == 1)) for g in got):
+            fail(f"`match_units` should return learned indices (int) or None, got {got}.")
+        got = [None if g is None else int(g) for g in got]
+        if any(g is not None and not 0 <= g < len(learned) for g in got):
+            fail(f"`match_units` returned {got} {shown}: an index is not a row of `learned`.")
+        used = [g for g in got if g is not None]
+        if len(used) != len(set(used)):
+            fail(f"`match_units` returned {got} {shown}: a learned unit is used twice; "
+                 "use each learned unit at most once.")
+        problem = _match_problem(got, _cosines(reference_t, learned_t), threshold,
+                                 min_cosine is not None)
+        if problem and got == relu_training.match_units(reference_t, learned_t, threshold):
+            fail(f"`match_units` returned {got} {shown}: that matches each learned unit to a "
+                 "reference unit; return one entry per reference unit instead.")
+        if problem:
+            fail(f"`match_units` returned {got} {shown}: {problem}")
+    passed(f"match_units follows the rules on all {len(_MATCH_CASES)} cases "
+           "(order, scale, signs, duplicates, near misses).")
 
 
+_SILENT_CASES = [
+    ("a stuck 1-2-1 network", torch.tensor([[0.9], [0.4]]),
+     torch.linspace(-1, 1, 21)[:, None]),
+    ("a 2-3-1 network", torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]]),
+     torch.cartesian_prod(torch.linspace(-1, 1, 5), torch.linspace(-1, 1, 5))),
+    ("a 2-2-1 network", torch.tensor([[1.0, 2.0], [-1.0, 0.5]]),
+     torch.cartesian_prod(torch.linspace(-1, 1, 5), torch.linspace(-1, 1, 5))),
+    ("a 3-4-1 network", torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0],
+                                      [-1.0, 1.0, 0.0], [0.0, 0.0, -1.0]]),
+     torch.cartesian_prod(*[torch.tensor([-1.0, 0.0, 1.0])] * 3)),
+]
+
+
+@check
 def check_silent_inputs(silent_inputs) -> None:
     """Check the detector of inputs where every hidden unit is off."""
-    cases = [
-        ("a stuck 1-2-1 network", torch.tensor([[0.9], [0.4]]),
-         torch.linspace(-1, 1, 21)[:, None]),
-        ("a 2-3-1 network", torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]]),
-         torch.cartesian_prod(torch.linspace(-1, 1, 5), torch.linspace(-1, 1, 5))),
-    ]
-    for what, w_in, x in cases:
-        got = call(silent_inputs, w_in, x, name="silent_inputs")
-        got = as_tensor(got.float() if isinstance(got, torch.Tensor) and got.dtype == torch.bool
-                        else got, "the result of silent_inputs", shape=(x.shape[0],))
-        want = relu_training.silent_inputs(w_in, x).float()
+    for what, w_in, x in _SILENT_CASES:
+        got = call(silent_inputs, w_in.clone(), x.clone(), name="silent_inputs")
+        if isinstance(got, torch.Tensor) and got.dtype == torch.bool:
+            got = got.float()
+        if isinstance(got, torch.Tensor) and got.dim() == 2 and got.shape[0] == x.shape[0]:
+            fail(f"`silent_inputs` returns shape {tuple(got.shape)}, one value per input "
+                 "and unit; combine the units of each input into one answer "
+                 "(.all(dim=1)), shape [batch].")
+        got = as_tensor(got, "the result of silent_inputs", shape=(x.shape[0],))
+        pre = x @ w_in.T  # [batch, hidden]
+        want = (pre <= 0).all(dim=1).float()
+        if close(got, want, atol=0, rtol=0):
+            continue
+        shown = f"For {what} with W_in = {w_in.tolist()}"
+        if close(got, 1 - want, atol=0, rtol=0):
+            fail(f"{shown} the answer is flipped: True should mean every unit is off.")
+        if close(got, (pre <= 0).any(dim=1).float(), atol=0, rtol=0):
+            fail(f"{shown} you mark inputs where some unit is off; silent means every "
+                 "unit is off (.all, not .any).")
+        if close(got, (pre.sum(dim=1) <= 0).float(), atol=0, rtol=0):
+            fail(f"{shown} you test the sum of the pre-activations; each unit must be "
+                 "off on its own (a positive and a negative unit can cancel).")
+        if w_in.shape[0] == w_in.shape[1] and close(got, (x @ w_in <= 0).all(dim=1).float(),
+                                                    atol=0, rtol=0):
+            fail(f"{shown} you use x @ W_in; each unit is a row of W_in, so the "
+                 "pre-activations are x @ W_in.T.")
         problem = first_mismatch(got, want, x, atol=0)
-        if problem:
-            wrong = got != want
-            on_boundary = (x @ w_in.T == 0).any(dim=1)  # some unit's input is exactly 0
-            hint = ""
-            if on_boundary[wrong].all():
-                hint = " (ReLU(0) = 0: a unit whose input is exactly 0 is off too)"
-            fail(f"For {what} with W_in = {w_in.tolist()}: {problem} "
-                 f"(1 means every unit is off){hint}.")
+        wrong = got != want
+        on_boundary = (pre == 0).any(dim=1)  # some unit's input is exactly 0
+        hint = ""
+        if on_boundary[wrong].all():
+            hint = " (ReLU(0) = 0: a unit whose input is exactly 0 is off too)"
+        fail(f"{shown}: {problem} (1 means every unit is off){hint}.")
     passed("silent_inputs finds exactly the inputs where every hidden unit is off.")

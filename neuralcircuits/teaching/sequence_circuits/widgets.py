@@ -18,6 +18,7 @@ from neuralcircuits.science.circuit_study import (
     TaskData,
     attention_view,
 )
+from neuralcircuits.teaching import figures
 
 COMPONENTS = ("residual stream", "attention output", "MLP output", "heads")
 
@@ -29,23 +30,24 @@ def draw_attention(
     words: list[str], pattern: torch.Tensor, member_pos: list[int], title: str
 ) -> Figure:
     """The final position's attention over the prompt, members highlighted, above the full pattern."""
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(10, 6.2), gridspec_kw={"height_ratios": [1, 2.2]}
+    rows_in = 0.21 * len(words)  # one token a row, 15 px text in 21 px
+    fig, (top, bottom) = figures.figure(
+        2, 1, height=3.4 + rows_in, gridspec_kw={"height_ratios": [1.5, rows_in]}
     )
     pattern = pattern.numpy()  # matplotlib reads numpy, not torch tensors
     last = pattern[-1]
     colours = ["#F0AC00" if i in member_pos else "#888888" for i in range(len(words))]
+    labels = [repr(w)[1:-1] for w in words]  # show spaces and newlines as typed
     top.bar(range(len(words)), last, color=colours)
-    top.set_xticks(range(len(words)), words, rotation=90, fontsize=9)
+    top.set_xticks(range(len(words)), labels, rotation=90)
+    top.set_xlim(-0.5, len(words) - 0.5)
     top.set_ylabel("attention")
     top.set_ylim(0, 1)
-    top.set_title(f"{title}: where the final position looks (members in gold)")
-    bottom.imshow(pattern, cmap="viridis", vmin=0, vmax=1, aspect="auto")
-    bottom.set_xticks(range(len(words)), words, rotation=90, fontsize=8)
-    bottom.set_yticks(range(len(words)), words, fontsize=8)
+    top.set_title(f"{title}: where the final position looks\n(members in gold)")
+    figures.heatmap(bottom, pattern, labels, labels, "attention", cmap="viridis",
+                    vmin=0, vmax=1)
     bottom.set_xlabel("key (attended to)")
     bottom.set_ylabel("query")
-    fig.tight_layout()
     return fig
 
 
@@ -139,23 +141,20 @@ def patching_view(
 
 
 def draw_patching(
-    matrix: torch.Tensor, rows: list[str], cols: list[str], title: str, ax=None
+    matrix: torch.Tensor, rows: list[str], cols: list[str], title: str, ax=None,
+    colorbar: bool = True,
 ) -> Figure:
     """A heatmap of normalised patching scores (blue: restores the clean answer)."""
     if ax is None:
-        height = min(9.0, 1.6 + 0.32 * len(rows))
-        fig, ax = plt.subplots(figsize=(max(4.0, 0.38 * len(cols) + 2.5), height))
+        height = min(9.0, 2.2 + 0.3 * len(rows))
+        width = min(figures.COLUMN_IN, max(4.5, 0.3 * len(cols) + 3.5))
+        fig, ax = figures.figure(height=height, width=width)
     else:
         fig = ax.figure
-    image = ax.imshow(
-        torch.as_tensor(matrix).numpy(), cmap="RdBu", vmin=-1, vmax=1, aspect="auto"
-    )
-    ax.set_yticks(range(len(rows)), rows, fontsize=9)
-    ax.set_xticks(range(len(cols)), cols, rotation=90, fontsize=9)
-    ax.set_title(title, fontsize=11)
-    fig.colorbar(
-        image, ax=ax, shrink=0.8, label="share of the clean logit diff restored"
-    )
+    figures.heatmap(ax, matrix, rows, cols,
+                    "share of clean\nlogit diff restored" if colorbar else None,
+                    colorbar=colorbar)
+    ax.set_title(title)
     return fig
 
 
