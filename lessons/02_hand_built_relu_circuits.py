@@ -5,7 +5,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: cf6c51fa13cc4d34078addec92cd9bb472c4e9369c1367277a6f4999fbf87e2d
+#     generated_sha256: 9d2f9db9f28007663975d42846a36062c18bed492b2b43936346e34db5d38400
 # ---
 
 # %% [markdown]
@@ -344,7 +344,9 @@ with torch.no_grad():
 # each unit that contributes has `w ∝ (1, -1)`, so the odd part
 # `f(x) - f(-x) = (v1 w1 + v2 w2)·x` is a multiple of `x1 - x2`, never
 # `x1 + x2`. So two units cannot compute min. Three can: two to pass `x1`
-# through (the reconstructor) and one greaterness detector.
+# through (the reconstructor) and one greaterness detector. Since
+# `max(x) = -min(-x)`, a two-unit network for max would give one for min
+# (flip the signs of `W_in` and `W_out`), so max needs three units too.
 #
 # *The computation.* Collect the directions of the rays where something
 # bends, add the middle of each sector between them, evaluate the network
