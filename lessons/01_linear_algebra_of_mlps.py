@@ -5,7 +5,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: fadd745cb0adc8f9e0577b8570cca02a594548e7cbc01b8ea162c4d498f15089
+#     generated_sha256: 5ebf136ad7b3acaca58833305e7e44231c27a7b4fb5463ca7b58ab7b8680109c
 # ---
 
 # %% [markdown]
@@ -871,6 +871,12 @@ for k, w in enumerate(superposition.neuron_weights(pentagon)):
 #    model and measure the analogy accuracy for the new pairs.
 # 4. In `analogies`, add a readout that predicts the value of the *previous*
 #    token too. Does the analogy accuracy with `d_embed = 4` change?
+# 5. Train the toy model of superposition with six features
+#    (`superposition.train_toy_models(n_features=6)`) and with equal
+#    importances (`decay=1.0`). Which polygons appear, and at which sparsity?
+# 6. Give the toy model's hidden layer a ReLU, $h = \mathrm{ReLU}(W x)$, and
+#    run section 4's rotation test on it. Do the features now line up with
+#    the two neurons, or stay in superposition?
 #
 # ## Further reading
 #

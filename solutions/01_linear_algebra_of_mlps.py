@@ -893,6 +893,12 @@ for k, w in enumerate(superposition.neuron_weights(pentagon)):
 #    model and measure the analogy accuracy for the new pairs.
 # 4. In `analogies`, add a readout that predicts the value of the *previous*
 #    token too. Does the analogy accuracy with `d_embed = 4` change?
+# 5. Train the toy model of superposition with six features
+#    (`superposition.train_toy_models(n_features=6)`) and with equal
+#    importances (`decay=1.0`). Which polygons appear, and at which sparsity?
+# 6. Give the toy model's hidden layer a ReLU, $h = \mathrm{ReLU}(W x)$, and
+#    run section 4's rotation test on it. Do the features now line up with
+#    the two neurons, or stay in superposition?
 #
 # ## Further reading
 #

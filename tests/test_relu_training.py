@@ -68,8 +68,7 @@ def test_sweep_sorts_outcomes_and_start_sides():
 def test_every_run_that_fits_converges_on_the_hand_built_circuit():
     # Lesson 02's universality verdict: among 20 seeds, every run whose test MSE
     # is below 1e-6 matches the hand-built units (found); the others are dead regions.
-    runs = rt.sweep(["identity", "negation", "abs", "add", "subtract"], seeds=range(20),
-                    progress=False)
+    runs = rt.sweep(rt.OSIER_FUNCTIONS, seeds=range(20), progress=False)
     for run in runs.values():
         for mse, outcome in zip(run.test_mse.tolist(), run.outcomes, strict=True):
             assert (mse < rt.SUCCESS_MSE) == (outcome == "found")
