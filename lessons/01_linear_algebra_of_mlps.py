@@ -5,7 +5,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 5ebf136ad7b3acaca58833305e7e44231c27a7b4fb5463ca7b58ab7b8680109c
+#     generated_sha256: 27106b6b284b9ca8bc62138dae5a5986dfaa092a94109a45ab65aea4219b94ba
 # ---
 
 # %% [markdown]
@@ -650,8 +650,9 @@ print(toy_pictures.feature_table(toy_models))
 
 # %% [markdown]
 # A feature counts as *stored* when its direction has length above 0.5;
-# the angles are the gaps between neighbouring stored directions, going
-# around the circle. Read the table:
+# the gaps are the angles between neighbouring stored directions, going
+# around the circle (so two features at right angles show 90° and 270°).
+# Read the table:
 #
 # - **Dense features** ($S = 0$): the model stores only the two most
 #   important features, at right angles, and drops the other three. With two
@@ -711,8 +712,9 @@ def leak(W: torch.Tensor, b: torch.Tensor, i: int, j: int) -> float:
 check_leak(leak)
 
 # %% [markdown]
-# Now on the pentagon ($S = 0.9$). For each feature $i$ we print the
-# interference with every other feature and what actually leaks out
+# Now on the pentagon ($S = 0.9$). For each feature $i$ we print its row of
+# $W^\top W$, the interference with every other feature (entry $i$ itself is
+# the feature's own gain $\lVert W_i\rVert^2$), and what actually comes out
 # (`superposition.output_when_alone` computes the whole output $x'$):
 
 # %%

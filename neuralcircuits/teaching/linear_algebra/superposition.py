@@ -96,7 +96,7 @@ def superposition_explorer(models: dict[float, sp.ToyModel] | None = None):
 
 def feature_table(models: dict[float, sp.ToyModel]) -> str:
     """A printed table: per sparsity, the stored features, the angles between them, the loss."""
-    rows = [f"{'sparsity':>8}  {'stored':<16}{'angles between neighbours':<28}{'loss':>7}"]
+    rows = [f"{'sparsity':>8}  {'stored':<16}{'gaps around the circle':<28}{'loss':>7}"]
     for s, m in models.items():
         angles = " ".join(f"{a:.0f}°" for a in sp.polygon_angles(m))
         stored = str(sp.stored_features(m))
