@@ -61,7 +61,7 @@ def draw_interference(ax: Axes, model: sp.ToyModel) -> None:
 def plot_superposition_runs(models: dict[float, sp.ToyModel],
                             sparsities: tuple[float, ...] = (0.0, 0.8, 0.9)) -> Figure:
     """One panel of feature arrows per sparsity, side by side."""
-    fig, axes = plt.subplots(1, len(sparsities), figsize=(COLUMN_IN, 3.3),
+    fig, axes = plt.subplots(1, len(sparsities), figsize=(COLUMN_IN - 0.4, 3.3),
                              layout="constrained")
     for ax, s in zip(axes, sparsities, strict=True):
         draw_features(ax, models[s])
