@@ -5,7 +5,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 27106b6b284b9ca8bc62138dae5a5986dfaa092a94109a45ab65aea4219b94ba
+#     generated_sha256: c2945108ac5ab34617d9a2690a02f3986dbb00f775f63b1389660ffeec93437a
 # ---
 
 # %% [markdown]
@@ -544,12 +544,14 @@ for a, b, c in [
 # (F, G) and every pair of different values a, b: 6 × 132 = 792 queries.
 #
 # Mikolov et al.'s convention, which we followed, never lets a query word be
-# the answer. That convention flatters the method: in word2vec the query
-# vector is often nearest to one of the query words (usually `c`), and
-# excluding them hides the failures; scored without the exclusion, many of
-# the famous analogies fail (Linzen 2016; Nissim, van Noord and van der Goot
-# 2020). So we report both: answers among the 33 tokens not in the query
-# (chance 1/33 ≈ 3%), and among all 36 tokens (chance 1/36 ≈ 3%).
+# the answer. That convention flatters the method: in word2vec embeddings the
+# query vector's nearest neighbour is often one of the query words
+# themselves, and excluding them hides those failures. Linzen (2016) shows
+# how much of the offset method's accuracy depends on such choices, and
+# Nissim, van Noord and van der Goot (2020) show that some much-quoted
+# analogies only come out because the query words are excluded. So we report
+# both: answers among the 33 tokens not in the query (chance 1/33 ≈ 3%), and
+# among all 36 tokens (chance 1/36 ≈ 3%).
 
 # %%
 scores = analogies.analogy_accuracy(E)
@@ -758,7 +760,7 @@ print("features each dimension reads (|weight| > 0.25):",
 # of its five directions is nearly perpendicular to a given axis. A ReLU on the hidden layer would privilege
 # its basis, but it cannot give five features a neuron each with only two
 # neurons: in Elhage et al.'s models with a ReLU hidden layer, features in
-# superposition make neurons **polysemantic**, each responding to several
+# superposition make some neurons **polysemantic**, responding to several
 # unrelated features. So a privileged basis tells us that neurons are worth
 # looking at, and superposition warns us that one neuron need not mean one
 # thing.
