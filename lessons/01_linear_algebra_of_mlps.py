@@ -5,7 +5,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: c2945108ac5ab34617d9a2690a02f3986dbb00f775f63b1389660ffeec93437a
+#     generated_sha256: 0367e3be67c611994cc395bc37721f9ca7a6d6f5c8c244c65643a3afefb82e57
 # ---
 
 # %% [markdown]
@@ -58,7 +58,7 @@ torch.manual_seed(0)
 torch.set_printoptions(precision=3, sci_mode=False)
 
 # %% [markdown]
-# The video for this lesson walks through the same story in four scenes.
+# The video for this lesson walks through the same story, scene by scene.
 
 # %%
 show_video("01_linear_algebra_of_mlps")

@@ -56,7 +56,7 @@ torch.manual_seed(0)
 torch.set_printoptions(precision=3, sci_mode=False)
 
 # %% [markdown]
-# The video for this lesson walks through the same story in four scenes.
+# The video for this lesson walks through the same story, scene by scene.
 
 # %%
 show_video("01_linear_algebra_of_mlps")
