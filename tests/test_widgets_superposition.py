@@ -54,5 +54,8 @@ def test_explorer_switches_between_trained_runs(models):
     slider = widget.children[0]
     assert list(slider.options) == sorted(models)
     assert slider.value == 0.9
+    before = len(plt.get_fignums())
     slider.value = 0.0  # redraws with the dense model, no retraining
+    assert len(plt.get_fignums()) == before + 1
+    assert plt.gcf().axes[0].get_title() == "sparsity 0: 2 stored"
     plt.close("all")
