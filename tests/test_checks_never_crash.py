@@ -18,8 +18,9 @@ GARBAGE = [
 ]
 
 CHECKS = [la.check_neuron_output, la.check_linear_layer, la.check_coordinates_in_basis,
-          la.check_rotate_hidden, la.check_analogy, rc.check_abs_weights,
-          rc.check_min_weights, rc.check_match_units, rc.check_silent_inputs]
+          la.check_rotate_hidden, la.check_analogy, la.check_leak,
+          la.check_most_exciting_input, rc.check_abs_weights, rc.check_min_weights,
+          rc.check_match_units, rc.check_silent_inputs, rc.check_min_counterexample]
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)

@@ -5,8 +5,8 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest
-from conftest import widget_redraws
 import torch
+from conftest import widget_redraws
 
 import neuralcircuits.teaching.sequence_circuits.widgets as ex
 from neuralcircuits.science import circuit_study as study
