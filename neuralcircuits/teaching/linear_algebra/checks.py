@@ -404,5 +404,4 @@ def check_most_exciting_input(fn: Callable) -> None:
                      "they lower w · x; leave them at 0.")
             fail(f"Your x reaches w · x = {reached:.3g} {shown}, but {possible:.3g} is "
                  "possible with x >= 0 and |x| = 1.")
-    passed("most_exciting_input finds the input of length 1 that excites each test neuron "
-           "most, with no negative feature.")
+    passed("most_exciting_input finds each test neuron's most exciting input (x >= 0, |x| = 1).")
