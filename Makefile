@@ -82,9 +82,10 @@ test: $(INSTALLED) $(WEB_TARBALLS) ## unit tests, every notebook, lessons/ in sy
 course: $(INSTALLED) ## the main job: execute every solution into build/course/, render every video
 	$(OFFLINE) $(PY) -m neuralcircuits.tooling.course --quality $(QUALITY)
 
+LAB_ROOT ?= $(CURDIR)
 lab: $(INSTALLED) ## open JupyterLab on lessons/ (the .py files open as notebooks)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons \
-		$(if $(filter 0,$(shell id -u)),--allow-root)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(LAB_ROOT)" --LabApp.default_url=/lab/tree/lessons \
+		--ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 site: $(INSTALLED) $(WEB_TARBALLS) ## the course website (Jupyter Book) from make course's notebooks into build/site/
 	@ls build/course/[0-9][0-9]_*.ipynb >/dev/null 2>&1 || $(MAKE) course

@@ -69,9 +69,20 @@ parse:
   myst_enable_extensions: [dollarmath, amsmath, html_image, colon_fence]
 sphinx:
   config:
+    # Jupyter Book's extensions less sphinx_thebe, which points at a CDN (and
+    # declares its script twice, an error in the console of every page).
+    extensions: [sphinx_togglebutton, sphinx_copybutton, myst_nb, jupyter_book,
+                 sphinx_comments, sphinx_external_toc, sphinx_design, sphinx_book_theme]
+    # Copied into _static/ but not scanned by Jupyter Book (which would load
+    # every .js file of MathJax on every page).
+    html_static_path: [_assets]
     mathjax_path: mathjax/tex-chtml.js
+    html_favicon: _assets/favicon.png
+    html_context:
+      default_mode: light
     html_show_sourcelink: false
     nb_merge_streams: true
+    myst_heading_anchors: 3
     html_theme_options:
       use_download_button: false
       use_fullscreen_button: false
@@ -241,6 +252,17 @@ def front_page(readme: str, stems: list[str]) -> str:
     return "\n".join(line for line in text.splitlines() if "mybinder.org" not in line) + "\n"
 
 
+def _favicon(path: Path) -> None:
+    """A small icon (a browser asks for one; without it, a 404 in the console)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (32, 32), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((3, 3, 28, 28), fill=(15, 20, 25, 255), outline=(88, 196, 221, 255), width=3)
+    draw.line((9, 20, 16, 12, 23, 20), fill=(252, 98, 85, 255), width=3)
+    image.save(path)
+
+
 def write_source(course: Path = COURSE, source: Path = SOURCE, videos: Path = VIDEOS) -> list[str]:
     """Write the Jupyter Book source folder; return the page names in order."""
     notebooks = sorted(course.glob("[0-9][0-9]_*.ipynb"))
@@ -248,9 +270,11 @@ def write_source(course: Path = COURSE, source: Path = SOURCE, videos: Path = VI
         raise FileNotFoundError(f"no executed lessons in {course}: run `make course` first")
     if source.exists():
         shutil.rmtree(source)
-    static = source / "_static"
+    static = source / "_assets"  # served as _static/
     (static / "videos").mkdir(parents=True)
-    extract("mathjax", "es5/", static / "mathjax")
+    for part in ("tex-chtml.js", "output/chtml/fonts/woff-v2/", "input/tex/extensions/", "ui/"):
+        extract("mathjax", f"es5/{part}", static / "mathjax" / part)
+    _favicon(static / "favicon.png")
     stems = [path.stem for path in notebooks]
     (source / "index.md").write_text(front_page((REPO / "README.md").read_text(), stems))
     pages = ["index"]
@@ -280,7 +304,7 @@ def build(course: Path = COURSE, out: Path = SITE, source: Path = SOURCE,
     scratch = source.parent / "site-build"
     if scratch.exists():
         shutil.rmtree(scratch)
-    command = [sys.executable, "-m", "jupyter_book", "build", str(source), "--path-output",
+    command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(source), "--path-output",
                str(scratch), "--builder", "html", "--warningiserror", "--keep-going",
                "--quiet"]
     done = subprocess.run(command, text=True, capture_output=True)

@@ -31,16 +31,17 @@ def tarball(package: str) -> Path:
     return path
 
 
-def extract(package: str, members: str, dest: Path) -> Path:
-    """Unpack the files of `package` under `members` (e.g. "es5/") into dest; return dest."""
-    prefix = "package/" + members
-    dest.mkdir(parents=True, exist_ok=True)
+def extract(package: str, member: str, dest: Path) -> Path:
+    """Unpack a file ("es5/tex-chtml.js") or folder ("dist/") of `package` to dest; return dest."""
+    prefix = "package/" + member
     with tarfile.open(tarball(package)) as archive:
-        for member in archive.getmembers():
-            if member.isfile() and member.name.startswith(prefix):
-                target = dest / member.name[len(prefix):]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                source = archive.extractfile(member)
-                assert source is not None
-                target.write_bytes(source.read())
+        for entry in archive.getmembers():
+            if not entry.isfile() or not entry.name.startswith(prefix):
+                continue
+            rest = entry.name[len(prefix):]
+            target = dest / rest if rest else dest
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = archive.extractfile(entry)
+            assert source is not None
+            target.write_bytes(source.read())
     return dest
