@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+from manim import config
 from manim_slides import Slide
 
 from neuralcircuits.tooling.paths import ANIMATIONS, BUILD, REPO, lesson_scripts
@@ -53,8 +54,25 @@ REVEAL_ASSETS = {  # what manim-slides' template loads, by the name its offline 
 class SectionSlide(Slide):
     """A lesson scene as slides: each of its sections is one slide."""
 
+    skip_reversing = True  # reversed clips are for the desktop player, not the HTML deck
+
+    def __init__(self, *args, **kwargs):
+        # manim-slides 5.7's Slide.__init__ sets config["write_to_movie"], a
+        # setting Manim 0.22 no longer has (its Cairo renderer always writes
+        # the movie), so start from the class after Slide in the MRO instead.
+        super(Slide, self).__init__(*args, **kwargs)
+
     def render(self, *args, **kwargs):
-        super().render(*args, **kwargs)
+        # Slide.render as in manim-slides 5.7, but with Manim 0.22's way of
+        # saying "keep every cached file" (-1; 0.22 rejects float("inf")):
+        # the slides are cut from the partial movie files.
+        max_files_cached = config["max_files_cached"]
+        config["max_files_cached"] = -1
+        super(Slide, self).render(*args, **kwargs)
+        config["max_files_cached"] = max_files_cached
+        # Manim 0.22 has no flush_cache setting: the cache is never flushed here.
+        self._save_slides(use_cache=not (config["disable_caching"] or self.disable_caching),
+                          flush_cache=False, skip_reversing=self.skip_reversing)
         sections = self.renderer.file_writer.sections
         non_empty = [s.name for s in sections if s.partial_movie_files]
         out = Path("sections") / f"{type(self).__name__}.json"
