@@ -159,9 +159,16 @@ def test_every_page_in_chromium(built_site):
                 driver.save_screenshot(str(SCREENSHOTS / f"{stem}.png"))
                 video = driver.find_elements("css selector", "video")
                 if video:
-                    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", video[0])
-                    time.sleep(0.5)
+                    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});"
+                                          "arguments[0].currentTime = 4;", video[0])
+                    time.sleep(1.5)
                     driver.save_screenshot(str(SCREENSHOTS / f"{stem}-video.png"))
+                exercise = driver.find_elements("css selector", ".tag_hide-input")
+                if exercise:
+                    driver.execute_script("arguments[0].scrollIntoView({block: 'start'});"
+                                          "window.scrollBy(0, -260)", exercise[0])
+                    time.sleep(0.5)
+                    driver.save_screenshot(str(SCREENSHOTS / f"{stem}-exercise.png"))
         driver.get(f"{base}/search.html?q=neuron")
         found = 0
         for _ in range(40):

@@ -184,7 +184,8 @@ def captions(stem: str, videos: Path = VIDEOS, media: Path = MEDIA) -> str:
 
 
 def video_html(stem: str) -> str:
-    return (f'<video controls preload="metadata" width="720" class="lesson-video">'
+    return (f'<video controls preload="metadata" class="lesson-video" '
+            f'style="width: 100%; max-width: 720px">'
             f'<source src="_static/videos/{stem}.mp4" type="video/mp4">'
             f'<track kind="captions" src="_static/videos/{stem}.vtt" srclang="en" '
             f'label="English" default></video>')
@@ -249,7 +250,8 @@ def front_page(readme: str, stems: list[str]) -> str:
         text = text.replace(f"](lessons/{stem}.py)", f"]({stem}.ipynb)")
         text = text.replace(f"](solutions/{stem}.py)", f"]({stem}.ipynb)")
     # The Binder badge is for the repository; the site is read offline.
-    return "\n".join(line for line in text.splitlines() if "mybinder.org" not in line) + "\n"
+    return "\n".join(line for line in text.splitlines()
+                     if not line.startswith("[![Binder]")) + "\n"
 
 
 def _favicon(path: Path) -> None:
