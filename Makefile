@@ -72,7 +72,8 @@ $(INSTALLED): requirements.lock pyproject.toml
 # MathJax (site) and reveal.js (slides), pinned, served from the build, never a CDN.
 $(WEB_TARBALLS): | $(INSTALLED)
 	@mkdir -p $(WEB_ASSETS)
-	cd $(WEB_ASSETS) && npm pack --silent $(WEB_PACKAGES) >/dev/null
+	cd $(WEB_ASSETS) && npm pack --silent \
+		$(foreach p,$(WEB_PACKAGES),$(if $(filter $(notdir $@),$(subst @,-,$(p)).tgz),$(p))) >/dev/null
 
 test: $(INSTALLED) $(WEB_TARBALLS) ## unit tests, every notebook, lessons/ in sync, every scene, site, slides, lab (offline)
 	@$(PY) -m neuralcircuits.tooling.notebooks build/notebooks
