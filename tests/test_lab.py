@@ -126,13 +126,13 @@ def test_lesson_runs_in_lab(lab):
               "return s && s.session && s.session.kernel && s.session.kernel.status === 'idle'",
               90, "an idle kernel")
         driver.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        # Done when no cell is queued or running ([*]) and the kernel is idle again.
+        # Done when every code cell has an execution count (none queued or
+        # running, [*]) and the kernel is idle.
         _wait(driver, """
-            const cells = [...document.querySelectorAll('.jp-InputArea-prompt')];
-            const busy = cells.some(p => p.textContent.includes('*'));
-            const ran = cells.filter(p => /\\[\\d+\\]/.test(p.textContent)).length;
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+            const done = prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
             const s = window.jupyterapp.shell.currentWidget.sessionContext;
-            return !busy && ran > 10 && s.session.kernel.status === 'idle';""",
+            return prompts.length > 10 && done && s.session.kernel.status === 'idle';""",
               420, "the lesson to run")
         time.sleep(2)
         text = driver.execute_script("return document.querySelector('.jp-Notebook').innerText")
@@ -140,6 +140,8 @@ def test_lesson_runs_in_lab(lab):
         assert "Traceback" not in text, "a check shows its sentence, not a traceback"
 
         # Each unfinished exercise's check: one red line naming the stub.
+        _wait(driver, "return [...document.querySelectorAll('.jp-OutputArea-output')]"
+              ".filter(o => o.innerText.includes('✘')).length >= 4", 30, "four check outputs")
         failures = driver.execute_script("""
             return [...document.querySelectorAll(
                 '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]

@@ -4,8 +4,8 @@ The solutions are executed once here, as ``make course`` executes them (this
 is also the test that every solution runs: ``make test`` passes only lessons/
 notebooks to nbval), and the site is built from those executed notebooks, so
 CI runs each solution once. Each lesson's video is joined from the scenes
-test_scenes.py rendered (Manim's cache makes that quick), so the site has
-videos to check.
+test_scenes.py rendered (or rendered here when they are missing), so the
+site has videos to check.
 """
 
 from __future__ import annotations
@@ -29,7 +29,13 @@ from neuralcircuits.tooling.paths import (
     VIDEOS,
     lesson_scripts,
 )
-from neuralcircuits.tooling.videos import make_video
+from neuralcircuits.tooling.videos import (
+    MEDIA,
+    QUALITY_DIRS,
+    join,
+    make_video,
+    scene_names,
+)
 
 SCRIPTS = lesson_scripts(SOLUTIONS)
 STEMS = [s.stem for s in SCRIPTS]
@@ -43,8 +49,15 @@ pytestmark = pytest.mark.notebook
 @pytest.fixture(scope="session")
 def executed_course() -> dict[str, str]:
     """Execute every solution into build/test-course/ (as make course does); return errors."""
-    for script in lesson_scripts(ANIMATIONS):  # cached scenes: only the join is new work
-        if not (VIDEOS / f"{script.stem}.mp4").exists():
+    for script in lesson_scripts(ANIMATIONS):
+        if (VIDEOS / f"{script.stem}.mp4").exists():
+            continue
+        # test_scenes.py rendered every scene into build/media: join those.
+        folder = MEDIA / script.stem / "videos" / script.stem / QUALITY_DIRS["low"]
+        parts = [folder / f"{name}.mp4" for name in scene_names(script)]
+        if all(part.exists() for part in parts):
+            join(parts, VIDEOS / f"{script.stem}.mp4")
+        else:
             make_video(script, "low")
     errors = {}
     for script in SCRIPTS:
