@@ -68,6 +68,7 @@ def test_points_follow_difficulty():
     assert points_of("**Difficulty** ●○○ · **Importance** ●●●") == 1
     assert points_of("**Difficulty** ●●○ · **Importance** ●○○") == 2
     assert points_of("**Difficulty** ●●● · **Importance** ●○○") == 3
+    assert points_of("Difficulty: ●●○ · Importance: ●●●") == 2
 
 
 @pytest.mark.notebook

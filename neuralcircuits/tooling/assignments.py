@@ -51,7 +51,7 @@ c.ExecutePreprocessor.timeout = 900
 c.Execute.timeout = 900
 '''
 
-POINTS = re.compile(r"\*\*Difficulty\*\*\s*([●○]+)")
+POINTS = re.compile(r"Difficulty\W*?([●○]+)")
 
 
 def points_of(markdown: str) -> int:

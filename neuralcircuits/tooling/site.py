@@ -92,7 +92,7 @@ sphinx:
 
 def _difficulty_points(text: str) -> int:
     """●○○ -> 1, ●●○ -> 2, ●●● -> 3 (0 when no difficulty is written)."""
-    match = re.search(r"\*\*Difficulty\*\*\s*([●○]+)", text)
+    match = re.search(r"Difficulty\W*?([●○]+)", text)
     return match[1].count("●") if match else 0
 
 
