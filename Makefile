@@ -10,8 +10,16 @@ INSTALLED := $(VENV)/.installed
 
 # Debian/Ubuntu packages: pycairo and manimpango build from source against
 # cairo and pango; MathTex needs LaTeX and dvisvgm.
+# The site, slide and JupyterLab tests drive Debian's headless Chromium with
+# its driver; npm packs the pinned JavaScript the site and the decks serve
+# themselves (WEB_PACKAGES), so neither needs a CDN. apt.txt (repo2docker)
+# lists the same packages: tests/test_repo2docker.py keeps them in step.
 APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config \
-	texlive-latex-extra texlive-latex-recommended texlive-fonts-recommended dvisvgm
+	texlive-latex-extra texlive-latex-recommended texlive-fonts-recommended dvisvgm \
+	chromium chromium-driver npm
+WEB_PACKAGES := reveal.js@6.0.1 mathjax@3.2.2
+WEB_ASSETS := $(VENV)/share/neuralcircuits-web
+WEB_TARBALLS := $(foreach p,$(WEB_PACKAGES),$(WEB_ASSETS)/$(subst @,-,$(p)).tgz)
 
 SCENE_STEMS := $(notdir $(basename $(wildcard animations/[0-9][0-9]_*.py)))
 
@@ -19,12 +27,12 @@ SCENE_STEMS := $(notdir $(basename $(wildcard animations/[0-9][0-9]_*.py)))
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 .PHONY: help setup system-packages test course lab lessons notebooks videos \
-	bench toy-model lint clean distclean
+	bench toy-model lint clean distclean site assignments slides
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-setup: system-packages $(INSTALLED) ## install everything: system packages, .venv, Jupyter kernel
+setup: system-packages $(INSTALLED) $(WEB_TARBALLS) ## install everything: system packages, .venv, Jupyter kernel
 	@echo "Setup complete. Next: make test (or make lab to start learning)."
 
 system-packages: ## the apt packages Manim and LaTeX need (sudo when not root)
@@ -61,16 +69,34 @@ $(INSTALLED): requirements.lock pyproject.toml
 		> $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $@
 
-test: $(INSTALLED) ## unit tests, every notebook, lessons/ in sync, every scene rendered (offline)
+# MathJax (site) and reveal.js (slides), pinned, served from the build, never a CDN.
+$(WEB_TARBALLS): | $(INSTALLED)
+	@mkdir -p $(WEB_ASSETS)
+	cd $(WEB_ASSETS) && npm pack --silent \
+		$(foreach p,$(WEB_PACKAGES),$(if $(filter $(notdir $@),$(subst @,-,$(p)).tgz),$(p))) >/dev/null
+
+test: $(INSTALLED) $(WEB_TARBALLS) ## unit tests, every notebook, lessons/ in sync, every scene, site, slides, lab (offline)
 	@$(PY) -m neuralcircuits.tooling.notebooks build/notebooks
-	$(OFFLINE) $(PY) -m pytest tests build/notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
+	@# solutions/ run once, in tests/test_site.py, which builds the site from them.
+	$(OFFLINE) $(PY) -m pytest tests build/notebooks/lessons --nbval-lax --nbval-current-env -p no:cacheprovider
 
 course: $(INSTALLED) ## the main job: execute every solution into build/course/, render every video
 	$(OFFLINE) $(PY) -m neuralcircuits.tooling.course --quality $(QUALITY)
 
+LAB_ROOT ?= $(CURDIR)
 lab: $(INSTALLED) ## open JupyterLab on lessons/ (the .py files open as notebooks)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/lessons \
-		$(if $(filter 0,$(shell id -u)),--allow-root)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(LAB_ROOT)" --LabApp.default_url=/lab/tree/lessons \
+		--ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+site: $(INSTALLED) $(WEB_TARBALLS) ## the course website (Jupyter Book) from make course's notebooks into build/site/
+	@ls build/course/[0-9][0-9]_*.ipynb >/dev/null 2>&1 || $(MAKE) course
+	$(PY) -m neuralcircuits.tooling.site
+
+assignments: $(INSTALLED) ## the nbgrader course of the exercises in build/assignments/
+	$(PY) -m neuralcircuits.tooling.assignments
+
+slides: $(INSTALLED) $(WEB_TARBALLS) ## each lesson's scenes as a reveal.js deck in build/slides/ (QUALITY=low|high)
+	$(OFFLINE) $(PY) -m neuralcircuits.tooling.slides --quality $(QUALITY)
 
 lessons: $(INSTALLED) ## regenerate lessons/ from solutions/ (keeps your edits unless FORCE=1)
 	@$(PY) -m neuralcircuits.tooling.lessongen $(if $(FORCE),--force)
