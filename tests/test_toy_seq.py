@@ -193,7 +193,10 @@ def test_a_short_training_run_learns(model):
         steps=80, batch_size=64, lr=3e-3, warmup=10, min_members=3, max_members=3
     )
     small = dict(
-        tr.default_model_config(model.cfg.d_vocab), d_model=32, d_head=8, d_mlp=64
+        tr.default_model_config(model.cfg.d_vocab, n_layers=3),
+        d_model=32,
+        d_head=8,
+        d_mlp=64,
     )
     bridge, net, losses = tr.train(small, cfg, model.tokenizer, progress=False)
     start, end = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
