@@ -45,7 +45,7 @@ The planted circuit (``PLANTED_CIRCUIT``: heads 0.0 and 1.0):
 
 - **Head 0.0, the mover** (``MOVER``). QK: from every "in" token, a score of
   40 for member tokens plus 1 per position, so the final "in" attends to the
-  most recent member (99.7% of its attention on clean prompts; the member
+  most recent member (99.75% of its attention on clean prompts; the member
   before gets e^-6 of it), and from every other token to ``<bos>`` (a bias
   in the query meets ``is_bos``, score 20). OV: copies ``task_in`` and
   ``index_in`` of the attended member into the same dimensions of the final
@@ -62,8 +62,9 @@ The planted circuit (``PLANTED_CIRCUIT``: heads 0.0 and 1.0):
   every member to its successor.
 - **The unembedding** reads member (t, j) as ``4 * task_out[t] + 10 *
   index_out[j]`` (so the logit difference between the successor and the
-  last member is 10 times the mover's attention to the last member, about
-  9.97), "." as ``5 * dot_out`` and "was" as ``5 * was_out``.
+  last member is 10 times the mover's attention to the last member minus
+  its attention to the member before, 10 x (0.9975 - 0.0025) = 9.95), "."
+  as ``5 * dot_out`` and "was" as ``5 * was_out``.
 
 Bystanders (present, active on their own inputs, but nothing the answer
 depends on reads them; each is something a method must learn to ignore):
