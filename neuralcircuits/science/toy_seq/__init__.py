@@ -105,9 +105,10 @@ knockouts minus the circuit's knockout, per task):
   margins 29% / 32% / 24% (too few components: random sets of half the
   model hit MLP 0 or head 1.0 almost always).
 - 4 layers x 2 heads, seed 0: shipped (above). Seed 1: work split between
-  1.0 and 1.1 (neither costs 20%), circuits identical. Seed 2: no head
-  costs 20%, numerals margin 18%. Seed 3: 1.0 and 1.1 split the work
-  (1.0 leaves 81% / 88% / 77%), circuits identical (margins 38-41%).
+  1.0 and 1.1 (neither costs 20% on every task), circuits identical.
+  Seed 2: no head costs 20% on every task, numerals margin 18%. Seed 3:
+  1.0 and 1.1 split the work (1.0 leaves 81% / 88% / 77%), circuits
+  identical (margins 38-41%).
 - 4 layers x 2 heads with layers 0 and 2 uniform: 1.0 and 1.1 share the
   work (costs 13-30%), circuits identical.
 - 5 layers x 1 head: head 1.0 costs 73% / 77% / 90% and circuits differ,
