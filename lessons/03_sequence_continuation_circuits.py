@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: eb38fa7069142961db6c7fa5fb898ca18d8200eb83ec02dd8ff85e5bc120ca42
+#     generated_sha256: 4dd9590a26cd3482903d062ed1efb28d5d1b6953b71753b8c97b34711d84edef
 # ---
 
 # %% [markdown]
@@ -700,14 +700,17 @@ def ov_successor_score(resid, W_V, W_O, read, successor_ids, k=5) -> float:
 check_ov_successor_score(ov_successor_score)
 
 # %% [markdown]
-# The library's `head_roles.ov_successor_scores` does it for every head. The
-# residual at each member is averaged over every clean and random prompt in
-# which it appears (the random prompts show all twelve members).
+# The library's `head_roles.ov_successor_scores` does it for every head,
+# feeding each head what it reads: `head_roles.ov_inputs` gives, per layer,
+# each member passed through that layer's `ln1`, from the embedding for layer
+# 0 and from the residual after block 0 (the effective embedding) for later
+# layers, averaged over every clean and random prompt in which it appears
+# (the random prompts show all twelve members).
 
 # %%
 member_ids = {task: sequences.member_token_ids(model.tokenizer, task) for task in TASKS}
 resid = {
-    task: roles.member_residuals(model, [data[task].clean, data[task].random])
+    task: roles.ov_inputs(model, [data[task].clean, data[task].random])
     for task in TASKS
 }
 ov = {
