@@ -427,3 +427,8 @@ def membership_table(
     sets = {name: set(sort_components(c)) for name, c in circuits.items()}
     union = sort_components(set().union(*sets.values()))
     return [(c, [c in s for s in sets.values()]) for c in union]
+
+
+def visit_order(model: Any, direction: str) -> list[Component]:
+    """The pruning's order of visits: "backward" (last layer first, MLP before heads) or "forward"."""
+    return _visit_order(model, direction)

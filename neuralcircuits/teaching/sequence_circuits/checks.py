@@ -472,13 +472,16 @@ def check_attention_head(attention_head) -> None:
         if tuple(out.shape) != tuple(x.shape):
             fail(
                 f"The output has shape {tuple(out.shape)}; a head writes back into the "
-                f"residual stream, shape {tuple(x.shape)}."
+                f"residual stream, shape {tuple(x.shape)} (did you skip W_O?)."
             )
-        if close(out, right @ x @ W_V):
-            fail("The output skips W_O: the OV circuit is W_OV = W_V W_O.")
+        if close(out, right_out, atol=1e-3, rtol=1e-3):
+            continue
         if close(out, right @ x):
             fail("The output is the pattern times x; it must go through W_OV = W_V W_O.")
-        if not close(out, right_out, atol=1e-3, rtol=1e-3):
+        if close(out, right.transpose(1, 2) @ x @ W_V @ W_O, atol=1e-3, rtol=1e-3):
+            fail("The output uses the transposed pattern; each query mixes the keys' "
+                 "vectors: pattern @ x @ W_OV.")
+        else:
             fail(
                 "The pattern is right but the output is not pattern @ x @ W_V @ W_O; check "
                 "the OV product."
