@@ -612,15 +612,17 @@ check_attention_to_last_member(attention_to_last_member)
 # Before you patch (next section): which head will activation patching rank
 # first on the numerals, the head whose clean output restores most of the
 # answer? Use what you have seen so far (the attention table above, the
-# hand-set head of section 0) and write it as `"layer.head"`. The check
-# runs after the patching below and compares.
+# hand-set head of section 0) and return it from `predict_top_head` as
+# `"layer.head"`. The check runs after the patching below and compares.
 
 
 # %% tags=["exercise"]
-# BEGIN SOLUTION
-# the head that attends most from the final position to the last member
-PREDICTION = roles.top_heads(to_members["numerals"][..., -1], k=1)[0][0]
-# END SOLUTION
+def predict_top_head() -> str:
+    """Your prediction: the head patching will rank first on the numerals, as "layer.head"."""
+    # BEGIN SOLUTION
+    # the head that attends most from the final position to the last member
+    return roles.top_heads(to_members["numerals"][..., -1], k=1)[0][0]
+    # END SOLUTION
 
 # %% [markdown]
 # In GPT-2 small the paper describes head 9.1 attending from the last token
@@ -746,7 +748,7 @@ for task in TASKS:
 # Your prediction against the patching result on the numerals:
 
 # %% tags=["check"]
-check_head_prediction(PREDICTION, patched["numerals"]["heads"])
+check_head_prediction(predict_top_head, patched["numerals"]["heads"])
 
 # %% [markdown]
 # ### Direct logit attribution
@@ -798,23 +800,14 @@ def head_dla(z, W_O, scale, directions):
 check_head_dla(head_dla)
 
 # %% [markdown]
-# Your function on the model, layer by layer, and the library's full
-# attribution, which also gives the MLPs, the embeddings and the biases. The
-# terms add up to the model's logit difference exactly (printed below);
+# The library's `attribution.head_dla` is the same function;
+# `attribution.logit_attribution` applies it to every layer (reading `z` and
+# the scale from the cache) and also gives the MLPs, the embeddings and the
+# biases. The terms add up to the model's logit difference exactly (printed below);
 # beside them, the patching score of each head.
 
 # %%
 dla = {task: attribution.logit_attribution(model, data[task].clean) for task in TASKS}
-with torch.no_grad():
-    final = attribution.final_cache(model, data["numerals"].clean)
-    mine = torch.stack([
-        head_dla(final[hook_name("z", L)], model.W_O[L].float(),
-                 final["ln_final.hook_scale"].reshape(-1, 1),
-                 attribution.answer_directions(model, data["numerals"].clean))
-        for L in range(cfg.n_layers)
-    ])
-print(f"your head_dla vs the library: largest difference "
-      f"{(mine - dla['numerals']['heads']).abs().max():.1e}")
 for task in TASKS:
     r = dla[task]
     total = r["heads"].sum() + r["mlps"].sum() + r["embed"] + r["attn_biases"] + r["constant"]
@@ -1120,15 +1113,16 @@ def iterative_prune(visit_order, performance, threshold=0.8):
 check_iterative_prune(iterative_prune)
 
 # %% [markdown]
-# Your loop on the model, with `cd.visit_order` and `cd.circuit_performance`,
-# against the library's `prune_circuit` below:
+# The same loop is the library's `cd.iterative_prune`. On the model, with
+# `cd.visit_order` and `cd.circuit_performance` (the numerals), and against
+# the library's `prune_circuit` below:
 
 # %%
-mine = iterative_prune(
+mine = cd.iterative_prune(
     lambda direction: cd.visit_order(model, direction),
     lambda circuit: cd.circuit_performance(model, setups["numerals"], circuit),
 )
-print("your loop, numerals:", cd.format_circuit(mine))
+print("the loop, numerals:", cd.format_circuit(mine))
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -1148,7 +1142,7 @@ for task in TASKS:
         f"{task:<14}{cd.format_circuit(circuits[task]):<44}"
         f"{found[task].performance:>12.1%}{knockout[task]:>15.1%}"
     )
-print("the library finds the same numerals circuit as your loop:",
+print("prune_circuit finds the same numerals circuit as the loop:",
       set(circuits["numerals"]) == set(mine))
 print(f"\n{'task':<14}GPT-2 small (Lan et al. 2023), kept")
 for task in TASKS:
@@ -1521,24 +1515,14 @@ def shift_corrections(value_means, shift):
 check_shift_corrections(shift_corrections)
 
 # %% [markdown]
-# Now fit the edit with your function on the **numerals only** (their clean
-# and random prompts), build it into the library's `MemberShift`, and test it
-# on new prompts of all three tasks:
+# `surgery.fit_member_shift` computes these corrections for every head and
+# member token. Fit it on the **numerals only** (their clean and random
+# prompts) and test it on new prompts of all three tasks:
 
 # %%
-numeral_ids = sequences.member_token_ids(model.tokenizer, "numerals")
-value_means = surgery.member_value_means(
-    model, movers, [data["numerals"].clean, data["numerals"].random]
+one_task = surgery.fit_member_shift(
+    model, movers, [data["numerals"].clean, data["numerals"].random], shift=-2
 )
-one_task = surgery.MemberShift(shift=-2)
-for head in movers:
-    table = torch.full((12, cfg.d_head), float("nan"))
-    for m, token in enumerate(numeral_ids.tolist()):
-        if token in value_means[head]:
-            table[m] = value_means[head][token]
-    corrections = torch.zeros(cfg.d_vocab, cfg.d_head)
-    corrections[numeral_ids] = shift_corrections(table, -2)
-    one_task.corrections[head] = corrections
 print(f"{'task':<14}{'successor on top':>18}{'predecessor on top':>20}")
 one_task_effects = {t: surgery.sequence_effect(model, one_task, tests[t]) for t in TASKS}
 for task in TASKS:

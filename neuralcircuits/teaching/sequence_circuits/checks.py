@@ -15,11 +15,11 @@ from neuralcircuits.teaching.checking import as_tensor, call, close, fail, passe
 # ---------------------------------------------------------------------------
 # 1. The logit-difference metric
 # ---------------------------------------------------------------------------
-def _metric_case(seed: int = 0):
+def _metric_case(seed: int = 0, batch: int = 6, pos: int = 5, d_vocab: int = 11):
     g = torch.Generator().manual_seed(seed)
-    logits = torch.randn(6, 5, 11, generator=g) * 3  # [batch, pos, d_vocab]
-    answers = torch.tensor([1, 4, 7, 2, 9, 0])
-    wrong = torch.tensor([0, 3, 6, 1, 8, 10])
+    logits = torch.randn(batch, pos, d_vocab, generator=g) * 3  # [batch, pos, d_vocab]
+    answers = torch.randint(0, d_vocab, (batch,), generator=g)
+    wrong = (answers + torch.randint(1, d_vocab, (batch,), generator=g)) % d_vocab
     return logits, answers, wrong
 
 
@@ -31,10 +31,20 @@ def _diff(logits, answers, wrong, pos=-1):
 
 def check_logit_diff_metric(logit_diff_metric) -> None:
     """Check logit(correct) - logit(incorrect) at the last position, averaged over prompts."""
-    logits, answers, wrong = _metric_case()
-    got = call(
-        logit_diff_metric, logits.clone(), answers, wrong, name="logit_diff_metric"
+    for case in ((0, 6, 5, 11), (1, 9, 3, 17)):
+        _check_metric_case(logit_diff_metric, *case)
+    passed(
+        "logit_diff_metric gives the mean logit difference at the last position, on "
+        "two test batches (6 and 9 prompts)."
     )
+
+
+def _check_metric_case(logit_diff_metric, seed, batch, pos, d_vocab) -> None:
+    logits, answers, wrong = _metric_case(seed, batch, pos, d_vocab)
+    given = {"logits": logits.clone(), "answers": answers.clone(), "wrong_answers": wrong.clone()}
+    got = call(logit_diff_metric, *given.values(), name="logit_diff_metric")
+    _unchanged({"logits": logits, "answers": answers, "wrong_answers": wrong}, given,
+               "logit_diff_metric")
     if (
         isinstance(got, torch.Tensor)
         and got.dim() == 1
@@ -47,10 +57,6 @@ def check_logit_diff_metric(logit_diff_metric) -> None:
     value = as_tensor(got, "the result of logit_diff_metric", shape=())
     want = _diff(logits, answers, wrong).mean()
     if close(value, want):
-        passed(
-            f"logit_diff_metric gives {float(want):.4f} on a test batch of 6 prompts, "
-            "as it should."
-        )
         return
     if close(value, -want):
         fail(
@@ -173,6 +179,14 @@ def _patch_setup():
     )
 
 
+def _hooks_left(model) -> str:
+    """The name of a hook point that still has a forward hook attached, or ''."""
+    for name, point in model.hook_dict.items():
+        if getattr(point, "fwd_hooks", None) or getattr(point, "_forward_hooks", None):
+            return name
+    return ""
+
+
 def _layer_patch(model, clean, corrupted, metric, layer):
     name = f"blocks.{layer}.attn.hook_z"
     with torch.no_grad():
@@ -189,6 +203,7 @@ def check_patch_one_head(patch_one_head) -> None:
         _patch_setup()
     )
     for layer, head in heads:
+        model.reset_hooks()  # a hook left on the shared model by an earlier attempt
         got = call(
             patch_one_head,
             model,
@@ -199,6 +214,13 @@ def check_patch_one_head(patch_one_head) -> None:
             metric,
             name="patch_one_head",
         )
+        left = _hooks_left(model)
+        model.reset_hooks()
+        if left:
+            fail(
+                f"`patch_one_head` leaves a hook on the model ({left}); attach it with "
+                "run_with_hooks, which removes it after the run, not with add_hook."
+            )
         value = float(as_tensor(got, "the result of patch_one_head", shape=()))
         want = float(table[layer, head])
         if abs(value - want) <= 1e-3 * max(1.0, abs(want)):
@@ -634,9 +656,11 @@ def check_attention_to_last_member(attention_to_last_member) -> None:
 
 
 def check_head_prediction(prediction, head_table: torch.Tensor) -> None:
-    """Check a prediction ("L.H") of the head patching ranks first, against the patching table."""
+    """Check a prediction ("L.H", or a function returning it) of the head patching ranks first."""
+    if callable(prediction):
+        prediction = call(prediction, name=getattr(prediction, "__name__", "your function"))
     if prediction is None or prediction == "":
-        fail("Write your prediction first, e.g. PREDICTION = \"0.3\" (layer 0, head 3).")
+        fail("Return your prediction, e.g. return \"0.3\" (layer 0, head 3).")
     try:
         comp = Component.parse(prediction)
     except (ValueError, TypeError):
