@@ -66,6 +66,7 @@ import torch
 import neuralcircuits.teaching.sequence_circuits.widgets as explorers
 from neuralcircuits.science import circuit_discovery as cd
 from neuralcircuits.science import circuit_study as study
+from neuralcircuits.science import hand_built_transformer as hb
 from neuralcircuits.science import head_roles as roles
 from neuralcircuits.science import sequences, surgery
 from neuralcircuits.science.models import load_model, model_name
@@ -342,13 +343,40 @@ print(
 # This head does half of the task: it *moves* the last member to the final
 # position. The other half, "+1", is a map from each member to the next; an
 # OV circuit can do it too (`W_OV` a shift matrix instead of the identity:
-# a **successor head**, Gould et al. 2023), or an MLP after the head. In a
-# trained model nobody labels the directions, and the heads have many
-# jobs at once: the sections below are the tools that find such a circuit
-# when we did not build it. On toy-seq, look for a head that attends from
-# the final position to the last member (section 3), restores the answer
-# when patched (section 4) and writes the successor (section 7); in GPT-2
-# small that head is 9.1.
+# a **successor head**, Gould et al. 2023), or an MLP after the head.
+#
+# ### The finished version: a hand-built transformer
+#
+# The library's `hand_built_transformer` (`hb`) is that idea finished, as a
+# real model on the lesson's prompts: two layers of two heads, every weight
+# set by hand, no training. Head 0.0 is your head (the **mover**: from the
+# final "in" to the last member, copying it); head 1.0 is a **successor
+# head** that reads what the mover left at the final position and writes a
+# vote for the next member (V-composition, Elhage et al. 2021). The other
+# components are **bystanders**: active, but nothing the answer depends on
+# reads them. Its roles, and how it does the three tasks:
+
+# %%
+hand = hb.build()
+hand_data, _ = study.build_task_data(hand)
+for comp, role in hb.ROLES.items():
+    print(f"{comp:<6}{role}")
+for task in TASKS:
+    d = hand_data[task]
+    with torch.no_grad():
+        ld = sequences.logit_diff(hand(d.clean.tokens), d.clean)
+    print(f"{task:<13} top-1 correct {sequences.accuracy(hand, d.clean):.0%}, "
+          f"logit difference {ld:.2f}")
+
+# %% [markdown]
+# **Build, then find.** Because we know this model's circuit (heads 0.0 and
+# 1.0, nothing else), every method below runs on it first: a method that
+# does not recover the planted circuit here cannot be trusted on a trained
+# model. Then the same method runs on the lesson's model, where nobody
+# planted anything: on toy-seq, look for a head that attends from the final
+# position to the last member (section 3), restores the answer when patched
+# (section 4) and writes the successor (section 7); in GPT-2 small the
+# paper found head 9.1 doing the last two.
 #
 # ### Summary
 # * The residual stream is a sum: every block adds its attention and MLP
@@ -541,6 +569,20 @@ for task in TASKS:
 # from the final position, how much does each head attend to each of the four
 # members? (The members sit at fixed positions in every prompt.)
 
+# %% [markdown]
+# The hand-built transformer first: from its final position, the mover 0.0
+# should attend almost only to the last member, and the member averager 1.1
+# a quarter to each member (its 25% on the last one is not a sign that it
+# matters).
+
+# %%
+hand_to_last = roles.attention_to_members(hand, hand_data["numerals"].clean)[..., -1]
+print("hand-built, attention to the last member:",
+      ", ".join(f"{h} {v:.1%}" for h, v in roles.top_heads(hand_to_last, k=2)))
+
+# %% [markdown]
+# And the lesson's model:
+
 # %%
 to_members = {
     task: roles.attention_to_members(model, data[task].clean) for task in TASKS
@@ -714,6 +756,17 @@ check_patch_one_head(patch_one_head)
 # faster). `study.patching_results` runs all of its sweeps for a task and
 # normalises them:
 
+# %% [markdown]
+# On the hand-built transformer first: patching either planted head should
+# restore the whole answer (1.00), and every bystander nothing.
+
+# %%
+hand_patched = study.patching_results(hand, hand_data["numerals"])
+print("hand-built, patching each head (numerals):")
+for L in range(hand.cfg.n_layers):
+    print("  " + "  ".join(f"{L}.{h} {hand_patched['heads'][L, h]:.2f}"
+                           for h in range(hand.cfg.n_heads)))
+
 # %%
 # NBVAL_IGNORE_OUTPUT
 patched = {task: study.patching_results(model, data[task]) for task in TASKS}
@@ -820,15 +873,23 @@ for task in TASKS:
         "top heads " + ", ".join(f"{h} {v:.2f}" for h, v in top)
         + f" (patching ranks {roles.top_heads(patched[task]['heads'], 1)[0][0]} first)"
     )
+hand_dla = attribution.logit_attribution(hand, hand_data["numerals"].clean)["heads"]
+print("hand-built, direct terms of the heads (numerals): "
+      + ", ".join(f"{L}.{h} {hand_dla[L, h]:.2f}" for L in range(2) for h in range(2)))
 print("MLPs' direct terms, numerals:",
       ", ".join(f"MLP{L} {v:.2f}" for L, v in enumerate(dla["numerals"]["mlps"].tolist())))
 
 # %% [markdown]
 # A head can matter to patching and write little directly: it moves the
 # member to the final position, and a later MLP (or head) turns it into the
-# answer. Direct attribution then credits the MLP. Compare the two rankings
-# above: when the head patching ranks first has a small direct term and the
-# MLPs carry most of the sum, the "+1" is computed after the head, not by
+# answer. Direct attribution then credits what comes later. The hand-built
+# transformer shows it exactly: its mover 0.0 restores the whole answer
+# under patching and writes 0.00 directly; the successor head 1.0 writes
+# all of it.
+#
+# **What you should see on toy-seq.** The head patching ranks first writes a
+# small direct term, and the MLPs carry most of the logit difference (the
+# printed sums): the "+1" is computed after the head, by the MLPs, not by
 # its OV circuit. In GPT-2 small the paper's successor head 9.1 both
 # restores the answer under patching (0.25 to 0.30, the table above) and
 # writes the successor through its OV circuit (section 7).
@@ -1123,6 +1184,13 @@ mine = cd.iterative_prune(
     lambda circuit: cd.circuit_performance(model, setups["numerals"], circuit),
 )
 print("the loop, numerals:", cd.format_circuit(mine))
+hand_setup = cd.ablation_setup(hand, hand_data["numerals"].clean, hand_data["numerals"].random)
+hand_circuit = cd.iterative_prune(
+    lambda direction: cd.visit_order(hand, direction),
+    lambda circuit: cd.circuit_performance(hand, hand_setup, circuit),
+)
+print("the loop on the hand-built transformer:", cd.format_circuit(hand_circuit),
+      "(planted: heads 0.0, 1.0)")
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -1178,27 +1246,35 @@ for task in TASKS:
 # `W_V W_O`: it maps what sits at a member to what it writes at the final
 # position. Gould et al. (2023) call a head a **successor head** when its OV
 # circuit maps a member to its successor. Lan et al. test it like this: take
-# the residual stream at each member after block 0, push it through a head's
-# `W_V W_O`, the final LayerNorm and the unembedding, and count a success when
-# the member's successor is among the top 5 tokens. Head 9.1 of GPT-2 small
-# scores 87% on numerals, 91% on number words and 31% on months; the average
-# head scores 3%.
+# each member as the head reads it, push it through the head's `W_V W_O`, the
+# final LayerNorm and the unembedding, and count a success when the member's
+# successor is among the top 5 tokens. Head 9.1 of GPT-2 small scores 87% on
+# numerals, 91% on number words and 31% on months; the average head scores 3%.
+#
+# *As the head reads it* matters. A head of layer 0 reads the embedding; a
+# head of a later layer reads the **effective embedding**, the member's
+# residual stream after block 0 (block 0's MLP often finishes the embedding's
+# job); and every head reads through its own LayerNorm, `ln1`.
+# `roles.ov_inputs` gives, per layer, each member as that layer's heads read
+# it: `[n_layers, 12, d_model]`. Feeding every head the same input (say,
+# layer 0's) scores a later head on vectors it never sees.
 #
 # ## Exercise 10 · An OV successor score
 #
 # **Difficulty** ●●○ · **Importance** ●●● · about 10 minutes
 #
-# Write `ov_successor_score(resid, W_V, W_O, read, successor_ids, k=5)`:
-# `resid` is `[n, d_model]` (one member per row), `W_V` is `[d_model,
-# d_head]`, `W_O` is `[d_head, d_model]`, `read` maps `[n, d_model]` to
-# logits `[n, d_vocab]` (final LayerNorm and unembedding), and
+# Write `ov_successor_score(inputs, layer, W_V, W_O, read, successor_ids,
+# k=5)` for a head of layer `layer`: `inputs` is `[n_layers, n, d_model]`
+# (per layer, one member per row, as that layer reads it), `W_V` is
+# `[d_model, d_head]`, `W_O` is `[d_head, d_model]`, `read` maps `[n,
+# d_model]` to logits `[n, d_vocab]` (final LayerNorm and unembedding), and
 # `successor_ids` is each member's successor token. Return the share of rows
 # whose successor is in the top `k` tokens.
 #
 # <details><summary>Hint</summary>
 #
-# `logits = read(resid @ W_V @ W_O)`; `logits.topk(k, dim=-1).indices` has
-# shape `[n, k]`; compare it with `successor_ids[:, None]`.
+# `logits = read(inputs[layer] @ W_V @ W_O)`; `logits.topk(k, dim=-1).indices`
+# has shape `[n, k]`; compare it with `successor_ids[:, None]`.
 # </details>
 #
 # <details><summary>Solution explained</summary>
@@ -1209,10 +1285,10 @@ for task in TASKS:
 
 
 # %% tags=["exercise"]
-def ov_successor_score(resid, W_V, W_O, read, successor_ids, k=5) -> float:
+def ov_successor_score(inputs, layer, W_V, W_O, read, successor_ids, k=5) -> float:
     """Share of members whose OV output ranks their successor in the top k."""
     # BEGIN SOLUTION
-    logits = read(resid @ W_V @ W_O)  # [n, d_vocab]
+    logits = read(inputs[layer] @ W_V @ W_O)  # [n, d_vocab]: the head's own layer's input
     top = logits.topk(k, dim=-1).indices  # [n, k]
     return (top == successor_ids[:, None]).any(-1).float().mean().item()
     # END SOLUTION
@@ -1222,20 +1298,33 @@ def ov_successor_score(resid, W_V, W_O, read, successor_ids, k=5) -> float:
 check_ov_successor_score(ov_successor_score)
 
 # %% [markdown]
-# The library's `head_roles.ov_successor_scores` does it for every head. The
-# residual at each member is averaged over every clean and random prompt in
-# which it appears (the random prompts show all twelve members).
+# The library's `head_roles.ov_successor_scores` does it for every head,
+# each with its own layer's input. The inputs are averaged over every clean
+# and random prompt in which the member appears (the random prompts show all
+# twelve members).
 
 # %%
 member_ids = {task: sequences.member_token_ids(model.tokenizer, task) for task in TASKS}
 resid = {
-    task: roles.member_residuals(model, [data[task].clean, data[task].random])
+    task: roles.ov_inputs(model, [data[task].clean, data[task].random])
     for task in TASKS
 }
 ov = {
     task: roles.ov_successor_scores(model, resid[task], member_ids[task])
     for task in TASKS
 }
+hand_ov = {
+    task: roles.ov_successor_scores(
+        hand,
+        roles.ov_inputs(hand, [hand_data[task].clean, hand_data[task].random]),
+        sequences.member_token_ids(hand.tokenizer, task),
+    )
+    for task in TASKS
+}
+print("hand-built, heads with an OV successor score above 50%: " + ", ".join(
+    f"{L}.{h} ({', '.join(f'{hand_ov[t][L, h]:.0%}' for t in TASKS)})"
+    for L in range(2) for h in range(2) if min(hand_ov[t][L, h] for t in TASKS) > 0.5
+))
 print(f"{'head':<8}" + "".join(f"{t:>14}" for t in TASKS))
 best = sorted(
     (
@@ -1415,7 +1504,9 @@ print(
 # `shift=-2`). If the model answers "the successor of what these heads
 # carry", it will now answer the successor of the member two before the last:
 # the last member's **predecessor**. Tokens that are not members get no
-# correction.
+# correction. Each task's corrections are measured on that task's own prompts
+# (`fit_each_task` below): whether a correction measured on one format also
+# works for another is a separate question, taken up after the exercise.
 
 # %%
 mean_last = torch.stack([to_members[t][..., -1] for t in TASKS]).mean(0)  # [L, H]
@@ -1429,15 +1520,23 @@ shared_movers = [c for c in movers if c in shared]
 print("heads that carry the last member:", ", ".join(map(str, movers)))
 print("of those, in the shared circuit:", ", ".join(map(str, shared_movers)) or "none")
 
-fit_sets = [getattr(data[t], kind) for t in TASKS for kind in ("clean", "random")]
 new_data, _ = study.build_task_data(model, seed=7)
 tests = {t: new_data[t].clean for t in TASKS}
-edits = {
-    "all movers": surgery.fit_member_shift(model, movers, fit_sets, shift=-2),
-    "shared movers only": surgery.fit_member_shift(
-        model, shared_movers, fit_sets, shift=-2
-    ),
-}
+
+
+def fit_each_task(heads, shift=-2):
+    """One edit: each task's member tokens get corrections measured on that task."""
+    edit = surgery.MemberShift(shift, fitted_on=TASKS, applied_to=TASKS)
+    for task in TASKS:
+        part = surgery.fit_member_shift(
+            model, heads, [data[task].clean, data[task].random], shift, apply_to=(task,)
+        )
+        for head, table in part.corrections.items():  # the tasks' tokens do not overlap
+            edit.corrections[head] = edit.corrections.get(head, 0) + table
+    return edit
+
+
+edits = {"all movers": fit_each_task(movers), "shared movers only": fit_each_task(shared_movers)}
 print(
     f"\n{'edit':<20}{'task':<14}{'successor on top':>18}{'predecessor on top':>20}"
     f"{'logit diff':>16}"
@@ -1515,27 +1614,47 @@ def shift_corrections(value_means, shift):
 check_shift_corrections(shift_corrections)
 
 # %% [markdown]
-# `surgery.fit_member_shift` computes these corrections for every head and
-# member token. Fit it on the **numerals only** (their clean and random
-# prompts) and test it on new prompts of all three tasks:
+# `surgery.fit_member_shift` computes these corrections for every head,
+# measured per member *index* on the prompts it is given, and adds them to
+# the member tokens of every task it is applied to, by index (the correction
+# measured between 5 and 3 goes to five and to May too). Fit it on the
+# **numerals only** (their clean and random prompts) and test it on new
+# prompts of all three tasks. Does a correction measured on numerals move
+# the answer for number words and months? It does if the heads' values of
+# 5, five and May differ from those of 3, three and March in the same way:
+# a question about shared representations, which section 10 asks directly.
+# The hand-built transformer first (its mover's value holds the index in
+# dimensions shared by the three tasks, so the transfer should be complete),
+# then the lesson's model:
 
 # %%
+hand_edit = surgery.fit_member_shift(
+    hand, [hb.MOVER], [hand_data["numerals"].clean, hand_data["numerals"].random]
+)
 one_task = surgery.fit_member_shift(
     model, movers, [data["numerals"].clean, data["numerals"].random], shift=-2
 )
-print(f"{'task':<14}{'successor on top':>18}{'predecessor on top':>20}")
-one_task_effects = {t: surgery.sequence_effect(model, one_task, tests[t]) for t in TASKS}
-for task in TASKS:
-    e = one_task_effects[task]
-    print(f"{task:<14}{e['successor_before']:>8.0%} -> {e['successor_after']:<5.0%}"
-          f"{e['shifted_after']:>18.0%}")
+print(f"{'model':<12}{'task':<14}{'successor on top':>18}{'predecessor on top':>20}")
+one_task_effects = {}
+for label, m, edit, sets in (("hand-built", hand, hand_edit, hand_data),
+                             (NAME, model, one_task, tests)):
+    for task in TASKS:
+        test = sets[task].clean if label == "hand-built" else sets[task]
+        e = surgery.sequence_effect(m, edit, test)
+        if label != "hand-built":
+            one_task_effects[task] = e
+        print(f"{label:<12}{task:<14}{e['successor_before']:>8.0%} -> "
+              f"{e['successor_after']:<7.0%}{e['shifted_after']:>16.0%}")
 
 # %% [markdown]
-# The corrections are per token: fitted on the numerals, the edit holds
-# corrections for the numeral tokens only, so number words and months run
-# exactly as before (their rows above are unchanged), whatever the circuits
-# share. To move all three tasks with one edit, it is fitted on the members
-# of all three, as the library's `fit_member_shift` did above.
+# **What you should see.** On the hand-built transformer the numerals' fit
+# moves all three tasks to the predecessor: its mover carries a member's
+# index in dimensions the three tasks share. On toy-seq it moves the
+# numerals to the predecessor and not the number words or the months: the
+# same correction, added to five or May, does not make the head carry three
+# or March. toy-seq's heads do not carry 5, five and May alike, though the
+# three tasks run through the same heads; section 10 looks at the residual
+# stream itself. (Lan et al. do not report this transfer for GPT-2 small.)
 
 # %% [markdown]
 # Are prompts that do **not** continue a sequence left as they were? We take

@@ -175,40 +175,57 @@ def test_patch_one_head(capsys):
 
 
 # -- 4. OV successor score ---------------------------------------------------
+def right_ov(inputs, layer, W_V, W_O, read, succ, k=5):
+    return head_roles.ov_successor_score(inputs[layer], W_V, W_O, read, succ, k)
+
+
 def test_ov_successor_score(capsys):
-    check_ov_successor_score(head_roles.ov_successor_score)
-    assert "✔" in capsys.readouterr().out
+    check_ov_successor_score(right_ov)
+
+    def loop(inputs, layer, W_V, W_O, read, succ, k=5):  # written differently: row by row
+        hits = [int(succ[i]) in read((x @ W_V @ W_O)[None])[0].topk(k).indices.tolist()
+                for i, x in enumerate(inputs[layer])]
+        return sum(hits) / len(hits)
+
+    check_ov_successor_score(loop)
+    assert capsys.readouterr().out.count("✔") == 2
     fails(check_ov_successor_score, stub, "not written yet")
     fails(check_ov_successor_score, lambda *a: None, "None")
     fails(check_ov_successor_score, lambda *a: [0.5], "torch.Tensor")
 
-    def count(resid, W_V, W_O, read, succ, k=5):
-        top = read(resid @ W_V @ W_O).topk(k, -1).indices
+    def count(inputs, layer, W_V, W_O, read, succ, k=5):
+        top = read(inputs[layer] @ W_V @ W_O).topk(k, -1).indices
         return float((top == succ[:, None]).any(-1).sum())
 
     fails(check_ov_successor_score, count, "count", "share")
 
-    def top1(resid, W_V, W_O, read, succ, k=5):
-        return head_roles.ov_successor_score(resid, W_V, W_O, read, succ, 1)
+    def top1(inputs, layer, W_V, W_O, read, succ, k=5):
+        return right_ov(inputs, layer, W_V, W_O, read, succ, 1)
 
     fails(check_ov_successor_score, top1, "top-1", "top 5")
 
-    def no_read(resid, W_V, W_O, read, succ, k=5):
-        return head_roles.ov_successor_score(resid, W_V, W_O, lambda x: x, succ, k)
+    def no_read(inputs, layer, W_V, W_O, read, succ, k=5):
+        return right_ov(inputs, layer, W_V, W_O, lambda x: x, succ, k)
 
     fails(check_ov_successor_score, no_read, "without `read`")
 
-    def wrong_order(resid, W_V, W_O, read, succ, k=5):
-        return head_roles.ov_successor_score(resid, W_O.T, W_V.T, read, succ, k)
+    def layer_0_input(inputs, layer, W_V, W_O, read, succ, k=5):  # the old measurement
+        return right_ov(inputs, 0, W_V, W_O, read, succ, k)
+
+    fails(check_ov_successor_score, layer_0_input, "reads layer 0's input", "own layer")
+
+    def wrong_order(inputs, layer, W_V, W_O, read, succ, k=5):
+        return right_ov(inputs, layer, W_O.T, W_V.T, read, succ, k)
 
     fails(check_ov_successor_score, wrong_order)
 
-    def copy_score(
-        resid, W_V, W_O, read, succ, k=5
-    ):  # "is the top token the member itself?"
-        return 0.1
+    def mutating(inputs, layer, W_V, W_O, read, succ, k=5):
+        value = right_ov(inputs, layer, W_V, W_O, read, succ, k)
+        inputs.zero_()
+        return value
 
-    fails(check_ov_successor_score, copy_score, "instead of")
+    fails(check_ov_successor_score, mutating, "in place")
+    fails(check_ov_successor_score, lambda *a: 0.1, "instead of")
 
 
 # -- 5. overlap ---------------------------------------------------------------

@@ -8,6 +8,7 @@ import torch
 from neuralcircuits.science import attribution, sequences, surgery
 from neuralcircuits.science import circuit_discovery as cd
 from neuralcircuits.science import circuit_study as study
+from neuralcircuits.science import hand_built_transformer as hb
 from neuralcircuits.science import head_roles as roles
 from neuralcircuits.science import representations as rep
 from neuralcircuits.science import transformer_parts as tp
@@ -101,16 +102,35 @@ def test_the_loop_and_prune_circuit_agree(toy):
 
 
 # -- section 9 -------------------------------------------------------------------------
-def test_a_numerals_only_edit_leaves_the_other_tasks_alone(toy):
+def test_a_numerals_only_fit_transfers_on_the_hand_built_model_not_on_toy_seq(toy):
     model, data = toy
-    heads = [Component("head", 0, h) for h in range(model.cfg.n_heads)]
-    edit = surgery.fit_member_shift(model, heads, [data["numerals"].clean,
-                                                   data["numerals"].random], shift=-2)
     new_data, _ = study.build_task_data(model, seed=7)
+    movers = [Component("head", 0, 3)]  # the head section 3 finds on toy-seq
+    to_last = torch.stack([roles.attention_to_members(model, data[t].clean)[..., -1]
+                           for t in TASKS]).mean(0)
+    assert to_last.argmax() == 3 and (to_last >= 0.5 * to_last.max()).sum() == 1
+    edit = surgery.fit_member_shift(model, movers, [data["numerals"].clean,
+                                                    data["numerals"].random])
+    assert surgery.sequence_effect(model, edit, new_data["numerals"].clean)["shifted_after"] >= 0.9
     for task in ("number_words", "months"):
-        e = surgery.sequence_effect(model, edit, new_data[task].clean)
-        assert e["successor_after"] == e["successor_before"]
-        assert e["logit_diff_after"] == pytest.approx(e["logit_diff_before"], abs=1e-5)
+        assert surgery.sequence_effect(model, edit, new_data[task].clean)["shifted_after"] <= 0.1
+    hand = hb.build()
+    hand_data, _ = study.build_task_data(hand)
+    hand_edit = surgery.fit_member_shift(hand, [hb.MOVER], [hand_data["numerals"].clean,
+                                                           hand_data["numerals"].random])
+    for task in TASKS:
+        assert surgery.sequence_effect(hand, hand_edit, hand_data[task].clean)["shifted_after"] == 1.0
+
+
+def test_direct_attribution_on_toy_seq_and_the_hand_built_model(toy):
+    model, data = toy
+    for task in TASKS:
+        r = attribution.logit_attribution(model, data[task].clean)
+        assert abs(float(r["heads"].sum())) < 0.1 * float(r["mlps"].sum())  # MLPs carry it
+    hand = hb.build()
+    hand_data, _ = study.build_task_data(hand)
+    heads = attribution.logit_attribution(hand, hand_data["numerals"].clean)["heads"]
+    assert abs(float(heads[0, 0])) < 0.005 and float(heads[1, 0]) > 9.9
 
 
 # -- section 10: what toy-seq shows ----------------------------------------------------

@@ -33,10 +33,16 @@ def answer_directions(model: Any, dataset: sequences.SequenceDataset) -> torch.T
     """
     W_U = model.W_U.float()  # [d_model, d_vocab]
     d = W_U[:, dataset.answers].T - W_U[:, dataset.wrong_answers].T  # [batch, d_model]
+    if not _has_final_ln(model):  # no LayerNorm: the logits read the stream as it is
+        return d
     w = getattr(model.ln_final, "w", None)
     if w is not None:
         d = d * w.detach().float()
     return d - d.mean(-1, keepdim=True)
+
+
+def _has_final_ln(model: Any) -> bool:
+    return getattr(model.cfg, "normalization_type", None) is not None
 
 
 @torch.no_grad()
@@ -45,9 +51,14 @@ def final_cache(model: Any, dataset: sequences.SequenceDataset) -> dict[str, tor
     n = model.cfg.n_layers
     names = {hook_name("z", L) for L in range(n)}
     names |= {hook_name("mlp_out", L) for L in range(n)}
-    names |= {hook_name("resid_pre", 0), "ln_final.hook_scale"}
+    names |= {hook_name("resid_pre", 0)}
+    if _has_final_ln(model):
+        names.add("ln_final.hook_scale")
     _, cache = model.run_with_cache(dataset.tokens, names_filter=lambda x: x in names)
-    return {k: cache[k][:, -1].float() for k in names}
+    out = {k: cache[k][:, -1].float() for k in names}
+    if not _has_final_ln(model):  # no LayerNorm: a scale of 1
+        out["ln_final.hook_scale"] = torch.ones(len(dataset), 1)
+    return out
 
 
 def head_dla(
@@ -86,7 +97,7 @@ def logit_attribution(
     biases = sum(direct(b_O[L].expand(len(dataset), -1)) for L in range(n))
     embed = direct(cache[hook_name("resid_pre", 0)])
     # what the LayerNorm's bias and the unembedding's bias add to the difference
-    W_b = getattr(model.ln_final, "b", None)
+    W_b = getattr(model.ln_final, "b", None) if _has_final_ln(model) else None
     const = torch.zeros(len(dataset))
     W_U = model.W_U.float()
     if W_b is not None:

@@ -274,14 +274,13 @@ def check_patch_one_head(patch_one_head) -> None:
 # ---------------------------------------------------------------------------
 # 4. An OV successor score
 # ---------------------------------------------------------------------------
-def _ov_case():
-    """Six members whose OV outputs rank the successor 1st, 3rd, 5th, 6th, 2nd, 9th."""
+def _ov_case(layer: int, n_layers: int = 3):
+    """Per-layer inputs; at ``layer``, six members whose OV outputs rank the successor 1st, 3rd, 5th, 6th, 2nd, 9th."""
     d_model, d_vocab, n = 6, 14, 6
-    g = torch.Generator().manual_seed(3)
-    resid = torch.randn(n, d_model, generator=g)
+    g = torch.Generator().manual_seed(3 + layer)
+    inputs = torch.randn(n_layers, n, d_model, generator=g)  # [n_layers, n, d_model]
     W_V = torch.randn(d_model, 3, generator=g)
     W_O = torch.randn(3, d_model, generator=g)
-    out = resid @ W_V @ W_O  # [n, d_model]
     W_U = torch.randn(d_model, d_vocab, generator=g)
 
     def read(x):
@@ -289,32 +288,31 @@ def _ov_case():
         x = x / (x.norm(dim=-1, keepdim=True) + 1e-6)
         return x @ W_U
 
-    logits = read(out)
-    order = logits.argsort(-1, descending=True)  # [n, d_vocab]
+    order = read(inputs[layer] @ W_V @ W_O).argsort(-1, descending=True)  # [n, d_vocab]
     ranks = [0, 2, 4, 5, 1, 8]  # 0-based rank of each member's successor
     successor_ids = torch.tensor([int(order[i, r]) for i, r in enumerate(ranks)])
-    self_ids = torch.tensor([int(order[i, 0]) for i in range(n)])
-    return resid, W_V, W_O, read, successor_ids, self_ids, ranks
+    return inputs, W_V, W_O, read, successor_ids, ranks
+
+
+def _ov_hits(inputs_l, W_V, W_O, read, succ, k):
+    top = read(inputs_l @ W_V @ W_O).topk(k, -1).indices
+    return (top == succ[:, None]).any(-1).float().mean().item()
 
 
 def check_ov_successor_score(ov_successor_score) -> None:
-    """Check the share of members whose OV output ranks the successor in the top k."""
-    resid, W_V, W_O, read, succ, _, ranks = _ov_case()
-    for k in (5, 3):
-        want = sum(r < k for r in ranks) / len(ranks)
-        got = call(
-            ov_successor_score,
-            resid,
-            W_V,
-            W_O,
-            read,
-            succ,
-            k,
-            name="ov_successor_score",
-        )
+    """Check the share of members whose OV output, from the head's own layer's input, ranks the successor in the top k."""
+    for layer, k in ((1, 5), (2, 3), (0, 5)):
+        inputs, W_V, W_O, read, succ, ranks = _ov_case(layer)
+        given = inputs.clone()
+        got = call(ov_successor_score, given, layer, W_V, W_O, read, succ, k,
+                   name="ov_successor_score")
+        if not torch.equal(given, inputs):
+            fail("`ov_successor_score` changes `inputs` in place; work on a copy.")
         value = float(as_tensor(got, "the score", shape=()))
+        want = sum(r < k for r in ranks) / len(ranks)
         if abs(value - want) < 1e-6:
             continue
+        where = f"For a layer-{layer} head with k = {k} it gives {value:.3f} instead of {want:.3f}"
         if abs(value - sum(r < k for r in ranks)) < 1e-6 and value > 1:
             fail(
                 f"It returns {value:g}, a count of members; return the share, a number "
@@ -322,23 +320,29 @@ def check_ov_successor_score(ov_successor_score) -> None:
             )
         if abs(value - sum(r == 0 for r in ranks) / len(ranks)) < 1e-6:
             fail(
-                f"With k = {k} it gives {value:.3f}, the share of members whose successor "
-                f"is the top-1 token; count a hit when it is anywhere in the top {k}."
+                f"{where}: the share whose successor is the top-1 token; count a hit "
+                f"when it is anywhere in the top {k}."
             )
-        raw = (resid @ W_V @ W_O).topk(min(k, resid.shape[1]), -1).indices
+        others = [L for L in range(inputs.shape[0]) if L != layer]
+        for L in others:
+            if abs(value - _ov_hits(inputs[L], W_V, W_O, read, succ, k)) < 1e-6:
+                fail(
+                    f"{where}: it reads layer {L}'s input; a head reads the members as its "
+                    f"own layer sees them, inputs[layer] = inputs[{layer}]."
+                )
+        raw = (inputs[layer] @ W_V @ W_O).topk(k, -1).indices
         if abs(value - (raw == succ[:, None]).any(-1).float().mean().item()) < 1e-6:
             fail(
                 "It ranks the OV output without `read` (the final LayerNorm and the "
-                "unembedding): logits = read(resid @ W_V @ W_O)."
+                "unembedding): logits = read(inputs[layer] @ W_V @ W_O)."
             )
         fail(
-            f"With k = {k} it gives {value:.3f} instead of {want:.3f}: compute "
-            "read(resid @ W_V @ W_O), take each row's top k tokens, and count the rows "
-            "that contain their successor."
+            f"{where}: compute read(inputs[layer] @ W_V @ W_O), take each row's top k "
+            "tokens, and count the rows that contain their successor."
         )
     passed(
-        "ov_successor_score counts the successors in the top k correctly "
-        "(k = 5 and k = 3 on six test members)."
+        "ov_successor_score reads each head's own layer's input and counts the "
+        "successors in the top k (layers 0, 1 and 2; k = 5 and 3)."
     )
 
 
