@@ -274,10 +274,10 @@ def check_patch_one_head(patch_one_head) -> None:
 # ---------------------------------------------------------------------------
 # 4. An OV successor score
 # ---------------------------------------------------------------------------
-def _ov_case(layer: int, n_layers: int = 3):
-    """Per-layer inputs; at ``layer``, six members whose OV outputs rank the successor 1st, 3rd, 5th, 6th, 2nd, 9th."""
-    d_model, d_vocab, n = 6, 14, 6
-    g = torch.Generator().manual_seed(3 + layer)
+def _ov_case(layer: int, n_layers: int = 3, seed: int = 175):
+    """Per-layer inputs; at ``layer``, ten members whose OV outputs rank the successor at ``ranks``."""
+    d_model, d_vocab, n = 6, 14, 10
+    g = torch.Generator().manual_seed(seed + layer)
     inputs = torch.randn(n_layers, n, d_model, generator=g)  # [n_layers, n, d_model]
     W_V = torch.randn(d_model, 3, generator=g)
     W_O = torch.randn(3, d_model, generator=g)
@@ -289,7 +289,7 @@ def _ov_case(layer: int, n_layers: int = 3):
         return x @ W_U
 
     order = read(inputs[layer] @ W_V @ W_O).argsort(-1, descending=True)  # [n, d_vocab]
-    ranks = [0, 2, 4, 5, 1, 8]  # 0-based rank of each member's successor
+    ranks = [0, 2, 4, 5, 1, 8, 3, 7, 0, 6]  # 0-based rank of each member's successor
     successor_ids = torch.tensor([int(order[i, r]) for i, r in enumerate(ranks)])
     return inputs, W_V, W_O, read, successor_ids, ranks
 
