@@ -1558,9 +1558,9 @@ for label in edits:
 # Read the table (the prompts are new ones, seed 7, not those the edit was
 # fitted on). For each task: how often the successor is the top token before
 # and after the edit, how often the predecessor of the last member is on top
-# after it, and the logit difference before and after. One edit, fitted once
-# for all three tasks; the lines above it say which of its heads belong to
-# the shared circuit.
+# after it, and the logit difference before and after. One edit to the same
+# heads for all three tasks (each task's tokens with their own corrections);
+# the lines above it say which of its heads belong to the shared circuit.
 #
 # The second block edits only the carriers that belong to the shared
 # circuit. When the two blocks agree, every head that carries the member is
@@ -1871,6 +1871,10 @@ for task in TASKS:
 # %% [markdown]
 # ## Summary
 #
+# * A transformer is a residual stream that every block adds to; a head is a
+#   QK circuit (where to look) and an OV circuit (what to move), and one head
+#   set by hand can fetch the last member. The hand-built transformer,
+#   whose circuit is known, is where every method is checked first.
 # * The logit difference (correct minus the last member repeated) measures
 #   the task; clean and corrupted prompts differ in one token.
 # * The logit lens, attention patterns and activation patching locate where
@@ -1881,8 +1885,13 @@ for task in TASKS:
 #   that the work happens there.
 # * OV successor scores and neuron analysis say what the parts do: move the
 #   member, map it to its successor.
+# * Direct logit attribution splits the answer into what each component
+#   writes; zero, mean and resampling ablation remove different things, and
+#   the mean removes only what is specific to the prompt.
 # * The circuits overlap; one edit to the shared carriers of the member
 #   changes all three tasks, and leaves prompts without members alone.
+# * Sharing circuitry is not sharing a representation: cosines, a PCA plane,
+#   a transferred probe and steering test whether 5, five and May are alike.
 #
 # ## Further exercises
 #
@@ -1896,9 +1905,20 @@ for task in TASKS:
 #    saw a decreasing sequence?
 # 5. With GPT-2 small's weights on your machine, run the lesson again: does
 #    your circuit match the paper's table?
+# 6. Change `last_member_head` so the head writes the *successor* of the last
+#    member (a successor head). What must `W_OV` be?
+# 7. Steer with the mean of the three formats' "+1" steps instead of the
+#    numerals' alone, and at every depth. Does anything move on toy-seq?
 #
 # ## Reading
 #
+# * Nelson Elhage, Neel Nanda, Catherine Olsson et al., *A Mathematical
+#   Framework for Transformer Circuits* (Transformer Circuits Thread, 2021),
+#   for the residual stream, QK and OV circuits, composition and direct
+#   logit attribution.
+# * Alexander Matt Turner, Lisa Thiergart, David Udell et al., *Activation
+#   Addition: Steering Language Models Without Optimization* (arXiv
+#   2308.10248, 2023).
 # * Michael Lan, Philip Torr, Fazl Barez, *Towards Interpretable Sequence
 #   Continuation: Analyzing Shared Circuits in Large Language Models*
 #   (arXiv 2311.04131), the source of the method, the templates and every
