@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from neuralcircuits.science import attribution, sequences, surgery
+from neuralcircuits.science import attribution, patching, sequences, surgery
 from neuralcircuits.science import circuit_discovery as cd
 from neuralcircuits.science import circuit_study as study
 from neuralcircuits.science import hand_built_transformer as hb
@@ -183,3 +183,87 @@ def test_steering_with_alpha_zero_is_the_model(toy):
     ds = data["months"].clean
     effect = rep.steering_effect(model, ds, torch.zeros(model.cfg.d_model), 1, (0.0,))
     assert effect[0.0]["answer"] == pytest.approx(1.0)
+
+
+# -- "What you should see on toy-seq", section by section ---------------------------------
+def test_section_1_task_and_metric(toy):
+    model, data = toy
+    _, rates = study.build_task_data(model)
+    for task in TASKS:
+        d = data[task]
+        assert rates[task] == 1.0 and sequences.accuracy(model, d.clean) == 1.0
+        with torch.no_grad():
+            assert sequences.logit_diff(model(d.clean.tokens), d.clean) > 10
+            assert sequences.logit_diff(model(d.corrupted.tokens), d.clean) < -10
+
+
+def test_section_2_logit_lens(toy):
+    model, data = toy
+    for task in TASKS:
+        lens = study.lens_summary(model, data[task].clean)
+        assert (lens["answer_top1"][1:] == 1).all() and (lens["last_member_top1"][1:] == 0).all()
+        assert lens["answer_top1"][0] <= 0.125
+
+
+def test_sections_3_and_4_one_carrying_head(toy):
+    model, data = toy
+    to_members = {t: roles.attention_to_members(model, data[t].clean) for t in TASKS}
+    mean_last = torch.stack([to_members[t][..., -1] for t in TASKS]).mean(0)
+    carriers = (mean_last >= 0.5 * mean_last.max()).nonzero().tolist()
+    assert len(carriers) == 1
+    L, h = carriers[0]
+    for task in TASKS:
+        assert to_members[task][L, h, -1] >= 0.9
+        assert to_members[task][..., :-1].sum(-1).max() <= 0.15
+        patched = study.patching_results(model, data[task])
+        heads = patched["heads"].clone()
+        assert heads[L, h] > 0.8
+        heads[L, h] = 0
+        assert heads.max() <= 0.15
+        span = patched["clean"] - patched["corrupted"]
+        d = data[task]
+        attr = patching.attribution_patch_heads(
+            model, d.clean.tokens, d.corrupted.tokens, sequences.logit_diff_metric(d.clean)
+        ) / span
+        corr = torch.corrcoef(torch.stack([attr.flatten(), patched["heads"].flatten()]))[0, 1]
+        assert corr > 0.9 and roles.top_heads(attr, 1)[0][0] == f"{L}.{h}"
+
+
+def test_sections_5_6_8_ablation_and_circuits(toy):
+    model, data = toy
+    circuits = []
+    for task in TASKS:
+        setup = cd.ablation_setup(model, data[task].clean, data[task].random)
+        single = cd.single_ablation_scores(model, setup)
+        low = {c for c, v in single.items() if v < 0.7}
+        assert len(low) == 3 and {c.kind for c in low} == {"head", "mlp"}
+        assert all(v >= 0.9 for c, v in single.items() if c not in low)
+        found = cd.prune_circuit(model, setup, progress=False)
+        assert len(found.circuit) <= 4 and found.performance >= 0.9
+        assert cd.knockout_performance(model, setup, found.circuit) < 0.1
+        circuits.append(set(found.circuit))
+    assert circuits[0] == circuits[1] == circuits[2]
+
+
+def test_section_7_no_successor_head_on_toy_seq(toy):
+    model, data = toy
+    for task in TASKS:
+        inputs = roles.ov_inputs(model, [data[task].clean, data[task].random])
+        ids = sequences.member_token_ids(model.tokenizer, task)
+        assert roles.ov_successor_scores(model, inputs, ids).max() < 0.7
+
+
+def test_section_9_surgery_on_every_task(toy):
+    model, data = toy
+    new_data, _ = study.build_task_data(model, seed=7)
+    mover = Component("head", 0, 3)
+    edit = surgery.MemberShift(-2)
+    for task in TASKS:
+        part = surgery.fit_member_shift(model, [mover], [data[task].clean, data[task].random],
+                                        apply_to=(task,))
+        edit.corrections[mover] = edit.corrections.get(mover, 0) + part.corrections[mover]
+    for task in TASKS:
+        assert surgery.sequence_effect(model, edit, new_data[task].clean)["shifted_after"] >= 0.9
+    plain = surgery.non_sequence_dataset(model.tokenizer, n=study.N_PROMPTS, seed=5)
+    for where in ("last", "all"):
+        assert surgery.distribution_change(model, edit, plain.tokens, where)["mean_kl"] == 0
