@@ -5,7 +5,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: c0e45d9d85250d378ae60d8aca2a422e4ebe808e978aa801a50e77c9b95b8c98
+#     generated_sha256: fbd66bc6336ba6acb963ffe4e8a710cc4efcc0a73dcf7861206a7ac1f2544a07
 # ---
 
 # %% [markdown]
@@ -1741,7 +1741,10 @@ print(f"largest gap between same and different values: {max(same_minus_diff):+.2
 # %% [markdown]
 # A picture of the same vectors: the 36 centred members at one depth (the
 # residual stream before the last block) in the plane of their two largest
-# principal components, coloured by value, one marker per format.
+# principal components, coloured by value (left) and by format (right), one
+# marker per format. If the formats shared a value axis, the colours on the
+# left would run the same way for all three markers; if each format kept to
+# its own region, the colours on the right would separate.
 
 # %%
 depth = cfg.n_layers - 1

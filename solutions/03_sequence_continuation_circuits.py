@@ -1819,7 +1819,10 @@ print(f"largest gap between same and different values: {max(same_minus_diff):+.2
 # %% [markdown]
 # A picture of the same vectors: the 36 centred members at one depth (the
 # residual stream before the last block) in the plane of their two largest
-# principal components, coloured by value, one marker per format.
+# principal components, coloured by value (left) and by format (right), one
+# marker per format. If the formats shared a value axis, the colours on the
+# left would run the same way for all three markers; if each format kept to
+# its own region, the colours on the right would separate.
 
 # %%
 depth = cfg.n_layers - 1

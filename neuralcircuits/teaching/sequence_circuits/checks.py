@@ -92,8 +92,7 @@ def _check_metric_case(logit_diff_metric, seed, batch, pos, d_vocab) -> None:
 def check_mean_ablate_head(mean_ablate_head) -> None:
     """Check a hook that replaces one head's output (hook_z) by its reference mean."""
     g = torch.Generator().manual_seed(1)
-    batch, pos, n_heads, d_head = 3, 4, 5, 2
-    for head in (2, 0):
+    for batch, pos, n_heads, d_head, head in ((3, 4, 5, 2, 2), (2, 6, 3, 4, 0)):
         z = torch.randn(batch, pos, n_heads, d_head, generator=g)
         mean = torch.randn(pos, d_head, generator=g)  # [pos, d_head]
         want = z.clone()

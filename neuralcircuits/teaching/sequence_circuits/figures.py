@@ -12,19 +12,33 @@ from neuralcircuits.teaching import figures  # noqa: F401  (applies the course s
 MARKERS = ("o", "s", "^")
 
 
+FORMAT_COLOURS = ("#58C4DD", "#F0AC00", "#FC6255")  # figures.POSITIVE, OUTPUT, NEGATIVE
+
+
 def draw_member_pca(points: torch.Tensor, formats: Sequence[str], title: str = ""):
-    """The 36 members [n_formats * 12, 2] in a PCA plane: colour = value, marker = format."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    """The 36 members [n_formats * 12, 2] in a PCA plane, twice: coloured by value, then by format."""
+    fig, (by_value, by_format) = plt.subplots(1, 2, figsize=(12, 4.8), sharex=True, sharey=True)
     pts = points.reshape(len(formats), 12, 2).numpy()
     values = list(range(1, 13))
     for i, (fmt, marker) in enumerate(zip(formats, MARKERS, strict=False)):
-        image = ax.scatter(pts[i, :, 0], pts[i, :, 1], c=values, cmap="viridis",
-                           marker=marker, s=90, edgecolors="black", linewidths=0.6,
-                           label=fmt.replace("_", " "))
-    fig.colorbar(image, ax=ax, label="value (1 to 12)", ticks=[1, 4, 8, 12])
-    ax.set_xlabel("principal component 1")
-    ax.set_ylabel("principal component 2")
-    ax.set_title(title)
-    ax.legend(loc="best", fontsize=11)
+        label = fmt.replace("_", " ")
+        image = by_value.scatter(pts[i, :, 0], pts[i, :, 1], c=values, cmap="viridis",
+                                 marker=marker, s=90, edgecolors="black", linewidths=0.6,
+                                 label=label)
+        by_format.scatter(pts[i, :, 0], pts[i, :, 1], color=FORMAT_COLOURS[i % 3],
+                          marker=marker, s=90, edgecolors="black", linewidths=0.6,
+                          label=label)
+        for v in (0, 11):  # label the ends of each format's run: 1 and 12
+            by_format.annotate(str(v + 1), pts[i, v], textcoords="offset points",
+                               xytext=(6, 4), fontsize=11)
+    fig.colorbar(image, ax=by_value, label="value (1 to 12)", ticks=[1, 4, 8, 12])
+    by_value.set_title("coloured by value")
+    by_format.set_title("coloured by format")
+    for ax in (by_value, by_format):
+        ax.set_xlabel("principal component 1")
+        ax.legend(loc="best", fontsize=11)
+    by_value.set_ylabel("principal component 2")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
