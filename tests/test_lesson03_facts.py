@@ -267,3 +267,18 @@ def test_section_9_surgery_on_every_task(toy):
     plain = surgery.non_sequence_dataset(model.tokenizer, n=study.N_PROMPTS, seed=5)
     for where in ("last", "all"):
         assert surgery.distribution_change(model, edit, plain.tokens, where)["mean_kl"] == 0
+
+
+def test_member_pca_figure_has_both_colourings():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neuralcircuits.teaching.sequence_circuits.figures import draw_member_pca
+
+    points = torch.randn(36, 2)
+    fig = draw_member_pca(points, TASKS, title="t")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "coloured by value" in titles and "coloured by format" in titles
+    plt.close(fig)
