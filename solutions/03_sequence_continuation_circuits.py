@@ -529,6 +529,19 @@ for task in TASKS:
 # often the answer is the top token, and how often the *last member shown* is
 # the top token (a model might first copy the member, then add one).
 
+# %% [markdown]
+# The hand-built transformer first. Its answer is written by the successor
+# head of layer 1, and nothing in it ever writes the last member as a
+# token, so the lens should find the answer only after its last layer:
+
+# %%
+hand_lens = study.lens_summary(hand, hand_data["numerals"].clean)
+print("hand-built, answer on top at depth 0, 1, 2:",
+      ", ".join(f"{v:.0%}" for v in hand_lens["answer_top1"].tolist()))
+
+# %% [markdown]
+# And the lesson's model:
+
 # %%
 lens = {task: study.lens_summary(model, data[task].clean) for task in TASKS}
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
@@ -1048,6 +1061,9 @@ check_mean_ablate_head(mean_ablate_head)
 # template and position, as the paper does, and `single_ablation_scores`
 # ablates each head and MLP alone (many runs stacked in one batch). A score
 # of 100% means the component can go; a low score means the model needs it.
+# On the hand-built transformer (first line) the two planted heads should
+# each take the whole answer and the bystanders nothing; then the lesson's
+# model:
 
 # %%
 setups = {
@@ -1055,6 +1071,10 @@ setups = {
     for task in TASKS
 }
 single = {task: cd.single_ablation_scores(model, setups[task]) for task in TASKS}
+hand_setup = cd.ablation_setup(hand, hand_data["numerals"].clean, hand_data["numerals"].random)
+hand_single = cd.single_ablation_scores(hand, hand_setup)
+print("hand-built, each component ablated alone keeps: "
+      + ", ".join(f"{c} {round(v, 2) + 0.0:.0%}" for c, v in hand_single.items()))
 print(f"{'component':<10}" + "".join(f"{t:>14}" for t in TASKS))
 for comp in cd.all_components(model):
     if min(single[t][comp] for t in TASKS) < 0.97:  # the ones that matter
@@ -1214,7 +1234,6 @@ mine = cd.iterative_prune(
     lambda circuit: cd.circuit_performance(model, setups["numerals"], circuit),
 )
 print("the loop, numerals:", cd.format_circuit(mine))
-hand_setup = cd.ablation_setup(hand, hand_data["numerals"].clean, hand_data["numerals"].random)
 hand_circuit = cd.iterative_prune(
     lambda direction: cd.visit_order(hand, direction),
     lambda circuit: cd.circuit_performance(hand, hand_setup, circuit),

@@ -287,3 +287,25 @@ def test_member_pca_figure_has_both_colourings():
     titles = [ax.get_title() for ax in fig.axes]
     assert "coloured by value" in titles and "coloured by format" in titles
     plt.close(fig)
+
+
+def test_every_method_recovers_the_hand_built_circuit():
+    hand = hb.build()
+    hand_data, _ = study.build_task_data(hand)
+    d = hand_data["numerals"]
+    lens = study.lens_summary(hand, d.clean)["answer_top1"]
+    assert lens.tolist() == [0.0, 0.0, 1.0]
+    to_last = roles.attention_to_members(hand, d.clean)[..., -1]
+    assert to_last[0, 0] > 0.99 and abs(float(to_last[1, 1]) - 0.25) < 0.01
+    patched = study.patching_results(hand, d)["heads"]
+    planted = {(c.layer, c.head) for c in hb.PLANTED_CIRCUIT}
+    for L in range(2):
+        for h in range(2):
+            want = 1.0 if (L, h) in planted else 0.0
+            assert abs(float(patched[L, h]) - want) < 0.01
+    setup = cd.ablation_setup(hand, d.clean, d.random)
+    for comp, kept in cd.single_ablation_scores(hand, setup).items():
+        assert (kept < 0.05) if comp in hb.PLANTED_CIRCUIT else (kept > 0.95)
+    loop = cd.iterative_prune(lambda x: cd.visit_order(hand, x),
+                              lambda c: cd.circuit_performance(hand, setup, c))
+    assert loop == set(hb.PLANTED_CIRCUIT)
