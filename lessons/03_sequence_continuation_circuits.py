@@ -5,7 +5,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 088dc9e45afd36ea5a77f806d4a190fe60ace484dcead8f13eadf4b66a24fef8
+#     generated_sha256: 302796c4fed4e4a9aae4694eb5361f9a583d425d129201c910dddf7ce4847400
 # ---
 
 # %% [markdown]
@@ -1783,7 +1783,7 @@ plt.show()
 
 # %%
 print(f"{'depth':<16}" + "".join(f"{t:>24}" for t in TASKS))
-probe = {d: rep.value_probe_transfer(model, data, d) for d in range(len(depths))}
+probe = rep.value_probe_transfer(model, data)  # one dict per depth
 for d, label in enumerate(depths):
     print(f"{label:<16}" + "".join(
         f"{probe[d][t]['exact']:>10.0%} exact, R² {probe[d][t]['r2']:>+5.2f}" for t in TASKS

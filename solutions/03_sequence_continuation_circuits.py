@@ -1861,7 +1861,7 @@ plt.show()
 
 # %%
 print(f"{'depth':<16}" + "".join(f"{t:>24}" for t in TASKS))
-probe = {d: rep.value_probe_transfer(model, data, d) for d in range(len(depths))}
+probe = rep.value_probe_transfer(model, data)  # one dict per depth
 for d, label in enumerate(depths):
     print(f"{label:<16}" + "".join(
         f"{probe[d][t]['exact']:>10.0%} exact, R² {probe[d][t]['r2']:>+5.2f}" for t in TASKS

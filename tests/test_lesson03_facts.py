@@ -149,8 +149,7 @@ def test_one_is_1_on_toy_seq(toy):
         for f, g in ((0, 1), (0, 2), (1, 2)) for d in range(n_depths)
     ]
     assert max(gaps) < 0.15  # "about as low as between different values"
-    for d in range(n_depths):
-        probe = rep.value_probe_transfer(model, data, d)
+    for probe in rep.value_probe_transfer(model, data):
         assert probe["numerals"]["exact"] >= 0.5  # reads the numerals
         assert probe["number_words"]["exact"] <= 0.25  # near chance elsewhere
         assert probe["months"]["exact"] <= 0.25

@@ -148,28 +148,29 @@ def probe_scores(pred: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
 
 @torch.no_grad()
 def value_probe_transfer(
-    model: Any, data: dict[str, Any], depth: int, train: str = "numerals"
-) -> dict[str, dict[str, float]]:
-    """A probe for the member's value (1..12), fitted on one format at one depth, scored on every format.
+    model: Any, data: dict[str, Any], train: str = "numerals"
+) -> list[dict[str, dict[str, float]]]:
+    """Per depth, a probe for the member's value (1..12) fitted on one format, scored on every format.
 
     Fitted on the clean and random prompts of ``train``; scored on the seed-1
-    prompts of every format (new nouns and starts), so even the training
-    format is scored on prompts the probe never saw.
+    random prompts of every format (new nouns and starts), so even the
+    training format is scored on prompts the probe never saw. The residual
+    streams are collected once for every depth.
     """
-    def rows(task, which):
-        sets = [getattr(data[task], k) for k in which]
-        acts, values, _ = member_activations(model, sets)
-        return acts[depth], values
-
-    x, y = rows(train, ("clean", "random"))
-    mu, sd = x.mean(0), x.std(0) + 1e-6
-    w = fit_probe((x - mu) / sd, y.float() + 1)
-    out = {}
+    x_all, y = member_activations(model, [data[train].clean, data[train].random])[:2]
+    tests = {}
     for task in FORMATS:
         fresh = sequences.make_dataset(model, task, "random", "all", 48, seed=1)
-        acts, values, _ = member_activations(model, [fresh])
-        pred = probe_predict(w, (acts[depth] - mu) / sd)
-        out[task] = probe_scores(pred, values + 1)
+        tests[task] = member_activations(model, [fresh])[:2]
+    out = []
+    for depth in range(x_all.shape[0]):
+        x = x_all[depth]
+        mu, sd = x.mean(0), x.std(0) + 1e-6
+        w = fit_probe((x - mu) / sd, y.float() + 1)
+        out.append({
+            task: probe_scores(probe_predict(w, (acts[depth] - mu) / sd), values + 1)
+            for task, (acts, values) in tests.items()
+        })
     return out
 
 
