@@ -5,7 +5,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 302796c4fed4e4a9aae4694eb5361f9a583d425d129201c910dddf7ce4847400
+#     generated_sha256: 6cbfb040572a3cafe5ccda70906b4b92beaf85484751fd233e0fc35a08577d33
 # ---
 
 # %% [markdown]
@@ -554,11 +554,12 @@ for task in TASKS:
 # comes before the +1. Compare your model's rows: at which depth does the
 # answer win, and is there a depth where the last member is on top first?
 #
-# **What you should see on toy-seq.** From depth 1 on, the answer is on top
-# in every prompt and the last member in none; at depth 0 (the embedding
-# alone) the answer is on top in at most an eighth of the prompts. In two
-# layers the lens shows no "copy first, then +1" stage. GPT-2 small
-# (paper): the last member on top at layer 8, the answer at layer 9.
+# **What you should see on toy-seq.** The answer is on top in every prompt
+# from depth 2 on (after the layer-1 heads that carry the member) and in at
+# most an eighth of them before; the last member is on top in at most an
+# eighth of the prompts at depth 0 and in none after it. The lens shows no
+# "copy first, then +1" stage. GPT-2 small (paper): the last member on top
+# at layer 8, the answer at layer 9.
 #
 # ### Summary
 # * The logit lens locates the depth where the answer becomes readable.
@@ -685,11 +686,13 @@ def predict_top_head() -> str:
 explorers.attention_explorer(model, data)
 
 # %% [markdown]
-# **What you should see on toy-seq.** Exactly one head attends at least half
-# as much as the strongest to the last member, with about 0.9 or more of
-# the final position's attention in every task, and no head gives the three
-# earlier members together more than 0.15. GPT-2 small (paper): 9.1 attends
-# almost only to the most recent member, and 7.11 to the recent members.
+# **What you should see on toy-seq.** Both heads of layer 1 give the last
+# member at least 0.95 of the final position's attention in every task, the
+# heads of layer 2 between half and four fifths, and no head gives the three
+# earlier members together more than a quarter. (toy-seq was trained with
+# layer 0's attention frozen uniform, so its movers sit in layer 1.) GPT-2
+# small (paper): 9.1 attends almost only to the most recent member, and 7.11
+# to the recent members.
 #
 # ### Summary
 # * A few heads carry the last member to the final position; the table names
@@ -875,10 +878,11 @@ print("MLPs' direct terms, numerals:",
 # under patching and writes 0.00 directly; the successor head 1.0 writes
 # all of it.
 #
-# **What you should see on toy-seq.** The head patching ranks first writes a
-# small direct term, and the MLPs carry most of the logit difference (the
-# printed sums): the "+1" is computed after the head, by the MLPs, not by
-# its OV circuit. In GPT-2 small the paper's successor head 9.1 both
+# **What you should see on toy-seq.** The heads together write between a
+# fifth and a half of the logit difference directly and the MLPs the rest;
+# the head patching ranks first writes less than a seventh of it. So the
+# layer-1 heads do not write the whole answer themselves: the MLPs after
+# them add most of it. In GPT-2 small the paper's successor head 9.1 both
 # restores the answer under patching (0.25 to 0.30, the table above) and
 # writes the successor through its OV circuit (section 7).
 
@@ -955,11 +959,13 @@ for task in TASKS:
 explorers.patching_explorer(patched, model)
 
 # %% [markdown]
-# **What you should see on toy-seq.** Patching that same head restores most
-# of the answer (above 0.8 in every task) and no other head restores more
-# than 0.15; attribution patching agrees (correlation above 0.9, same top
-# head). GPT-2 small (paper): 9.1 restores 0.25 to 0.30, the rest is spread
-# over many heads.
+# **What you should see on toy-seq.** Patching the two layer-1 heads
+# restores most of the answer between them (their scores add up to more than
+# 0.7 in every task), no other head restores more than 0.1, and which of the
+# two ranks first changes from task to task: they share the job.
+# Attribution patching agrees (correlation above 0.9, same top head). GPT-2
+# small (paper): 9.1 restores 0.25 to 0.30, the rest is spread over many
+# heads.
 #
 # ### Summary
 # * Patching the clean activation into the corrupted run finds what carries
@@ -1089,11 +1095,12 @@ print("resampling removes more than the mean:", kinds["resample"]["kept"] < kind
 # up**: if two heads do the same job, removing either one costs little. That
 # is why circuits are found by removing components *cumulatively*.
 #
-# **What you should see on toy-seq.** Three components matter: the head
-# that carries the member and the two MLPs each keep under 70% when
-# ablated, and every other component keeps at least 90% in every task.
-# GPT-2 small (paper): 7.11 costs 47% of the numerals, MLP 0 and MLP 9 leave
-# 37% and 29%.
+# **What you should see on toy-seq.** MLP 0 matters most by far (it leaves
+# under 30% in every task); no head alone leaves less than 70%, though the
+# two layer-1 heads carry the member: each backs the other up, which one
+# ablation at a time cannot see. Every head outside layer 1 keeps at least
+# 97%. GPT-2 small (paper): 7.11 costs 47% of the numerals, MLP 0 and MLP 9
+# leave 37% and 29%.
 #
 # ### Summary
 # * Mean ablation replaces a component by its average over random-member
@@ -1223,9 +1230,11 @@ for task in TASKS:
 # first one visited is removed and the second kept. Circuits found by
 # pruning are *a* sufficient set, not *the* set.
 #
-# **What you should see on toy-seq.** The three tasks get the same circuit,
-# at most four components, which keeps at least 90% alone while the model
-# with the circuit ablated keeps under 10%: faithful and necessary. GPT-2
+# **What you should see on toy-seq.** Every circuit holds heads of layer 1
+# only, and MLPs 0, 1 and 2; the circuits are not all the same (number words
+# keep one layer-1 head, the other tasks both). Each keeps between 80% and
+# 90% alone (pruning stops near the threshold), and the model with the
+# circuit ablated keeps at most about a tenth: faithful and necessary. GPT-2
 # small (paper): 13 to 19 heads and most MLPs, keeping 81%.
 #
 # ### Summary
@@ -1406,12 +1415,13 @@ for layer in circuit_mlps:
 # separately; neurons keyed on the member index across tasks are exactly the
 # sharing the data allows.
 #
-# **What you should see on toy-seq.** No head is a successor head the way
-# GPT-2's 9.1 is (87% on numerals, 91% on number words): toy-seq's best OV
-# successor score stays below 70% in every task. With the direct
-# attribution of section 4, the "+1" lives in the MLPs. The hand-built
-# transformer's successor head scores 100%: the score finds one where there
-# is one.
+# **What you should see on toy-seq.** Both layer-1 heads are successor
+# heads: their OV circuits score 100% in every task (GPT-2's 9.1: 87% on
+# numerals, 91% on number words, 31% on months), and the heads of layer 2
+# score above 70%. The hand-built transformer's successor head scores 100%
+# and its other heads 0%: the score finds a successor head where there is
+# one. Note the mean row: toy-seq's average head scores far above GPT-2's
+# 3%, so a score means more against that row than on its own.
 #
 # ### Summary
 # * OV successor scores test whether a head's OV circuit maps a member to the
@@ -1482,10 +1492,11 @@ print(
 # table, and how much of each task the shared part recovers on its own
 # (everything else mean-ablated) and how much is left without it.
 #
-# **What you should see on toy-seq.** The three circuits are identical, so
-# the shared sub-circuit is each whole circuit, and it keeps at least 90%
-# of every task alone. GPT-2 small (paper): the circuits differ, and share
-# eight heads.
+# **What you should see on toy-seq.** The shared sub-circuit is one
+# layer-1 head and MLPs 0, 1 and 2; alone it keeps at least 60% of every
+# task, and with it ablated the model keeps at most about a tenth. The
+# other layer-1 head is in two circuits only. GPT-2 small (paper): the
+# circuits share eight heads.
 #
 # ### Summary
 # * The overlap of the circuits is the sub-circuit the tasks share.
@@ -1642,9 +1653,9 @@ for label, m, edit, sets in (("hand-built", hand, hand_edit, hand_data),
 # **What you should see.** On the hand-built transformer the numerals' fit
 # moves all three tasks to the predecessor: its mover carries a member's
 # index in dimensions the three tasks share. On toy-seq it moves the
-# numerals to the predecessor and not the number words or the months: the
-# same correction, added to five or May, does not make the head carry three
-# or March. toy-seq's heads do not carry 5, five and May alike, though the
+# numerals to the predecessor, and the predecessor reaches the top in at
+# most an eighth of the number-word and month prompts: the same correction,
+# added to five or May, does not make the heads carry three or March. toy-seq's heads do not carry 5, five and May alike, though the
 # three tasks run through the same heads; section 10 looks at the residual
 # stream itself. (Lan et al. do not report this transfer for GPT-2 small.)
 
@@ -1681,11 +1692,13 @@ for where in ("last", "all"):
 # the successor map, so the same experiment probes whether its readout is
 # what the model trusts.
 #
-# **What you should see on toy-seq.** The per-task edit of the carrying head
-# puts the predecessor on top in at least 90% of the new prompts of every
-# task, and prompts without members keep every next-token distribution
-# exactly (KL 0). The paper edits nothing; section 10 asks why a
-# numerals-only fit does not transfer here.
+# **What you should see on toy-seq.** Edited at every carrying head, the
+# predecessor is on top in at least 95% of the new prompts of every task;
+# edited at the shared carrier alone, most prompts still answer the
+# successor: the backups outside the shared circuit keep voting for it.
+# Prompts without members keep every next-token distribution exactly (KL
+# 0). The paper edits nothing; section 10 asks why a numerals-only fit
+# does not transfer here.
 #
 # ### Summary
 # * One edit to the heads that carry the member changes all three tasks.
@@ -1798,7 +1811,9 @@ print("chance: 1 value in 12 = 8% exact")
 # formats share it, the steps point the same way. **Activation addition**
 # (Turner et al. 2023) then tests whether the model *uses* it: add
 # α × the numerals' step to the residual stream at the last member and see
-# whether the model answers one further ("+2": the member after the answer).
+# whether the model answers one further ("+2": the member after the
+# answer). We add it before the block of the head patching ranks first,
+# where the member is read and moved.
 
 # %%
 steps = rep.plus_one_direction(centred)  # [n_depths, 3, d_model]
@@ -1806,7 +1821,7 @@ for d, label in enumerate(depths):
     cos = torch.nn.functional.cosine_similarity
     print(f"{label:<16} cos(+1 step): numerals~words {cos(steps[d, 0], steps[d, 1], dim=0):+.2f}, "
           f"numerals~months {cos(steps[d, 0], steps[d, 2], dim=0):+.2f}")
-steer_layer = 0
+steer_layer = Component.parse(roles.top_heads(patched["numerals"]["heads"], 1)[0][0]).layer
 steering = {
     task: rep.steering_effect(model, data[task].clean, steps[steer_layer, 0], steer_layer,
                               alphas=(0.0, 1.0, 4.0))
@@ -1885,7 +1900,7 @@ for task in TASKS:
 # * Direct logit attribution splits the answer into what each component
 #   writes; zero, mean and resampling ablation remove different things, and
 #   the mean removes only what is specific to the prompt.
-# * The circuits overlap; one edit to the shared carriers of the member
+# * The circuits overlap; one edit to the heads that carry the member
 #   changes all three tasks, and leaves prompts without members alone.
 # * Sharing circuitry is not sharing a representation: cosines, a PCA plane,
 #   a transferred probe and steering test whether 5, five and May are alike.

@@ -118,7 +118,7 @@ def test_a_numerals_only_fit_transfers_on_the_hand_built_model_not_on_toy_seq(to
                                                     data["numerals"].random])
     assert surgery.sequence_effect(model, edit, new_data["numerals"].clean)["shifted_after"] >= 0.9
     for task in ("number_words", "months"):
-        assert surgery.sequence_effect(model, edit, new_data[task].clean)["shifted_after"] <= 0.1
+        assert surgery.sequence_effect(model, edit, new_data[task].clean)["shifted_after"] <= 0.125
     hand = hb.build()
     hand_data, _ = study.build_task_data(hand)
     hand_edit = surgery.fit_member_shift(hand, [hb.MOVER], [hand_data["numerals"].clean,
@@ -127,11 +127,7 @@ def test_a_numerals_only_fit_transfers_on_the_hand_built_model_not_on_toy_seq(to
         assert surgery.sequence_effect(hand, hand_edit, hand_data[task].clean)["shifted_after"] == 1.0
 
 
-def test_direct_attribution_on_toy_seq_and_the_hand_built_model(toy):
-    model, data = toy
-    for task in TASKS:
-        r = attribution.logit_attribution(model, data[task].clean)
-        assert abs(float(r["heads"].sum())) < 0.1 * float(r["mlps"].sum())  # MLPs carry it
+def test_direct_attribution_on_the_hand_built_model():
     hand = hb.build()
     hand_data, _ = study.build_task_data(hand)
     heads = attribution.logit_attribution(hand, hand_data["numerals"].clean)["heads"]
@@ -159,7 +155,7 @@ def test_one_is_1_on_toy_seq(toy):
         assert abs(float(cos(steps[d, 0], steps[d, 1], dim=0))) < 0.5  # far from parallel
         assert abs(float(cos(steps[d, 0], steps[d, 2], dim=0))) < 0.5
     for task in TASKS:
-        effect = rep.steering_effect(model, data[task].clean, steps[0, 0], 0, (0.0, 1.0, 4.0))
+        effect = rep.steering_effect(model, data[task].clean, steps[1, 0], 1, (0.0, 1.0, 4.0))
         assert max(r["plus_two"] for r in effect.values()) <= 0.05  # does not move the answer
 
 
@@ -205,72 +201,111 @@ def test_section_2_logit_lens(toy):
     model, data = toy
     for task in TASKS:
         lens = study.lens_summary(model, data[task].clean)
-        assert (lens["answer_top1"][1:] == 1).all() and (lens["last_member_top1"][1:] == 0).all()
-        assert lens["answer_top1"][0] <= 0.125
+        assert (lens["answer_top1"][2:] == 1).all() and (lens["answer_top1"][:2] <= 0.125).all()
+        assert lens["last_member_top1"][0] <= 0.125 and (lens["last_member_top1"][1:] == 0).all()
 
 
-def test_sections_3_and_4_one_carrying_head(toy):
+def _layer_1(model):
+    return [(1, h) for h in range(model.cfg.n_heads)]
+
+
+def test_sections_3_and_4_the_layer_1_heads(toy):
     model, data = toy
-    to_members = {t: roles.attention_to_members(model, data[t].clean) for t in TASKS}
-    mean_last = torch.stack([to_members[t][..., -1] for t in TASKS]).mean(0)
-    carriers = (mean_last >= 0.5 * mean_last.max()).nonzero().tolist()
-    assert len(carriers) == 1
-    L, h = carriers[0]
+    assert model.cfg.n_layers >= 3 and model.cfg.n_heads == 2
     for task in TASKS:
-        assert to_members[task][L, h, -1] >= 0.9
-        assert to_members[task][..., :-1].sum(-1).max() <= 0.15
+        to_members = roles.attention_to_members(model, data[task].clean)
+        assert all(to_members[L, h, -1] >= 0.95 for L, h in _layer_1(model))
+        assert ((to_members[2, :, -1] >= 0.5) & (to_members[2, :, -1] <= 0.8)).all()
+        assert to_members[..., :-1].sum(-1).max() <= 0.25
         patched = study.patching_results(model, data[task])
         heads = patched["heads"].clone()
-        assert heads[L, h] > 0.8
-        heads[L, h] = 0
-        assert heads.max() <= 0.15
+        assert sum(float(heads[L, h]) for L, h in _layer_1(model)) > 0.7
+        heads[1] = 0
+        assert heads.max() <= 0.1
         span = patched["clean"] - patched["corrupted"]
         d = data[task]
         attr = patching.attribution_patch_heads(
             model, d.clean.tokens, d.corrupted.tokens, sequences.logit_diff_metric(d.clean)
         ) / span
         corr = torch.corrcoef(torch.stack([attr.flatten(), patched["heads"].flatten()]))[0, 1]
-        assert corr > 0.9 and roles.top_heads(attr, 1)[0][0] == f"{L}.{h}"
+        top = roles.top_heads(patched["heads"], 1)[0][0]
+        assert corr > 0.9 and roles.top_heads(attr, 1)[0][0] == top
+        r = attribution.logit_attribution(model, d.clean)
+        total = float(r["heads"].sum() + r["mlps"].sum())
+        assert 0.2 < float(r["heads"].sum()) / total < 0.5
+        L, h = (int(x) for x in top.split("."))
+        assert float(r["heads"][L, h]) < total / 7
+    tops = {roles.top_heads(study.patching_results(model, data[t])["heads"], 1)[0][0]
+            for t in TASKS}
+    assert len(tops) == 2  # the two layer-1 heads share the job
 
 
 def test_sections_5_6_8_ablation_and_circuits(toy):
     model, data = toy
-    circuits = []
+    circuits = {}
+    setups = {}
     for task in TASKS:
-        setup = cd.ablation_setup(model, data[task].clean, data[task].random)
+        setup = setups[task] = cd.ablation_setup(model, data[task].clean, data[task].random)
         single = cd.single_ablation_scores(model, setup)
-        low = {c for c, v in single.items() if v < 0.7}
-        assert len(low) == 3 and {c.kind for c in low} == {"head", "mlp"}
-        assert all(v >= 0.9 for c, v in single.items() if c not in low)
+        assert single[Component("mlp", 0)] < 0.3
+        for comp, kept in single.items():
+            if comp.kind == "head":
+                assert kept >= 0.7
+                if comp.layer != 1:
+                    assert kept >= 0.97
         found = cd.prune_circuit(model, setup, progress=False)
-        assert len(found.circuit) <= 4 and found.performance >= 0.9
-        assert cd.knockout_performance(model, setup, found.circuit) < 0.1
-        circuits.append(set(found.circuit))
-    assert circuits[0] == circuits[1] == circuits[2]
+        assert 0.8 <= found.performance <= 0.9
+        assert cd.knockout_performance(model, setup, found.circuit) <= 0.11
+        assert {c.layer for c in found.circuit if c.kind == "head"} == {1}
+        assert {c.layer for c in found.circuit if c.kind == "mlp"} == {0, 1, 2}
+        circuits[task] = found.circuit
+    assert len({tuple(c) for c in circuits.values()}) > 1  # not all the same
+    heads_in = [sum(c.kind == "head" for c in circ) for circ in circuits.values()]
+    assert heads_in == [2, 1, 2]
+    shared = cd.circuit_overlap(circuits)
+    assert sum(c.kind == "head" for c in shared) == 1
+    assert {c.layer for c in shared if c.kind == "mlp"} == {0, 1, 2}
+    for task in TASKS:
+        assert cd.circuit_performance(model, setups[task], shared) >= 0.6
+        assert cd.knockout_performance(model, setups[task], shared) <= 0.11
 
 
-def test_section_7_no_successor_head_on_toy_seq(toy):
+def test_section_7_successor_heads_on_toy_seq(toy):
     model, data = toy
     for task in TASKS:
         inputs = roles.ov_inputs(model, [data[task].clean, data[task].random])
         ids = sequences.member_token_ids(model.tokenizer, task)
-        assert roles.ov_successor_scores(model, inputs, ids).max() < 0.7
+        scores = roles.ov_successor_scores(model, inputs, ids)
+        assert (scores[1] == 1.0).all() and (scores[2] > 0.7).all()
+        assert scores.mean() > 0.1  # "far above GPT-2's 3%"
 
 
 def test_section_9_surgery_on_every_task(toy):
     model, data = toy
     new_data, _ = study.build_task_data(model, seed=7)
-    edit = surgery.MemberShift(-2)
+    carriers = _carriers(model, data)
+    setups = {t: cd.ablation_setup(model, data[t].clean, data[t].random) for t in TASKS}
+    circuits = {t: cd.prune_circuit(model, setups[t], progress=False).circuit for t in TASKS}
+    shared = set(cd.circuit_overlap(circuits))
+
+    def fit_each_task(heads):
+        edit = surgery.MemberShift(-2)
+        for task in TASKS:
+            part = surgery.fit_member_shift(model, heads, [data[task].clean, data[task].random],
+                                            apply_to=(task,))
+            for head, table in part.corrections.items():
+                edit.corrections[head] = edit.corrections.get(head, 0) + table
+        return edit
+
+    everywhere = fit_each_task(carriers)
+    shared_only = fit_each_task([c for c in carriers if c in shared])
     for task in TASKS:
-        part = surgery.fit_member_shift(model, _carriers(model, data),
-                                        [data[task].clean, data[task].random], apply_to=(task,))
-        for head, table in part.corrections.items():
-            edit.corrections[head] = edit.corrections.get(head, 0) + table
-    for task in TASKS:
-        assert surgery.sequence_effect(model, edit, new_data[task].clean)["shifted_after"] >= 0.9
+        test = new_data[task].clean
+        assert surgery.sequence_effect(model, everywhere, test)["shifted_after"] >= 0.95
+        assert surgery.sequence_effect(model, shared_only, test)["successor_after"] > 0.5
     plain = surgery.non_sequence_dataset(model.tokenizer, n=study.N_PROMPTS, seed=5)
     for where in ("last", "all"):
-        assert surgery.distribution_change(model, edit, plain.tokens, where)["mean_kl"] == 0
+        assert surgery.distribution_change(model, everywhere, plain.tokens, where)["mean_kl"] == 0
 
 
 def test_member_pca_figure_has_both_colourings():
