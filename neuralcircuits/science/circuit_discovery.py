@@ -22,7 +22,7 @@ costs few forward passes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -493,3 +493,31 @@ def membership_table(
     sets = {name: set(sort_components(c)) for name, c in circuits.items()}
     union = sort_components(set().union(*sets.values()))
     return [(c, [c in s for s in sets.values()]) for c in union]
+
+
+def visit_order(model: Any, direction: str) -> list[Component]:
+    """The pruning's order of visits: "backward" (last layer first, MLP before heads) or "forward"."""
+    return _visit_order(model, direction)
+
+
+def iterative_prune(
+    visit_order: Callable[[str], list[Component]],
+    performance: Callable[[set], float],
+    threshold: float = 0.8,
+) -> set:
+    """The pruning loop alone, for any model: what ``prune_circuit`` does, as lesson 03's exercise writes it.
+
+    ``visit_order(direction)`` lists the components to visit ("backward",
+    then "forward"); ``performance(circuit)`` is the share of the full
+    model's score the circuit keeps alone. Returns the circuit kept.
+    """
+    circuit = set(visit_order("backward"))
+    while True:
+        changed = False
+        for direction in ("backward", "forward"):
+            for comp in visit_order(direction):
+                if comp in circuit and performance(circuit - {comp}) >= threshold:
+                    circuit.remove(comp)
+                    changed = True
+        if not changed:
+            return circuit
