@@ -7,7 +7,7 @@ voice; nothing is downloaded at render time:
 
 - ``espeak`` (default): espeak-ng, the Debian package, offline. A draft voice.
 - ``silent``: no voice; captions and pacing as if read aloud at ``NC_WPM``
-  words a minute (default 165). For a silent-with-captions cut.
+  words a minute (default 150). For a silent-with-captions cut.
 - ``recorder``: manim-voiceover's recorder: you read each line into a
   microphone while Manim renders (needs ``pip install "manim-voiceover[recorder]"``).
 - ``pyttsx3``, ``gtts``, ``azure``, ``openai``, ``elevenlabs``: the plugin's
@@ -30,7 +30,7 @@ from manim_voiceover import VoiceoverScene
 from manim_voiceover.helper import remove_bookmarks
 from manim_voiceover.services.base import SpeechService, initialize_speech_service
 
-DEFAULT_WPM = 165
+DEFAULT_WPM = 150  # espeak-ng speaks faster than its nominal rate
 PLUGIN_SERVICES = {
     "recorder": "manim_voiceover.services.recorder:RecorderService",
     "pyttsx3": "manim_voiceover.services.pyttsx3:PyTTSX3Service",
