@@ -153,7 +153,7 @@ class AbsAssembled(NarratedScene):
             self.play(*[Create(p) for p in parts], run_time=1.5)
         total = net_graph(axes, net, OUTPUT)
         formula = MathTex(r"|x| = \mathrm{ReLU}(x) + \mathrm{ReLU}(-x)", color=OUTPUT,
-                          font_size=BODY_SIZE).next_to(panel, DOWN, buff=0.6)
+                          font_size=BODY_SIZE).next_to(panel, DOWN, buff=0.6, aligned_edge=LEFT)
         with self.voiceover(
             text="Their sum is the absolute value: a V with its point at zero. Again two "
             "units is the least we can do with: the absolute value is positive on both "
@@ -248,17 +248,20 @@ class MinFromGreaterness(NarratedScene):
         sizes = {name: rc.hidden_size(rc.HAND_BUILT[name][0]()) for name in table}
         heading = title_card(self, "Four motifs build every circuit")
         motif_names = list(rc.MOTIFS)
-        cells = [[Tex(name, font_size=LABEL_SIZE)] + [
-            Dot(radius=0.09, color=GOOD) if used[m] else Dot(radius=0.04, color=GREY_B)
-            for m in motif_names] + [Tex("-".join(map(str, sizes[name])), font_size=LABEL_SIZE)]
-            for name, used in table.items()]
-        header = [Tex("function", font_size=LABEL_SIZE, color=GREY_B)] + [
-            Tex(m, font_size=LABEL_SIZE, color=GREY_B) for m in motif_names] + [
-            Tex("hidden", font_size=LABEL_SIZE, color=GREY_B)]
-        grid = VGroup(*[VGroup(*row) for row in [header, *cells]])
-        grid.arrange_in_grid(rows=len(cells) + 1, buff=(0.45, 0.14))
+        header = [Text("function", font_size=20, color=GREY_B)] + [
+            Text(m, font_size=20, color=GREY_B) for m in motif_names] + [
+            Text("hidden units", font_size=20, color=GREY_B)]
+        cells = []
+        for name, used in table.items():
+            cells += [Text(name, font_size=20)]
+            cells += [Dot(radius=0.09, color=GOOD) if used[m] else Dot(radius=0.04, color=GREY_B)
+                      for m in motif_names]
+            cells += [Text("-".join(map(str, sizes[name])), font_size=20)]
+        grid = VGroup(*header, *cells).arrange_in_grid(
+            rows=len(table) + 1, cols=len(header), buff=(0.5, 0.16))
         fit_width(grid)
-        grid.scale_to_fit_height(min(grid.height, 5.2)).next_to(heading, DOWN, buff=0.35)
+        grid.scale_to_fit_height(min(grid.height, 5.0)).next_to(heading, DOWN, buff=0.35)
+        rows = [VGroup(*grid[k : k + len(header)]) for k in range(0, len(grid), len(header))]
         min4 = "-".join(map(str, sizes["min4"]))
         with self.voiceover(
             text=f"The lesson builds nine functions this way. Every one of them is made "
@@ -267,7 +270,7 @@ class MinFromGreaterness(NarratedScene):
             "minimum of four numbers is two minimums side by side and a minimum of their "
             f"answers, with hidden layers of {min4.replace('-', ' and ')} units."
         ):
-            self.play(LaggedStart(*[FadeIn(row) for row in grid], lag_ratio=0.15),
+            self.play(LaggedStart(*[FadeIn(row) for row in rows], lag_ratio=0.15),
                       run_time=2.5)
         with self.voiceover(
             text="Olah and colleagues call it universality when the same features and "
@@ -275,7 +278,7 @@ class MinFromGreaterness(NarratedScene):
             "next. The question that remains: would a network trained from random weights "
             "find these circuits too?"
         ):
-            self.play(Indicate(grid[0][1:5], color=HIGHLIGHT), run_time=1.5)
+            self.play(Indicate(rows[0][1:5], color=HIGHLIGHT), run_time=1.5)
 
 
 class TrainingFindsIt(NarratedScene):
