@@ -263,8 +263,9 @@ class MatrixChangesBasis(NarratedScene):
 
         self.next_section("rows")
         rows_note = Tex(r"row $i$ of $M$: what output $i$ looks for", font_size=LABEL_SIZE,
-                        color=HIGHLIGHT).next_to(coords, DOWN, buff=0.4).align_to(name, LEFT)
-        fit_width(rows_note, panel.width - 0.3)
+                        color=HIGHLIGHT)
+        fit_width(rows_note, panel.width - 0.4).next_to(coords, DOWN, buff=0.4)
+        rows_note.align_to(panel, RIGHT).shift(LEFT * 0.2)
         with self.voiceover(
             text="And the rows? Each output of M is the dot product of one row with the "
             "input. So the columns tell you where the input's axes go, and each row tells "

@@ -13,3 +13,11 @@ def close_figures():
     """Figures drawn by a test (widgets, plots) are closed after it."""
     yield
     plt.close("all")
+
+
+def pytest_addoption(parser):
+    """Manim's frames_comparison options (tests/test_scene_frames.py)."""
+    parser.addoption("--set_test", action="store_true", default=False,
+                     help="write the control frames of the scene frame tests")
+    parser.addoption("--show_diff", action="store_true", default=False,
+                     help="show the differing frames when a scene frame test fails")
