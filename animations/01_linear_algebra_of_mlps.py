@@ -54,10 +54,9 @@ class UnitsToDotProduct(NarratedScene):
         VGroup(weighted, dot).arrange(RIGHT).next_to(units, DOWN, buff=0.7)
         self.next_section("weighted sum")
         with self.voiceover(
-            text="Now let the answer depend on two things: say a price of 3 per kilogram "
-            "of one ingredient, 4 per kilogram of another, plus 1 for the box. Multiply "
-            "each input by its weight, add them up, add a bias. That weighted sum is the "
-            "dot product of a weight vector w with the input x, plus b."
+            text="Now let the answer depend on two things: a price of 3 per kilogram of "
+            "one ingredient, 4 per kilogram of another, plus 1 for the box. That weighted "
+            "sum is the dot product of a weight vector w with the input x, plus a bias b."
         ):
             self.play(Write(weighted))
             self.play(Write(dot))
@@ -148,10 +147,9 @@ class LayerIsAMatrix(NarratedScene):
         fit_width(product).next_to(eq, DOWN, buff=0.6)
         self.next_section("numbers")
         with self.voiceover(
-            text="These are three real neurons: the first three of the small network the "
-            "lesson trains to separate two interleaved moons. Each coloured row is one "
-            "neuron's weights, and each entry of the output is one neuron's dot product "
-            "with the input, plus its bias."
+            text="These are three real neurons from the small network the lesson trains. "
+            "Each coloured row is one neuron's weights; each output entry is that neuron's "
+            "dot product with the input, plus its bias."
         ):
             self.play(FadeIn(product))
             for k in range(3):
@@ -288,9 +286,9 @@ class ReluPrivilegedBasis(NarratedScene):
                   for name, Q in (("rotation", R), ("permutation", P)) for relu in (False, True)}
         self.next_section("relu")
         with self.voiceover(
-            text="The non-linearity networks use most is ReLU: keep each coordinate if it "
-            "is positive, replace it with zero if it is negative. It acts on each neuron "
-            "separately, and that one fact changes how we can read a network."
+            text="The non-linearity most networks use is ReLU: keep each coordinate if it "
+            "is positive, else zero. It acts on each neuron separately, and that changes "
+            "how we can read a network."
         ):
             title_card(self, "ReLU makes the neuron basis special")
 
@@ -421,9 +419,10 @@ class ReluFoldsThePlane(NarratedScene):
 
         self.next_section("warp")
         with self.voiceover(
-            text="Send every point through the network and watch the plane move: the "
-            "grid is stretched by the first layer, folded along those lines by ReLU, and "
-            "mapped by the second layer into a new plane, the network's features."
+            text="Now send every point through the network, and slide each one from where "
+            "it starts to where the network puts it. The first layer, the ReLU folds and "
+            "the second layer together carry the plane into a new one: the network's "
+            "features."
         ) as t:
             self.play(tracker.animate.set_value(1.0), run_time=min(6, t.duration),
                       rate_func=smooth)
@@ -459,10 +458,9 @@ class Superposition(NarratedScene):
         n = dense.n_features
         self.next_section("setup")
         with self.voiceover(
-            text="If neurons are privileged, can we read a network one neuron at a time? "
-            "Not always. Elhage and colleagues' toy model of superposition squeezes "
-            f"{n} features through a hidden layer of only two dimensions, and asks the "
-            "network to get all of them back out, with a ReLU at the end."
+            text="So can we read a network one neuron at a time? Not always. Elhage and "
+            f"colleagues' toy model of superposition squeezes {n} features through a hidden "
+            "layer of two dimensions, and asks for all of them back, through a ReLU."
         ):
             title_card(self, "Superposition: more features than dimensions",
                        f"Elhage et al. 2022: {n} features, 2 hidden dimensions")
@@ -542,9 +540,9 @@ class AnalogyArrows(NarratedScene):
 
         self.next_section("embeddings")
         with self.voiceover(
-            text="Last, the idea that makes embeddings useful: arithmetic in latent space. "
-            "The lesson trains a small embedding on one task, counting: from a number, "
-            "predict the next one, written as numerals, as words, or as months."
+            text="Last, arithmetic in latent space. The lesson trains a small embedding to "
+            "count: from a number, written as a numeral, a word or a month, predict the "
+            "next one."
         ):
             title_card(self, "Latent-space arithmetic", "embeddings trained to count")
 

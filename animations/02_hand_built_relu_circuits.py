@@ -256,7 +256,7 @@ class MinFromGreaterness(NarratedScene):
             cells += [Text(name, font_size=20)]
             cells += [Dot(radius=0.09, color=GOOD) if used[m] else Dot(radius=0.04, color=GREY_B)
                       for m in motif_names]
-            cells += [Text("-".join(map(str, sizes[name])), font_size=20)]
+            cells += [Text("-".join(map(str, sizes[name])) or "none", font_size=20)]
         grid = VGroup(*header, *cells).arrange_in_grid(
             rows=len(table) + 1, cols=len(header), buff=(0.5, 0.16))
         fit_width(grid)

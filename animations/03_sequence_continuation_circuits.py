@@ -101,6 +101,15 @@ class TheTask(NarratedScene):
             f"follow their method on the lesson's model, {n['name']}."
         ):
             title_card(self, "Continue the sequence", f"three tasks, one model ({n['name']})")
+            examples = VGroup(*[
+                VGroup(Text(" ".join(sequences.members(t)[:4]), font_size=28),
+                       Text("→", font_size=28, color=GREY_B),
+                       Text(sequences.members(t)[4], font_size=28, color=TASK_COLOURS[t],
+                            weight=BOLD)).arrange(RIGHT, buff=0.3)
+                for t in n["data"]
+            ]).arrange(DOWN, buff=0.5).shift(DOWN * 0.4)
+            self.play(LaggedStart(*[FadeIn(e) for e in examples], lag_ratio=0.5), run_time=2)
+        self.play(FadeOut(examples))
         rows = VGroup()
         for task, d in n["data"].items():
             words = d.clean.prompts[0].split()
@@ -181,7 +190,7 @@ class WhereTheAnswerAppears(NarratedScene):
         title_card(self, "Activation patching, head by head",
                    "share of the clean answer restored (blue)")
         grids = VGroup()
-        side = min(0.5, 3.4 / max(cfg.n_heads, cfg.n_layers))
+        side = min(0.8, 3.4 / max(cfg.n_heads, cfg.n_layers))
         best_heads = {}
         for task, res in n["patched"].items():
             scores = res["heads"]
@@ -199,6 +208,7 @@ class WhereTheAnswerAppears(NarratedScene):
                          color=TASK_COLOURS[task], line_spacing=0.8)
             grids.add(VGroup(cells, label.next_to(cells, DOWN)))
         grids.arrange(RIGHT, buff=0.9).shift(DOWN * 0.5)
+        fit_width(grids)
         axis = Text("heads →, layers ↓", font_size=18, color=GREY_B).next_to(grids, UP)
         names = sorted({b[0] for b in best_heads.values()})
         same = len(names) == 1
@@ -365,7 +375,7 @@ class TheSharedCircuit(NarratedScene):
             title_card(self, "Three circuits, one shared core",
                        "iterative pruning at threshold 0.8")
         comps = cd.all_components(n["model"])
-        side = min(0.45, 3.0 / max(cfg.n_heads + 1, cfg.n_layers))
+        side = min(0.75, 3.0 / max(cfg.n_heads + 1, cfg.n_layers))
         shared = set(n["shared"])
         panels = VGroup()
         for task, result in n["found"].items():
@@ -384,6 +394,7 @@ class TheSharedCircuit(NarratedScene):
                          color=TASK_COLOURS[task], line_spacing=0.8).next_to(nodes, DOWN)
             panels.add(VGroup(nodes, label))
         panels.arrange(RIGHT, buff=1.0).shift(DOWN * 0.3)
+        fit_width(panels)
         legend = Text("heads, then the MLP (last column), one row per layer", font_size=18,
                       color=GREY_B).next_to(panels, UP)
         sizes = [len(r.circuit) for r in n["found"].values()]
