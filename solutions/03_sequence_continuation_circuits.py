@@ -709,14 +709,17 @@ def ov_successor_score(resid, W_V, W_O, read, successor_ids, k=5) -> float:
 check_ov_successor_score(ov_successor_score)
 
 # %% [markdown]
-# The library's `head_roles.ov_successor_scores` does it for every head. The
-# residual at each member is averaged over every clean and random prompt in
-# which it appears (the random prompts show all twelve members).
+# The library's `head_roles.ov_successor_scores` does it for every head,
+# feeding each head what it reads: `head_roles.ov_inputs` gives, per layer,
+# each member passed through that layer's `ln1`, from the embedding for layer
+# 0 and from the residual after block 0 (the effective embedding) for later
+# layers, averaged over every clean and random prompt in which it appears
+# (the random prompts show all twelve members).
 
 # %%
 member_ids = {task: sequences.member_token_ids(model.tokenizer, task) for task in TASKS}
 resid = {
-    task: roles.member_residuals(model, [data[task].clean, data[task].random])
+    task: roles.ov_inputs(model, [data[task].clean, data[task].random])
     for task in TASKS
 }
 ov = {
