@@ -50,7 +50,7 @@ def numbers():
     out["patched"] = {t: study.patching_results(model, d, progress=False)
                       for t, d in data.items()}
     ids = {t: sequences.member_token_ids(model.tokenizer, t) for t in data}
-    resid = {t: roles.member_residuals(model, [d.clean, d.random]) for t, d in data.items()}
+    resid = {t: roles.ov_inputs(model, [d.clean, d.random]) for t, d in data.items()}
     out["ov"] = {t: roles.ov_successor_scores(model, resid[t], ids[t]) for t in data}
     setups = {t: cd.ablation_setup(model, d.clean, d.random) for t, d in data.items()}
     out["found"] = {t: cd.prune_circuit(model, s, progress=False) for t, s in setups.items()}
@@ -58,16 +58,18 @@ def numbers():
     out["shared_alone"] = {t: cd.circuit_performance(model, s, out["shared"])
                            for t, s in setups.items()}
     # The edit, as in the lesson: heads that carry the last member (attention at
-    # least half the strongest head's), their member values shifted two back.
+    # least half the strongest head's), each member's value replaced by the value
+    # of the member two before; fitted on one task, tested on new prompts of all.
     mean_last = torch.stack([out["attention"][t][..., -1] for t in data]).mean(0)  # [L, H]
     movers = [Component("head", L, h) for L in range(cfg.n_layers) for h in range(cfg.n_heads)
               if mean_last[L, h] >= 0.5 * mean_last.max()]
-    fit_sets = [getattr(d, kind) for d in data.values() for kind in ("clean", "random")]
-    edit = surgery.fit_member_shift(model, movers, fit_sets, shift=-2)
     new_data, _ = study.build_task_data(model, seed=7)
     out["movers"] = movers
-    out["effects"] = {t: surgery.sequence_effect(model, edit, new_data[t].clean)
-                      for t in data}
+    out["transfer"] = surgery.transfer_table(
+        model, movers, {t: [d.clean, d.random] for t, d in data.items()},
+        {t: new_data[t].clean for t in data}, shift=-2)
+    edit = surgery.fit_member_shift(model, movers, [data["numerals"].clean,
+                                                    data["numerals"].random], shift=-2)
     plain = surgery.non_sequence_dataset(model.tokenizer, n=study.N_PROMPTS, seed=5)
     out["plain"] = surgery.distribution_change(model, edit, plain.tokens, "all")
     return out
@@ -428,54 +430,65 @@ class TheSharedCircuit(NarratedScene):
 
 
 class TheEdit(NarratedScene):
-    """One edit changes all three."""
+    """The edit: one task's fix, three tasks' answers."""
 
     def construct(self):
         n = numbers()
-        effects = n["effects"]
+        table = n["transfer"]  # table[fitted][tested]: sequence_effect dicts
+        tasks = list(table)
         movers = n["movers"]
         self.next_section("edit")
         with self.voiceover(
-            text="If the tasks share machinery, one edit to it should change all three at "
-            "once. Take the heads that carry the last member, "
-            + _component_words(movers)
-            + ", and, for every member token, replace what they carry with the member "
-            "two places earlier. If the model answers the successor of what these heads "
-            "carry, it should now answer the predecessor of the last member."
+            text="If the tasks share machinery, can one edit change them all? Take the heads "
+            "that carry the last member, " + _component_words(movers) + ", and for every "
+            "member replace what they carry with the member two places earlier. If the "
+            "model answers the successor of what these heads carry, it will now answer "
+            "the predecessor of the last member. We fit the edit on one task, and test it "
+            "on new prompts of all three."
         ):
-            title_card(self, "One edit changes all three",
-                       "the carriers read each member as the one two before")
+            title_card(self, "The edit: one task's fix, three tasks' answers",
+                       "predecessor on top after the edit, on new prompts")
 
-        self.next_section("effect")
-        chart = VGroup()
-        for task, e in effects.items():
-            bars = VGroup()
-            for value, colour in ((e["successor_before"], GREY_B),
-                                  (e["successor_after"], NEGATIVE),
-                                  (e["shifted_after"], GOOD)):
-                bars.add(Rectangle(width=0.55, height=max(2.8 * value, 0.02), stroke_width=0,
-                                   fill_color=colour, fill_opacity=0.9))
-            bars.arrange(RIGHT, buff=0.12, aligned_edge=DOWN)
-            name = Text(TASK_WORDS[task], font_size=20, color=TASK_COLOURS[task])
-            chart.add(VGroup(bars, name.next_to(bars, DOWN, buff=0.2)))
-        chart.arrange(RIGHT, buff=1.0, aligned_edge=DOWN).shift(LEFT * 1.6 + DOWN * 0.6)
-        key = VGroup(*[
-            VGroup(Square(0.25, fill_color=c, fill_opacity=0.9, stroke_width=0),
-                   Text(t, font_size=18)).arrange(RIGHT, buff=0.15)
-            for c, t in ((GREY_B, "successor on top, before"),
-                         (NEGATIVE, "successor on top, after"),
-                         (GOOD, "predecessor on top, after"))
-        ]).arrange(DOWN, aligned_edge=LEFT).next_to(chart, RIGHT, buff=0.8)
-        before = _list([f"{e['successor_before']:.0%}" for e in effects.values()])
-        after = _list([f"{e['shifted_after']:.0%}" for e in effects.values()])
+        self.next_section("table")
+        cell = 1.25
+        grid = VGroup()
+        for i, fitted in enumerate(tasks):
+            for j, tested in enumerate(tasks):
+                v = table[fitted][tested]["shifted_after"]
+                box = Square(cell, stroke_width=1, stroke_color=GREY_B,
+                             fill_color=interpolate_color(BLACK, GOOD, v), fill_opacity=1)
+                box.move_to(RIGHT * j * cell + DOWN * i * cell)
+                grid.add(VGroup(box, Text(f"{v:.0%}", font_size=24).move_to(box)))
+        rows = VGroup(*[Text(f"fitted on {TASK_WORDS[t]}", font_size=20,
+                             color=TASK_COLOURS[t]).next_to(grid[3 * i], LEFT, buff=0.3)
+                        for i, t in enumerate(tasks)])
+        cols = VGroup(*[Text(f"tested on\n{TASK_WORDS[t]}", font_size=20, line_spacing=0.8,
+                             color=TASK_COLOURS[t]).next_to(grid[j], UP, buff=0.25)
+                        for j, t in enumerate(tasks)])
+        chart = VGroup(grid, rows, cols).move_to(DOWN * 0.7)
+        fit_width(chart)
+        diagonal = [table[t][t]["shifted_after"] for t in tasks]
+        off = [table[f][t]["shifted_after"] for f in tasks for t in tasks if f != t]
         with self.voiceover(
-            text="We test it on new prompts. Before the edit the successor is on top for "
-            f"{before} of them. After it, the predecessor is on top for {after}, for "
-            "numerals, number words and months: one edit, fitted once, moved all three."
+            text="Rows are the task the edit was fitted on, columns the task it is tested "
+            "on. On its own task it works: the predecessor is on top for "
+            + _list([f"{v:.0%}" for v in diagonal]) + " of the prompts, for "
+            + _list([TASK_WORDS[t] for t in tasks]) + "."
         ):
-            self.play(FadeIn(key))
-            self.play(*[GrowFromEdge(b, DOWN) for g in chart for b in g[0]],
-                      *[FadeIn(g[1]) for g in chart], run_time=1.5)
+            self.play(FadeIn(rows), FadeIn(cols))
+            self.play(LaggedStart(*[FadeIn(grid[4 * k]) for k in range(len(tasks))],
+                                  lag_ratio=0.3), run_time=1.5)
+        transfers = min(off) >= 0.5
+        with self.voiceover(
+            text=("And it transfers: fitted on one task, it moves the other two as well, for "
+                  f"{min(off):.0%} of their prompts or more. The tasks share the heads and the "
+                  "way members travel through them." if transfers else
+                  "On the other tasks it does little: the predecessor is on top for at most "
+                  f"{max(off):.0%} of their prompts. The tasks share these heads, but each "
+                  "task's members travel through them in directions of their own: shared "
+                  "components are not yet a shared code.")
+        ):
+            self.play(*[FadeIn(grid[k]) for k in range(len(grid)) if k % 4], run_time=1.5)
 
         self.next_section("nothing else")
         plain = n["plain"]
@@ -484,11 +497,11 @@ class TheEdit(NarratedScene):
                     font_size=20, color=GREY_B)
         fit_width(note).to_edge(DOWN, buff=0.3)
         with self.voiceover(
-            text="And prompts that hold no sequence at all keep their predictions: the same "
-            f"top token at {plain['same_top1']:.0%} of their positions, because the edit "
-            "only touches member tokens. Find the circuit, find what the tasks share, and "
-            "you can change what the model does in all of them at once. The notebook takes "
-            "you through every step, on toy-seq or on GPT-2 small."
+            text="Prompts that hold no sequence keep their predictions: the same top token "
+            f"at {plain['same_top1']:.0%} of their positions, because the edit only touches "
+            "member tokens. Find the circuit, find what the tasks share, and test an edit "
+            "to see how far the sharing goes. The notebook takes you through every step, "
+            "on toy-seq or on GPT-2 small."
         ):
             self.play(FadeIn(note))
         self.wait(0.5)
