@@ -450,14 +450,14 @@ class TheEdit(NarratedScene):
                        "predecessor on top after the edit, on new prompts")
 
         self.next_section("table")
-        cell = 1.25
+        cell_w, cell_h = 2.1, 1.0
         grid = VGroup()
         for i, fitted in enumerate(tasks):
             for j, tested in enumerate(tasks):
                 v = table[fitted][tested]["shifted_after"]
-                box = Square(cell, stroke_width=1, stroke_color=GREY_B,
-                             fill_color=interpolate_color(BLACK, GOOD, v), fill_opacity=1)
-                box.move_to(RIGHT * j * cell + DOWN * i * cell)
+                box = Rectangle(width=cell_w, height=cell_h, stroke_width=1, stroke_color=GREY_B,
+                                fill_color=interpolate_color(BLACK, GOOD, v), fill_opacity=1)
+                box.move_to(RIGHT * j * cell_w + DOWN * i * cell_h)
                 grid.add(VGroup(box, Text(f"{v:.0%}", font_size=24).move_to(box)))
         rows = VGroup(*[Text(f"fitted on {TASK_WORDS[t]}", font_size=20,
                              color=TASK_COLOURS[t]).next_to(grid[3 * i], LEFT, buff=0.3)
