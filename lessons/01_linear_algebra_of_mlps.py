@@ -5,7 +5,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 290c394e461beb9501c671d611c8460c2b259d722e4ec67139cc9d10d67a2b96
+#     generated_sha256: 0367e3be67c611994cc395bc37721f9ca7a6d6f5c8c244c65643a3afefb82e57
 # ---
 
 # %% [markdown]
@@ -21,27 +21,34 @@
 # network's computation singles it out; we will test that with a rotation.
 #
 # By the end you will be able to
-# - read a neuron as a dot product and a layer as a matrix-vector product;
-# - read a matrix as a change of basis, and find a vector's coordinates in a
-#   new basis;
+# - read a neuron as a dot product and a layer as a linear map, a
+#   matrix-vector product;
+# - say when a matrix is a change of basis (square and invertible), and find
+#   a vector's coordinates in a new basis;
 # - explain, and show numerically, why ReLU makes the neuron basis privileged;
 # - watch a small trained MLP fold the plane until a line separates two classes;
 # - do latent-space arithmetic, E(five) − E(5) + E(7) ≈ E(seven), in an
-#   embedding the lesson trains, and say why it works.
+#   embedding the lesson trains, and say why it works;
+# - train the toy model of superposition of Elhage et al. (2022), watch it
+#   store five features in two dimensions when they are sparse, and explain
+#   why that makes single neurons hard to read.
 #
 # Sections: 1. units and dot products · 2. layers and matrices · 3. bases ·
 # 4. neurons versus feature directions · 5. a trained MLP warps the plane ·
-# 6. latent-space arithmetic.
+# 6. latent-space arithmetic · 7. superposition.
 
 # %%
 import torch
 
+import neuralcircuits.teaching.linear_algebra.superposition as toy_pictures
 import neuralcircuits.teaching.linear_algebra.widgets as pictures
-from neuralcircuits.science import analogies, linear_maps, toy_classifier
+from neuralcircuits.science import analogies, linear_maps, superposition, toy_classifier
 from neuralcircuits.teaching.linear_algebra.checks import (
     check_analogy,
     check_coordinates_in_basis,
+    check_leak,
     check_linear_layer,
+    check_most_exciting_input,
     check_neuron_output,
     check_rotate_hidden,
 )
@@ -51,7 +58,7 @@ torch.manual_seed(0)
 torch.set_printoptions(precision=3, sci_mode=False)
 
 # %% [markdown]
-# The video for this lesson walks through the same story in four scenes.
+# The video for this lesson walks through the same story, scene by scene.
 
 # %%
 show_video("01_linear_algebra_of_mlps")
@@ -206,14 +213,22 @@ print("two layers vs one:", float((two_layers - one_layer).abs().max()))
 # neuron; `x @ W.T + b` is `nn.Linear`. Linear layers compose into a single
 # linear layer, so depth is only useful with a nonlinearity in between.
 #
-# ## 3. A matrix is a change of basis
+# ## 3. A matrix is a linear map; sometimes a change of basis
 #
 # Read $W x$ by columns instead of rows: $W x = x_1 W_{:,1} + x_2 W_{:,2} +
 # \dots$. The input's coordinates say *how much of each column* to add. The
 # columns are where the **basis vectors** $e_1 = (1, 0)$ and $e_2 = (0, 1)$
 # land, and the whole grid of the plane follows them: lines stay straight,
-# parallel and evenly spaced. Move the sliders (a rotation, two scalings and
-# a shear) and watch the grid and the two basis vectors.
+# parallel and evenly spaced. That is what makes $W$ a **linear map**. Move
+# the sliders (a rotation, two scalings and a shear) and watch the grid and
+# the two basis vectors.
+#
+# A linear map is a **change of basis** only when it is square and
+# invertible: then its columns are a new basis of the same space and nothing
+# is lost. Set a scale to 0 and the plane collapses onto a line: still a
+# linear map, no longer a change of basis. A layer that is not square is not
+# a change of basis either: the first layer of section 5's classifier maps
+# the 2-D plane into a 6-D space, where its image is at most a plane.
 
 # %%
 pictures.matrix_explorer()
@@ -222,10 +237,18 @@ pictures.matrix_explorer()
 # Going the other way: given a vector $v$ and a new basis (the columns of a
 # matrix $B$), the **coordinates** of $v$ in that basis are the numbers $c$
 # with $B c = v$, i.e. $c = B^{-1} v$. The same arrow has different
-# coordinates in different bases. A hidden layer does exactly this kind of
-# thing: its activations are the input's coordinates along the neurons'
-# directions (for a square, invertible $W$ the layer's output $W x$ *is* the
-# coordinate vector of $x$ in the basis given by the columns of $W^{-1}$).
+# coordinates in different bases.
+#
+# A hidden layer's activations (before the bias) are dot products of the
+# input with the neurons' weight vectors, the rows of $W$. Dot products are
+# not coordinates in general. They are the coordinates of $x$ in the basis
+# of those rows only when the rows are **orthonormal**: the basis is then
+# $B = W^\top$ (the rows as columns), $W^{-1} = W^\top$, and
+# $c = B^{-1} x = W x$. For any
+# square, invertible $W$, $W x$ is a coordinate vector, but in a different
+# basis: the columns of $W^{-1}$, since $W^{-1}(W x) = x$. For a layer that is
+# not square, like the 2 → 6 layer of section 5, the six activations are
+# coordinates in no basis: six numbers describing a 2-D input.
 #
 # ### Exercise 3: coordinates in a new basis
 # Difficulty: ●●○ · Importance: ●●○ · about 10 minutes
@@ -268,9 +291,11 @@ print("rebuilt from them:", (basis @ c).tolist())
 
 # %% [markdown]
 # **Summary of section 3.** A matrix's columns are the images of the basis
-# vectors; the matrix moves the whole grid with them. Coordinates in another
-# basis solve $Bc = v$. A layer's activations are coordinates of the input
-# along the directions the layer reads.
+# vectors; the matrix moves the whole grid with them. Every layer is a linear
+# map (plus a bias); it is a change of basis only when square and
+# invertible. Coordinates in another basis solve $Bc = v$. A layer's
+# activations are dot products with its neurons' weight vectors, which are
+# coordinates only when those vectors are orthonormal.
 #
 # ## 4. Neurons versus feature directions: the rotation test
 #
@@ -371,9 +396,11 @@ print(f"accuracy, trained network:       {toy_classifier.accuracy(model, X, y):.
 print(f"accuracy, hidden space rotated:  {toy_classifier.accuracy(rotated, X, y):.3f}")
 
 # %% [markdown]
-# The picture behind the numbers: ReLU in the neuron basis folds the plane
-# onto the positive axes; the same ReLU applied in a rotated basis folds it
-# along different lines. The identity (a linear network) looks the same in
+# The picture behind the numbers: ReLU in the neuron basis maps the plane
+# onto the positive quadrant (a point with a negative coordinate lands on
+# the quadrant's edge, a point with two on its corner); the same ReLU
+# applied in a rotated basis maps it onto a rotated quadrant, folding along
+# different lines. The identity (a linear network) looks the same in
 # every basis.
 
 # %%
@@ -385,7 +412,7 @@ fig = pictures.plot_relu_bases(angle_deg=30.0)
 # and nothing changes. An elementwise nonlinearity like ReLU makes the neuron
 # basis privileged, so it is worth looking at individual neurons at all,
 # though features need not align with them (superposition, Elhage et al.
-# 2022, is the story of when they do not).
+# 2022, is the story of when they do not: section 7 trains their toy model).
 #
 # ## 5. A trained MLP warps the plane
 #
@@ -514,14 +541,29 @@ for a, b, c in [
 # %% [markdown]
 # Single examples prove little. `analogy_accuracy` asks every question of the
 # form "F(b) is to G(b) as F(a) is to ?" for every ordered pair of formats
-# (F, G) and every pair of different values a, b: 6 × 132 = 792 queries, each
-# answered among the 33 tokens that are not in the query (chance is about
-# 3%).
+# (F, G) and every pair of different values a, b: 6 × 132 = 792 queries.
+#
+# Mikolov et al.'s convention, which we followed, never lets a query word be
+# the answer. That convention flatters the method: in word2vec embeddings the
+# query vector's nearest neighbour is often one of the query words
+# themselves, and excluding them hides those failures. Linzen (2016) shows
+# how much of the offset method's accuracy depends on such choices, and
+# Nissim, van Noord and van der Goot (2020) show that some much-quoted
+# analogies only come out because the query words are excluded. So we report
+# both: answers among the 33 tokens not in the query (chance 1/33 ≈ 3%), and
+# among all 36 tokens (chance 1/36 ≈ 3%).
 
 # %%
 scores = analogies.analogy_accuracy(E)
-for pair, score in scores.items():
-    print(f"{pair:16s} {score:.3f}")
+strict = analogies.analogy_accuracy(E, exclude_query=False)
+print(f"{'formats':16s} {'query words excluded':>21s} {'all 36 allowed':>15s}")
+for pair in scores:
+    print(f"{pair:16s} {scores[pair]:21.3f} {strict[pair]:15.3f}")
+
+# %% [markdown]
+# Here the two columns agree: every query is answered right even when the
+# query words are allowed, so the convention is not what makes these
+# analogies work. The variants below show that it can matter.
 
 # %% [markdown]
 # Does the explanation above hold up? Change one ingredient at a time and
@@ -538,11 +580,13 @@ variants = {
     "d_embed = 4": {"d_embed": 4},
     "d_embed = 2": {"d_embed": 2},
 }
-print(f"{'variant':30s} next-token  analogies")
+print(f"{'variant':30s} next-token  analogies  (all 36 allowed)")
 for name, kwargs in variants.items():
     m = analogies.train_counting_embeddings(**kwargs)
     acc = analogies.analogy_accuracy(analogies.embeddings(m))["all"]
-    print(f"{name:30s} {analogies.successor_accuracy(m):10.3f} {acc:10.3f}")
+    acc_all = analogies.analogy_accuracy(analogies.embeddings(m), False)["all"]
+    print(f"{name:30s} {analogies.successor_accuracy(m):10.3f} {acc:10.3f}"
+          f" {acc_all:10.3f}")
 
 # %% [markdown]
 # Read the table from the printed numbers. Every variant that learns the task
@@ -553,7 +597,8 @@ for name, kwargs in variants.items():
 # readouts are what create the structure and weight decay sharpens it. With
 # `d_embed = 4` the model still learns the task but has too little room to
 # keep a value part and a format part apart, and with `d_embed = 2` it cannot
-# even learn the task.
+# even learn the task. In every variant but the first, allowing the query
+# words as answers lowers the score: they sometimes win, as Linzen warned.
 #
 # The picture: each arrow goes from a numeral to the number word of the same
 # value, drawn in the plane of the average numeral → word direction and the
@@ -569,11 +614,234 @@ fig = pictures.plot_analogies(E, "numeral", "word")
 # the same way from different kinds of token, and another property (format)
 # independently, its embeddings become sums of a part per property; then
 # differences of embeddings are reusable directions and analogies are vector
-# arithmetic. In lesson 03 we meet the same thing in a real language model:
-# Lan, Torr and Barez (2023) find that GPT-2 small continues numerals, number
-# words and months with largely shared circuits (the same successor head, 9.1,
-# matters in all three), which only works if the three formats are kept in
-# related directions.
+# arithmetic.
+#
+# Lesson 03 asks how much of this carries over to a transformer. Lan, Torr
+# and Barez (2023) find that GPT-2 small continues numerals, number words
+# and months with largely shared circuits (head 9.1 is in all three). Lesson
+# 03's "One is 1" section compares the residual streams of "5", "five" and
+# "May", tests whether a probe trained on one format reads another, and looks
+# for a "+1" direction shared by the formats. Whether, and how strongly, the
+# model it runs on has that structure is what those measurements say; this
+# lesson's toy does not promise it.
+#
+# ## 7. Superposition: more features than dimensions
+#
+# Section 4 ended with a question: must features line up with neurons? A
+# model often has more things to represent than it has dimensions. Elhage et
+# al. (2022, *Toy Models of Superposition*) show with a model small enough to
+# draw that it can still represent them, by **superposition**: storing
+# features along directions that are not orthogonal, and paying for it with
+# interference.
+#
+# Their toy model has five features $x_1, \dots, x_5$, each 0 with
+# probability $S$ (the **sparsity**) and otherwise uniform in $[0, 1]$. It
+# squeezes them into two dimensions and back out:
+#
+# $$h = W x \quad (W: 2 \times 5), \qquad x' = \mathrm{ReLU}(W^\top h + b),$$
+#
+# trained to reconstruct $x$, with feature $i$'s error weighted by its
+# importance $0.9^i$ (feature 0 matters most). Column $W_i$ of $W$ is where
+# feature $i$ goes in the 2-D hidden space. We train one model per sparsity,
+# seven sparsities side by side, each from three random starts keeping the
+# best (as Elhage et al. do): a few seconds.
+
+# %%
+toy_models = superposition.train_toy_models()
+print(toy_pictures.feature_table(toy_models))
+
+# %% [markdown]
+# A feature counts as *stored* when its direction has length above 0.5;
+# the gaps are the angles between neighbouring stored directions, going
+# around the circle (so two features at right angles show 90° and 270°).
+# Read the table:
+#
+# - **Dense features** ($S = 0$): the model stores only the two most
+#   important features, at right angles, and drops the other three. With two
+#   dimensions and every feature present at once, anything more would
+#   interfere on every input.
+# - **Middle sparsity** ($S$ from 0.5 to 0.8): four features, in two
+#   antipodal pairs (gaps of 90°: each feature shares a line with the
+#   opposite one). When $x_i$ is on, the opposite feature's output reads a
+#   negative number, which its ReLU sets to 0.
+# - **Sparse features** ($S \ge 0.9$): all five, at equal angles of about
+#   72°: a **regular pentagon**. Two features are rarely on at once (with
+#   probability $(1 - S)^2 = 1\%$ at $S = 0.9$), so the interference is
+#   rarely paid for, and storing all five wins.
+
+# %%
+fig = toy_pictures.plot_superposition_runs(toy_models, (0.0, 0.8, 0.9))
+
+# %% [markdown]
+# Move the slider to switch between the trained models, one per sparsity.
+# On the right is $W^\top W$: its diagonal is each feature's gain, the rest
+# the **interference** $W_i \cdot W_j$, what feature $j$'s output reads when
+# only feature $i$ is on. (The widget needs a live kernel; a static page
+# shows its first drawing.)
+
+# %%
+toy_pictures.superposition_explorer(toy_models)
+
+# %% [markdown]
+# ### Exercise 6: how much does one feature leak into another?
+# Difficulty: ●●○ · Importance: ●●○ · about 10 minutes
+#
+# Write `leak(W, b, i, j)`: feature $j$'s output $x'_j$ when feature $i$ is
+# 1 and every other feature is 0. `W` is `[2, n_features]`, `b` is
+# `[n_features]`; return one number.
+#
+# <details><summary>Hint</summary>
+#
+# With $x = e_i$, $h = W e_i$ is column $i$ of `W`. Then $x'_j =
+# \mathrm{ReLU}(W_j \cdot h + b_j)$.
+# </details>
+#
+# <details><summary>Solution explanation</summary>
+#
+# `torch.relu(W[:, i] @ W[:, j] + b[j])`: the interference $W_i \cdot W_j$,
+# plus feature $j$'s own bias, through the ReLU. A negative bias is a
+# threshold: interference smaller than $-b_j$ never shows in the output.
+# </details>
+
+
+# %% tags=["exercise"]
+def leak(W: torch.Tensor, b: torch.Tensor, i: int, j: int) -> float:
+    """Return feature j's output when only feature i is on, at 1."""
+    raise NotImplementedError("Exercise: write `leak` here, then run the check below.")
+
+
+# %% tags=["check", "raises-exception"]
+check_leak(leak)
+
+# %% [markdown]
+# Now on the pentagon ($S = 0.9$). For each feature $i$ we print its row of
+# $W^\top W$, the interference with every other feature (entry $i$ itself is
+# the feature's own gain $\lVert W_i\rVert^2$), and what actually comes out
+# (`superposition.output_when_alone` computes the whole output $x'$):
+
+# %%
+pentagon = toy_models[0.9]
+print("bias b:", toy_pictures.pick(pentagon.b))
+G = superposition.interference_matrix(pentagon)
+for i in range(pentagon.n_features):
+    out = superposition.output_when_alone(pentagon, i)
+    print(f"feature {i} alone: interference {toy_pictures.pick(G[i])}")
+    print(f"{'':17s}output       {toy_pictures.pick(out)}")
+
+# %% [markdown]
+# Each feature interferes positively with its two neighbours on the pentagon
+# (the angle between them is about 72°, and $\cos 72° \approx 0.31$) and
+# negatively with the two across. The ReLU removes the negative part, and
+# the negative bias (about −0.2 for every feature) removes about half of the
+# positive part: the two neighbours still show a small false signal. That is
+# the price of superposition, and why it only pays when features are sparse.
+#
+# ### Superposition and the privileged basis
+#
+# This toy model's hidden layer has no ReLU, so, by section 4's test, its
+# basis is not privileged: turn the pentagon by any angle ($W \to R W$) and
+# every output stays the same, since $W^\top R^\top R W = W^\top W$. Which
+# way the pentagon points is an accident of the seed.
+
+# %%
+x_test = superposition.sample_features(1000, 5, 0.9, torch.Generator().manual_seed(0))
+turned = superposition.rotate_hidden(pentagon, 40.0)
+change = (pentagon(x_test) - turned(x_test)).abs().max()
+print(f"largest output change after turning the hidden plane 40°: {change:.1e}")
+print("weights of each hidden dimension on the 5 features:")
+for k, row in enumerate(superposition.neuron_weights(pentagon)):
+    print(f"  dimension {k}: {toy_pictures.pick(row)}")
+print("features each dimension reads (|weight| > 0.25):",
+      superposition.features_per_neuron(pentagon))
+
+# %% [markdown]
+# The change is float rounding. And each hidden dimension reads at least four
+# of the five features: whichever way a regular pentagon points, at most one
+# of its five directions is nearly perpendicular to a given axis. A ReLU on the hidden layer would privilege
+# its basis, but it cannot give five features a neuron each with only two
+# neurons: in Elhage et al.'s models with a ReLU hidden layer, features in
+# superposition make some neurons **polysemantic**, responding to several
+# unrelated features. So a privileged basis tells us that neurons are worth
+# looking at, and superposition warns us that one neuron need not mean one
+# thing.
+#
+# ### Exercise 7: what excites a neuron most?
+# Difficulty: ●●● · Importance: ●●○ · about 20 minutes
+#
+# A common way to ask what a neuron "means" is to find the input that
+# excites it most. Take one hidden dimension of the toy model (a "neuron"
+# here), which computes $w \cdot x$ with $w$ its row of $W$. Write
+# `most_exciting_input(w)`: return the input $x$ that maximises $w \cdot x$
+# among inputs of length $\lVert x\rVert = 1$ whose features are all
+# $\ge 0$ (a feature is an intensity; it cannot be negative). Then, below,
+# read what it returns on the pentagon, and explain why the answer is not a
+# feature.
+#
+# <details><summary>Hint 1</summary>
+#
+# Without the sign constraint, Cauchy–Schwarz gives the answer: $w /
+# \lVert w\rVert$. Which of its entries break the constraint, and what can a
+# negatively weighted feature contribute at best?
+# </details>
+#
+# <details><summary>Hint 2</summary>
+#
+# Split $w$ into its positive part $w^+ = \mathrm{ReLU}(w)$ and the rest. For
+# $x \ge 0$, $w \cdot x \le w^+ \cdot x \le \lVert w^+\rVert$. When is that
+# bound reached? And what if no weight is positive at all?
+# </details>
+#
+# <details><summary>Solution explanation</summary>
+#
+# For $x \ge 0$, negative weights can only lower $w \cdot x$, so $w \cdot x
+# \le w^+ \cdot x \le \lVert w^+\rVert\,\lVert x\rVert$ (Cauchy–Schwarz), with
+# equality for $x = w^+ / \lVert w^+\rVert$. If no weight is positive, every
+# allowed $x$ gives $w \cdot x \le 0$, and the best is to put all of $x$ on
+# the least negative feature. The common slips: $w/\lVert w\rVert$ (negative
+# intensities), the single feature with the largest weight (a blend reaches
+# further), $|w|$ (features the neuron reads negatively lower the score), and
+# the NaN of $0/0$ when no weight is positive.
+# </details>
+
+
+# %% tags=["exercise"]
+def most_exciting_input(w: torch.Tensor) -> torch.Tensor:
+    """Return the x >= 0 with |x| = 1 that maximises w · x."""
+    raise NotImplementedError("Exercise: write `most_exciting_input` here, then run the check below.")
+
+
+# %% tags=["check", "raises-exception"]
+check_most_exciting_input(most_exciting_input)
+
+# %% [markdown]
+# With the library's version, on the pentagon's two hidden dimensions:
+
+# %%
+for k, w in enumerate(superposition.neuron_weights(pentagon)):
+    x_best = superposition.most_exciting_input(w)
+    print(f"dimension {k}: most exciting input {toy_pictures.pick(x_best)}, "
+          f"w · x = {float(w @ x_best):.2f}")
+
+# %% [markdown]
+# Each answer is a **blend** of two or more features, not one of them. It
+# is the direction the neuron's weights point (cut to the allowed
+# intensities), and in superposition no stored feature points that way: the
+# features sit at the corners of the pentagon, and each neuron reads several
+# of them at once. An input that would excite the neuron "most" may never
+# occur in the data (here two features on together, which at $S = 0.9$
+# happens on about 1% of inputs), and it tells us what the neuron's weights
+# are, not which feature the neuron stands for. This is why lesson 03 does not
+# read a transformer's parts one coordinate at a time: it reads heads
+# through whole OV circuits, and describes an MLP neuron by how its activation
+# varies across tasks and sequence members and what it writes to the output,
+# rather than by the input that excites it most.
+#
+# **Summary of section 7.** With sparse features a model stores more
+# features than it has dimensions: two at $S = 0$, four in antipodal pairs at
+# middle sparsity, a regular pentagon of five at $S \ge 0.9$. The price is
+# interference $W_i \cdot W_j$, which the negative bias and the ReLU mostly
+# hide. In superposition a neuron reads several features, and the input that
+# excites it most is a blend.
 #
 # ## Summary
 #
@@ -589,7 +857,11 @@ fig = pictures.plot_analogies(E, "numeral", "word")
 # - A small ReLU MLP folds the plane along its neurons' lines until one line
 #   separates the classes.
 # - Shared linear readouts make embeddings additive, and additive embeddings
-#   answer analogies by arithmetic.
+#   answer analogies by arithmetic. Report analogy accuracy with and without
+#   excluding the query words.
+# - With sparse features, a model stores more features than it has
+#   dimensions, at angles that interfere a little (superposition); then no
+#   single neuron reads a single feature.
 #
 # ## Further exercises
 #
@@ -603,6 +875,12 @@ fig = pictures.plot_analogies(E, "numeral", "word")
 #    model and measure the analogy accuracy for the new pairs.
 # 4. In `analogies`, add a readout that predicts the value of the *previous*
 #    token too. Does the analogy accuracy with `d_embed = 4` change?
+# 5. Train the toy model of superposition with six features
+#    (`superposition.train_toy_models(n_features=6)`) and with equal
+#    importances (`decay=1.0`). Which polygons appear, and at which sparsity?
+# 6. Give the toy model's hidden layer a ReLU, $h = \mathrm{ReLU}(W x)$, and
+#    run section 4's rotation test on it. Do the features now line up with
+#    the two neurons, or stay in superposition?
 #
 # ## Further reading
 #
@@ -613,6 +891,10 @@ fig = pictures.plot_analogies(E, "numeral", "word")
 #   2022), on privileged bases and features that do not align with neurons;
 #   Elhage et al., *Softmax Linear Units* (2022), and the Anthropic note
 #   *Privileged Bases in the Transformer Residual Stream* (2023).
+# - Linzen, *Issues in Evaluating Semantic Spaces Using Word Analogies*
+#   (RepEval 2016); Nissim, van Noord, van der Goot, *Fair Is Better than
+#   Sensational: Man Is to Doctor as Woman Is to Doctor* (Computational
+#   Linguistics 2020).
 # - Mikolov, Yih, Zweig, *Linguistic Regularities in Continuous Space Word
 #   Representations* (NAACL 2013), and Mikolov et al., *Efficient Estimation of
 #   Word Representations in Vector Space* (2013).

@@ -5,7 +5,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: dc631fac8d8af65a778a4bb0529e937d268890f08d71a2b0e57331fa3169e307
+#     generated_sha256: 9d2f9db9f28007663975d42846a36062c18bed492b2b43936346e34db5d38400
 # ---
 
 # %% [markdown]
@@ -20,14 +20,19 @@
 #
 # This lesson follows Sean Osier's *Mathematical Circuits in Neural Networks*
 # (2022), which built these networks and trained them. Every network here has
-# **no biases** and the **smallest hidden layer** its function allows.
+# **no biases**. Every network with one hidden layer also has the **smallest
+# hidden layer** its function allows, and the lesson argues why (min-of-4 is
+# the exception: an exact construction whose size we do not prove minimal).
 #
 # By the end you will be able to:
 # 1. derive, on paper, bias-free ReLU networks for identity, negation, abs,
-#    add, subtract, greaterness, min, max and min-of-4;
+#    add, subtract, greaterness, min, max and min-of-4, and argue why the
+#    one-hidden-layer ones cannot be smaller;
 # 2. name the motifs they reuse (positiveness and negativeness detectors, the
-#    reconstructor, the greaterness detector): *universality* in miniature;
-# 3. check whether training finds these circuits, and explain when it does not.
+#    reconstructor, the greaterness detector);
+# 3. test *universality*, the claim that independently trained networks
+#    converge on the same circuits (Olah et al. 2020), by training each
+#    function from 20 seeds, and explain the dead regions where they do not.
 #
 # **How exercises work.** Each exercise is a function you write, followed by a
 # check cell that prints ✔ or says in one sentence what is wrong. The lesson
@@ -56,6 +61,7 @@ from neuralcircuits.teaching.figures import (
 from neuralcircuits.teaching.relu_circuits.checks import (
     check_abs_weights,
     check_match_units,
+    check_min_counterexample,
     check_min_weights,
     check_silent_inputs,
 )
@@ -97,6 +103,12 @@ plt.show()
 #
 # Flip the output signs and the same hidden layer computes negation:
 # `-x = -ReLU(x) + ReLU(-x)`.
+#
+# **Why two hidden units, not one?** A single bias-free unit gives the output
+# `v·ReLU(w·x)`. If `w > 0` that is 0 for every `x < 0`; if `w < 0` it is 0
+# for every `x > 0`; if `w = 0` it is 0 everywhere. Identity, negation and abs
+# are nonzero on both sides of 0, so no one-unit network computes any of
+# them, and two units are the fewest.
 #
 # The library builds each network as a `torch.nn.Module`. Let us look at the
 # weights and test them far outside any range we might have "trained" on:
@@ -201,7 +213,9 @@ relu_explorer(target="abs")
 # $$x_1 - x_2 = \mathrm{ReLU}(x_1 - x_2) - \mathrm{ReLU}(x_2 - x_1).$$
 #
 # Both are 2-2-1: the detectors and the reconstructor again, pointed along a
-# new direction of the input plane.
+# new direction of the input plane. One unit is not enough for the same
+# reason as before: `v·ReLU(w·x)` is 0 on a whole half-plane (where
+# `w·x ≤ 0`), while `x1 + x2` and `x1 - x2` are 0 only on a line.
 
 # %%
 pairs = torch.randn(10_000, 2) * 100  # [batch, 2], far beyond [-1, 1]
@@ -218,8 +232,8 @@ with torch.no_grad():
 #
 # A single unit `ReLU(x1 - x2)` is a positiveness detector on the difference:
 # it is 0 when `x1 ≤ x2` and otherwise says *by how much* `x1` is greater.
-# Osier calls it the **greaterness detector**. It is a 2-1 network, and the
-# one new motif we need for min and max.
+# Osier calls it the **greaterness detector**. It is a 2-1 network (one unit,
+# so trivially the smallest), and the one new motif we need for min and max.
 
 # %%
 greater = rc.greaterness_net()
@@ -280,6 +294,92 @@ with torch.no_grad():
 # Osier's first derivation of min used a second hidden layer; it was not the
 # smallest, and the layers merge into the 2-3-1 network above.
 #
+# ### Exercise: why min needs three units
+#
+# **Difficulty** ●●● · **Importance** ●●○ · about 25 minutes
+#
+# The 2-3-1 network computes min. Could a bias-free network with only **two**
+# hidden units? Convince yourself that it cannot, then turn the argument into
+# a computation: write `min_counterexample(W_in, W_out)` that, given **any**
+# two-unit network (`W_in` of shape `(2, 2)`, `W_out` of shape `(1, 2)`,
+# output `W_out @ ReLU(W_in @ x)`), returns an input `x` (a tensor of shape
+# `(2,)`) where the network's output differs from `min(x1, x2)`. The check
+# hands your function networks that agree with min on large regions, and
+# random ones.
+#
+# <details><summary>Hint 1: where can a unit bend?</summary>
+#
+# `ReLU(w·x)` is linear on each side of the line `w·x = 0`, and that line
+# passes through the origin and is a *whole* line: the unit bends along both
+# of its halves. min bends only along the line `x1 = x2`. Between the lines
+# where anything bends, the network and min are both linear.
+# </details>
+#
+# <details><summary>Hint 2: split the function into odd and even parts</summary>
+#
+# For a bias-free unit, `ReLU(z) - ReLU(-z) = z` and `ReLU(z) + ReLU(-z) = |z|`.
+# So `f(x) - f(-x)` is a linear function `a·x` with `a = Σ_k v_k w_k`, and
+# `f(x) + f(-x) = Σ_k v_k |w_k·x|`. For min, `min(x) - min(-x) = x1 + x2` and
+# `min(x) + min(-x) = -|x1 - x2|`. What does the second equation force about
+# the units' directions, and what does that leave for the first?
+# </details>
+#
+# <details><summary>Hint 3: from the argument to an input</summary>
+#
+# Both functions are linear on each sector between neighbouring rays where
+# something bends (each unit's line gives two rays, min's line two more). If
+# they agreed on every such ray and in the middle of every sector, they would
+# agree everywhere. Try those directions and return one where they differ.
+# </details>
+#
+# <details><summary>Solution explained</summary>
+#
+# *The argument.* Write `f(x) = v1 ReLU(w1·x) + v2 ReLU(w2·x)`. Its even part
+# `f(x) + f(-x) = v1|w1·x| + v2|w2·x|` must equal `-|x1 - x2|`, which bends
+# along the line `x1 = x2` and nowhere else. A term `v|w·x|` with `v ≠ 0` and
+# `w ≠ 0` bends along its own line `w·x = 0`, and the two terms can only
+# cancel each other's bends if they bend along the same line. So either both
+# units point along `±(1, -1)`, or one does and the other term is 0 (its `v`
+# or `w` is 0); if neither does, nothing bends along `x1 = x2`. In every case
+# each unit that contributes has `w ∝ (1, -1)`, so the odd part
+# `f(x) - f(-x) = (v1 w1 + v2 w2)·x` is a multiple of `x1 - x2`, never
+# `x1 + x2`. So two units cannot compute min. Three can: two to pass `x1`
+# through (the reconstructor) and one greaterness detector. Since
+# `max(x) = -min(-x)`, a two-unit network for max would give one for min
+# (flip the signs of `W_in` and `W_out`), so max needs three units too.
+#
+# *The computation.* Collect the directions of the rays where something
+# bends, add the middle of each sector between them, evaluate the network
+# and min there, and return the direction with the largest difference. By
+# the argument, it is never 0.
+# </details>
+
+# %% tags=["exercise"]
+def min_counterexample(W_in: torch.Tensor, W_out: torch.Tensor) -> torch.Tensor:
+    """Return an input x [2] where the 2-unit network W_out ReLU(W_in x) is not min(x)."""
+    raise NotImplementedError("Exercise: write `min_counterexample` here, then run the check below.")
+
+
+# %% tags=["check", "raises-exception"]
+check_min_counterexample(min_counterexample)
+
+# %% [markdown]
+# The library's version, `rc.min_counterexample`, on the two-unit networks
+# that come closest: `x1` minus its greaterness (the min network without its
+# negativeness detector), which is right wherever `x1 ≥ 0`, and the two
+# greaterness detectors giving `-|x1 - x2| / 2`, which bends in the right place
+# but misses the `(x1 + x2) / 2` that min also needs.
+
+# %%
+for W_in, W_out in [
+    (torch.tensor([[1.0, 0.0], [1.0, -1.0]]), torch.tensor([[1.0, -1.0]])),
+    (torch.tensor([[1.0, -1.0], [-1.0, 1.0]]), torch.tensor([[-0.5, -0.5]])),
+]:
+    x = rc.min_counterexample(W_in, W_out)
+    print(f"W_in = {W_in.tolist()}: at x = {[round(v, 3) for v in x.tolist()]} "
+          f"the network gives {rc.two_unit_output(W_in, W_out, x).item():+.3f}, "
+          f"min is {x.min().item():+.3f}")
+
 # ## 7. Min of four, by composition
 #
 # `min(x1, x2, x3, x4) = min(min(x1, x2), min(x3, x4))`. We can build it from
@@ -293,6 +393,16 @@ with torch.no_grad():
 #    merges the linear layers at the seam**.
 #
 # The result is 4-6-3-1.
+#
+# **What is proven about its size, and what is not.** It is exact: each stage
+# is, and composition keeps exactness. Each of its three min stages is the
+# smallest *one-hidden-layer* network for min of two, by the exercise above.
+# That does not make 4-6-3-1 the smallest network for min of four: nothing in
+# this lesson rules out a first layer narrower than 6, a second narrower than
+# 3, or a different depth. Lower bounds on the size and depth of ReLU networks
+# for max and min of several numbers are an open research topic (see, for
+# instance, Hertrich, Basu, Di Summa and Skutella, *Towards Lower Bounds on
+# the Depth of ReLU Neural Networks*, 2021).
 
 # %%
 min4 = rc.min4_net()
@@ -305,15 +415,21 @@ with torch.no_grad():
 print("largest error on 10,000 random quadruples:", f"{error.item():.1e}")
 
 # %% [markdown]
-# ## 8. Universality: the same motifs, again and again
+# ## 8. The same motifs, again and again
 #
-# Olah et al. (*Zoom In: An Introduction to Circuits*, 2020) suggest that
-# networks learn the same features and circuits across models and tasks:
-# **universality**. Our hand-built networks are a miniature version. The
-# table below is computed from the networks' weights: each first-layer unit
-# is named by the direction it detects, and a network uses the reconstructor
-# when two units detect opposite directions and the output takes their
-# difference.
+# Our networks reuse a handful of parts. The table below is computed from the
+# networks' weights: each first-layer unit is named by the direction it
+# detects, and a network uses the reconstructor when two units detect
+# opposite directions and the output takes their difference.
+#
+# This reuse is *not* universality, though it is easy to confuse with it. We
+# chose these networks, so of course they share our parts. Olah et al.
+# (*Zoom In: An Introduction to Circuits*, 2020) state **universality** as a
+# hypothesis about *trained* networks: that networks trained independently
+# (from different random starts, even with different architectures) converge
+# on the same features and circuits. Section 9 tests it the only way it can
+# be tested: train the same function from many seeds and see whether the
+# trained networks converge on one circuit.
 
 # %%
 table = rc.motif_table()
@@ -451,6 +567,14 @@ for name, run in runs.items():
 # Osier's conclusion holds: **an optimum existing does not mean training finds
 # it.**
 #
+# And the verdict on universality, in this small setting: every run that
+# reaches a test MSE below 1e-6 has converged on the *same* circuit, the
+# hand-built one (up to the `w, 1/w` rescaling, the order of its units, and,
+# for min, its mirror); no seed found a different exact solution. But
+# convergence is not guaranteed: the runs that end in a dead region converge
+# on nothing. Universality holds here among the runs that succeed, not for
+# every run.
+#
 # ## 10. Why training gets stuck: dead regions
 #
 # A unit learns only from inputs where it is active: where `ReLU` outputs 0,
@@ -549,7 +673,17 @@ print("hidden weights that changed sign during training, of",
 # * The greaterness detector `ReLU(x1 - x2)` adds comparison: min is
 #   reconstructed `x1` minus the greaterness of `x1`; max mirrors it; min of
 #   four is min of mins, with the linear layers at the seam merged.
-# * The same few motifs recur across networks: universality, in miniature.
+# * One hidden unit is too few for any of the one-input functions or for add
+#   and subtract (a bias-free unit is 0 on a whole half-line or half-plane),
+#   and two are too few for min (a bias-free unit bends along a whole line
+#   through the origin, and the odd and even parts of min cannot both be
+#   matched). Whether 4-6-3-1 is the smallest network for min-of-4 is open
+#   here.
+# * The same few motifs build every network here, because we built them so.
+#   Universality (Olah et al. 2020) is the claim that independently trained
+#   networks converge on the same circuits; our 20-seed sweep supports it for
+#   the runs that succeed (each converges on the hand-built circuit) and shows
+#   that many runs do not succeed.
 # * Training can find these circuits exactly (up to the `w, 1/w` rescaling),
 #   but from many random starts it ends in a dead region instead: a part of
 #   the input space where every unit is off and no gradient flows.

@@ -62,6 +62,20 @@ def test_analogy_excludes_queries_and_uses_cosine():
     E = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.05, 1.0], [10.0, 3.0]])
     # E[b] - E[a] + E[c] = (0, 1.1): closest by cosine is c (excluded), then d
     assert analogies.analogy(E, "a", "b", "c", vocab=vocab) == "d"
+    assert analogies.analogy(E, "a", "b", "c", vocab=vocab, exclude_query=False) == "c"
+
+
+def test_accuracy_with_and_without_excluding_the_query_words(E):
+    # Lesson 01 prints both; the trained embedding scores 1.000 either way, and
+    # dropping the exclusion can only lower a score (a query word may win).
+    assert analogies.analogy_accuracy(E)["all"] == 1.0
+    assert analogies.analogy_accuracy(E, exclude_query=False)["all"] == 1.0
+    # "In every variant but the first, allowing the query words lowers the score."
+    for kwargs in ({"weight_decay": 0.0}, {"factorised": False}, {"d_embed": 4},
+                   {"d_embed": 2}):
+        E2 = analogies.embeddings(analogies.train_counting_embeddings(**kwargs))
+        strict = analogies.analogy_accuracy(E2, exclude_query=False)["all"]
+        assert strict < analogies.analogy_accuracy(E2)["all"] < 1.0
 
 
 def test_projections(E):

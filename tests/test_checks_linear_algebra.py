@@ -3,10 +3,13 @@
 import torch
 from check_answers import fails_with, stub
 
+from neuralcircuits.science import superposition as sp
 from neuralcircuits.teaching.linear_algebra.checks import (
     check_analogy,
     check_coordinates_in_basis,
+    check_leak,
     check_linear_layer,
+    check_most_exciting_input,
     check_neuron_output,
     check_rotate_hidden,
 )
@@ -166,3 +169,58 @@ def test_analogy_on_the_trained_embedding():
         return "two" if "two" in vocab else vocab[0]
 
     fails_with(check_analogy, hard_coded, "trained embedding")
+
+
+# --- leak (superposition) ------------------------------------------------------------
+
+
+def test_leak(capsys):
+    check_leak(lambda W, b, i, j: torch.relu(W[:, i] @ W[:, j] + b[j]))
+    check_leak(lambda W, b, i, j: max(float((W.T @ W)[j, i] + b[j]), 0.0))  # a float
+    assert "✔" in capsys.readouterr().out
+    fails_with(check_leak, stub, "not written yet")
+    fails_with(check_leak, lambda W, b, i, j: None, "None")
+    fails_with(check_leak, lambda W, b, i, j: W[:, i] @ W[:, j], "interference")
+    fails_with(check_leak, lambda W, b, i, j: W[:, i] @ W[:, j] + b[j], "ReLU")
+    fails_with(check_leak, lambda W, b, i, j: torch.relu(W[:, i] @ W[:, j] + b[i]), "b[i]")
+    fails_with(check_leak, lambda W, b, i, j: torch.relu(W[i % 2] @ W[j % 2] + b[j]), "rows")
+    fails_with(check_leak, lambda W, b, i, j: torch.relu(
+        torch.cosine_similarity(W[:, i], W[:, j], dim=0) + b[j]), "cosine")
+    fails_with(check_leak, lambda W, b, i, j: torch.relu(W.T @ W[:, i] + b), "one number")
+    fails_with(check_leak, lambda W, b, i, j: "0.28", "should be a number")
+    fails_with(check_leak, lambda W, b, i, j: W.mul_(0).sum(), "in place")
+
+
+# --- most_exciting_input (the ●●● exercise) ---------------------------------------
+
+
+def _excite_loop(w):
+    """A correct variant written differently: a loop and an explicit fallback."""
+    x = torch.tensor([max(v, 0.0) for v in w.tolist()])
+    if x.sum() == 0:
+        x[w.tolist().index(max(w.tolist()))] = 1.0
+    return x / x.norm()
+
+
+def _relu_in_place(w):
+    x = w.relu_()
+    return x / x.norm()
+
+
+def test_most_exciting_input(capsys):
+    check_most_exciting_input(sp.most_exciting_input)
+    check_most_exciting_input(_excite_loop)
+    assert "✔" in capsys.readouterr().out
+    fails_with(check_most_exciting_input, stub, "not written yet")
+    fails_with(check_most_exciting_input, lambda w: None, "None")
+    fails_with(check_most_exciting_input, lambda w: w / w.norm(), "negative entries")
+    fails_with(check_most_exciting_input,
+               lambda w: torch.nn.functional.one_hot(w.argmax(), len(w)).float(), "blend")
+    fails_with(check_most_exciting_input, lambda w: torch.relu(w), "length")
+    fails_with(check_most_exciting_input, lambda w: torch.relu(w) / w.norm(), "length")
+    fails_with(check_most_exciting_input, lambda w: w.abs() / w.abs().norm(), "|w|")
+    fails_with(check_most_exciting_input, lambda w: torch.relu(w) / torch.relu(w).norm(),
+               "least negative")
+    fails_with(check_most_exciting_input, lambda w: torch.ones_like(w) / len(w) ** 0.5,
+               "possible")
+    fails_with(check_most_exciting_input, _relu_in_place, "in place")

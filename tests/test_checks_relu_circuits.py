@@ -3,10 +3,12 @@
 import torch
 from check_answers import fails_with, stub
 
+from neuralcircuits.science import relu_circuits as rc
 from neuralcircuits.science import relu_training as rt
 from neuralcircuits.teaching.relu_circuits.checks import (
     check_abs_weights,
     check_match_units,
+    check_min_counterexample,
     check_min_weights,
     check_silent_inputs,
 )
@@ -61,3 +63,59 @@ def test_silent_inputs(capsys):
     fails_with(check_silent_inputs, lambda w, x: (x @ w.T <= 0), "shape")
     fails_with(check_silent_inputs, lambda w, x: (x @ w.T <= 0).any(dim=1), "at input")
     fails_with(check_silent_inputs, lambda w, x: None, "None")
+
+
+# --- min_counterexample (the ●●● exercise) ------------------------------------
+
+
+def _net(W_in, W_out, x):
+    return (torch.relu(x @ W_in.T) @ W_out.T)[..., 0]
+
+
+def _grid_search(W_in, W_out):
+    """A correct variant written differently: search a grid over the whole square."""
+    g = torch.linspace(-1, 1, 41)
+    x = torch.cartesian_prod(g, g)
+    error = (_net(W_in, W_out, x) - x.min(dim=1).values).abs()
+    return x[int(error.argmax())].tolist()  # a list of two floats
+
+
+def _positive_quadrant_search(W_in, W_out):
+    g = torch.linspace(0, 2, 21)
+    x = torch.cartesian_prod(g, g)
+    error = (_net(W_in, W_out, x) - x.min(dim=1).values).abs()
+    return x[int(error.argmax())]
+
+
+def _compares_with_max(W_in, W_out):
+    g = torch.linspace(-1, 1, 41)
+    x = torch.cartesian_prod(g, g)
+    error = (_net(W_in, W_out, x) - x.max(dim=1).values).abs()
+    return x[int(error.argmax())]
+
+
+def _mutates(W_in, W_out):
+    W_in.relu_()
+    return rc.min_counterexample(W_in, W_out)
+
+
+def test_min_counterexample(capsys):
+    check_min_counterexample(rc.min_counterexample)
+    check_min_counterexample(_grid_search)
+    assert "refutes all" in capsys.readouterr().out
+    fails_with(check_min_counterexample, stub, "not written yet")
+    fails_with(check_min_counterexample, lambda W_in, W_out: None, "None")
+    fails_with(check_min_counterexample, lambda W_in, W_out: torch.tensor([1.0, 1.0]),
+               "agrees with min", "without the negativeness detector")
+    fails_with(check_min_counterexample, lambda W_in, W_out: torch.tensor([1.0, -1.0]),
+               "agrees with min")
+    fails_with(check_min_counterexample, _positive_quadrant_search, "agrees with min")
+    fails_with(check_min_counterexample, _compares_with_max, "agrees with min")
+    fails_with(check_min_counterexample,
+               lambda W_in, W_out: rc.min_counterexample(W_in, W_out) * 1e-6,
+               "agrees with min")
+    fails_with(check_min_counterexample,
+               lambda W_in, W_out: rc.min_counterexample(W_in, W_out) * 1e6, "length 1000")
+    fails_with(check_min_counterexample, _mutates, "in place")
+    fails_with(check_min_counterexample,
+               lambda W_in, W_out: rc.min_counterexample(W_in, W_out)[None], "shape (1, 2)")

@@ -53,3 +53,22 @@ def test_motif_table_reads_the_weights():
     assert table["subtract"]["greaterness"] and table["min"]["greaterness"]
     assert table["greaterness"] == {"positiveness": False, "negativeness": False,
                                     "reconstructor": False, "greaterness": True}
+
+
+def test_no_two_unit_network_computes_min():
+    # Lesson 02's ●●● exercise: rc.min_counterexample refutes any 2-unit network,
+    # including ones that agree with min on half the plane.
+    g = torch.Generator().manual_seed(0)
+    nets = [(torch.tensor([[1.0, 0.0], [1.0, -1.0]]), torch.tensor([[1.0, -1.0]])),
+            (torch.tensor([[1.0, -1.0], [-1.0, 1.0]]), torch.tensor([[-0.5, -0.5]])),
+            (torch.zeros(2, 2), torch.zeros(1, 2))]
+    nets += [(torch.randn(2, 2, generator=g), torch.randn(1, 2, generator=g))
+             for _ in range(500)]
+    for W_in, W_out in nets:
+        x = rc.min_counterexample(W_in, W_out)
+        assert x.shape == (2,) and abs(float(x.norm()) - 1) < 1e-5
+        assert abs(float(rc.two_unit_output(W_in, W_out, x) - x.min())) > 0.1
+    # ... and the lesson's printed examples: x1 minus its greaterness is min where x1 >= 0
+    x = torch.tensor([[0.5, -1.0], [2.0, 3.0]])
+    W_in, W_out = nets[0]
+    assert torch.allclose(rc.two_unit_output(W_in, W_out, x), x.min(dim=1).values)

@@ -63,3 +63,15 @@ def test_sweep_sorts_outcomes_and_start_sides():
     assert sum(counts.values()) == 6 and counts["found"] >= 1 and counts["dead region"] >= 1
     table = rt.start_side_table(runs)["abs"]
     assert sum(sum(row.values()) for row in table.values()) == 6
+
+
+def test_every_run_that_fits_converges_on_the_hand_built_circuit():
+    # Lesson 02's universality verdict: among 20 seeds, every run whose test MSE
+    # is below 1e-6 matches the hand-built units (found); the others are dead regions.
+    runs = rt.sweep(rt.OSIER_FUNCTIONS, seeds=range(20), progress=False)
+    for run in runs.values():
+        for mse, outcome in zip(run.test_mse.tolist(), run.outcomes, strict=True):
+            assert (mse < rt.SUCCESS_MSE) == (outcome == "found")
+            assert outcome in ("found", "dead region")
+        assert 0 < run.outcomes.count("found") < 20
+    assert rt.sign_changes(runs["abs"]) > 0  # weights do cross zero during training

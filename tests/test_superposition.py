@@ -32,6 +32,11 @@ def test_middle_sparsity_stores_four_features_in_antipodal_pairs(models):
         m = models[s]
         assert len(sp.stored_features(m)) == 4
         assert all(abs(a - 90) < 8 for a in sp.polygon_angles(m))
+        stored = sp.stored_features(m)
+        G = sp.interference_matrix(m)
+        for i in stored:  # each stored feature has an opposite one on its line
+            cos = [G[i, j] / (G[i, i] * G[j, j]).sqrt() for j in stored if j != i]
+            assert min(cos) < -0.95
 
 
 def test_high_sparsity_stores_all_five_as_a_regular_pentagon(models):
@@ -55,10 +60,26 @@ def test_pentagon_neighbours_interfere_and_the_negative_bias_hides_most_of_it(mo
         dots = sorted(G[i, j].item() for j in range(5) if j != i)
         assert dots[-1] > 0.3 and dots[-2] > 0.3  # two neighbours
         assert dots[0] < -0.8 and dots[1] < -0.8  # two across
-    assert (m.b < -0.1).all()
-    out = sp.output_when_alone(m, 0)
-    assert abs(out[0].item() - 1) < 0.25
-    assert out[1:].max() < 0.25 and out[1:].max() < max(G[0, 1:].max().item(), 0)
+    assert (m.b < -0.1).all() and (m.b > -0.3).all()  # "about -0.2 for every feature"
+    for i in range(5):
+        out = sp.output_when_alone(m, i)
+        assert abs(out[i].item() - 1) < 0.25
+        for j in range(5):
+            if j == i:
+                continue
+            if G[i, j] > 0:  # a neighbour: a small false signal, about half of W_i·W_j
+                assert 0 < out[j] < G[i, j] and 0.2 < out[j] / G[i, j] < 0.8
+            else:  # across: the ReLU removes it
+                assert out[j] == 0
+
+
+def test_the_most_exciting_input_of_each_hidden_dimension_is_a_blend(models):
+    m = models[0.9]
+    for w in sp.neuron_weights(m):
+        x = sp.most_exciting_input(w)
+        assert abs(float(x.norm()) - 1) < 1e-5 and (x >= 0).all()
+        assert int((x > 0.3).sum()) >= 2  # two or more features, not one
+    assert sp.most_exciting_input(torch.tensor([-1.0, -0.2])).tolist() == [0.0, 1.0]
 
 
 def test_loss_falls_with_sparsity(models):

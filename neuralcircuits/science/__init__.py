@@ -1,6 +1,6 @@
 """The science: one module per idea, importing nothing from teaching or tooling.
 
-Lesson 01: ``linear_maps``, ``toy_classifier``, ``analogies``.
+Lesson 01: ``linear_maps``, ``toy_classifier``, ``analogies``, ``superposition``.
 Lesson 02: ``relu_circuits``, ``relu_training``.
 Lesson 03: ``sequences`` (the paper's data), ``models`` and ``toy_seq`` (loading,
 the embedded model), ``hooks`` (hook names and hook functions), ``patching``

@@ -1,7 +1,11 @@
 """Linear algebra as neural networks use it: neurons, layers, bases, rotations.
 
 A neuron is a dot product of its input with a weight vector (plus a bias); a
-layer is a matrix-vector product; a matrix is a change of basis. The last
+layer is a linear map, a matrix-vector product (plus a bias). A matrix is a
+change of basis only when it is square and invertible, and a layer's
+activations are coordinates of its input only when the neurons' weight
+vectors are orthonormal (`coordinates_in_basis` solves for them in general).
+ReLU maps the plane onto the positive quadrant. The last
 functions here test whether a hidden layer's basis is *privileged*: rotate the
 hidden space of a network and see whether its function changes (Elhage et al.
 2022, "Toy Models of Superposition" and "Softmax Linear Units").

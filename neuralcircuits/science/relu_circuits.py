@@ -1,8 +1,11 @@
 """Hand-built, bias-free ReLU networks for simple arithmetic (after Osier 2022).
 
-Every network here has no biases and the smallest hidden layer its function
-allows, and each is exact on any real input: ReLU is piecewise linear, and
-these functions are too, with their kinks at the origin or on x1 = x2.
+Every network here has no biases and is exact on any real input: ReLU is
+piecewise linear, and these functions are too, with their kinks at the origin
+or on x1 = x2. For the one-hidden-layer networks the hidden layer is the
+smallest possible (lesson 02 argues each case; `min_counterexample` turns the
+argument for min into a computation). For min-of-4 (4-6-3-1) no such claim is
+made: it is an exact construction, not a proven minimum.
 
 The motifs they reuse:
 
@@ -14,6 +17,7 @@ The motifs they reuse:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -186,3 +190,34 @@ def motif_table() -> dict[str, dict[str, bool]]:
             recon = len(net.weights) > 1 and uses_reconstructor(net)
         table[name] = {m: (recon if m == "reconstructor" else m in found) for m in MOTIFS}
     return table
+
+
+def two_unit_output(W_in: torch.Tensor, W_out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Return W_out ReLU(W_in x) for inputs x [..., 2] (a bias-free 2-h-1 network), [...]."""
+    return (torch.relu(x @ W_in.T) @ W_out.T)[..., 0]
+
+
+def min_counterexample(W_in: torch.Tensor, W_out: torch.Tensor) -> torch.Tensor:
+    """Return an input x [2] where the bias-free network W_out ReLU(W_in x) differs from
+    min(x1, x2), for any W_in [2, 2] and W_out [1, 2]: two units can never compute min.
+
+    The network and min are both linear between the rays where something bends:
+    each unit bends along the whole line w·x = 0, min along x1 = x2. On each
+    sector between two neighbouring rays both are linear, so if they agreed on
+    every ray and in every sector's middle they would agree everywhere, which
+    lesson 02 proves impossible. So one of these directions differs; return the
+    one that differs most.
+    """
+    W_in, W_out = W_in.detach().float(), W_out.detach().float()
+    normals = [w for w in W_in if w.norm() > 0] + [torch.tensor([1.0, -1.0])]
+    angles = []
+    for w in normals:  # the line w·x = 0 is the two rays ±(-w2, w1)
+        a = math.atan2(float(w[0]), -float(w[1]))
+        angles += [a % (2 * math.pi), (a + math.pi) % (2 * math.pi)]
+    angles = sorted(set(angles))
+    gaps = zip(angles, angles[1:] + [angles[0] + 2 * math.pi], strict=True)
+    angles += [(a + b) / 2 for a, b in gaps]
+    x = torch.tensor([[math.cos(a), math.sin(a)] for a in angles])  # [n, 2]
+    error = (two_unit_output(W_in, W_out, x) - x.min(dim=1).values).abs()
+    return x[int(error.argmax())].clone()
+

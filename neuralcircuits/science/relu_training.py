@@ -10,8 +10,11 @@ positive scale and their order, and the outcome of each run is named:
 
 * ``found``: the network computes the function and its units are the motifs;
 * ``dead region``: some inputs switch every hidden unit off, so the output
-  there is stuck at 0 and no gradient flows to fix it: a unit that started
-  on the wrong side of the origin never crosses back;
+  there is stuck at 0 and no gradient flows from those inputs to fix it.
+  A unit's weight can still change sign while the unit is active somewhere
+  (lesson 02's sweep counts such crossings with `sign_changes`), but the
+  silent inputs themselves send no gradient, so once the rest is fit nothing
+  moves a unit back over them;
 * ``other``: neither (for instance, still converging).
 """
 

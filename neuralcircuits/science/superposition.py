@@ -215,3 +215,15 @@ def rotate_hidden(model: ToyModel, angle_deg: float) -> ToyModel:
     R = torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
     return ToyModel(R @ model.W, model.b.clone(), model.sparsity, model.importance.clone(),
                     model.loss)
+
+
+def most_exciting_input(w: torch.Tensor) -> torch.Tensor:
+    """Return the x >= 0 with |x| = 1 that maximises w · x (features are intensities, never
+    negative): ReLU(w) normalised when some weight is positive, else the least negative
+    feature alone. Here w is one hidden dimension's weights, a row of W."""
+    positive = torch.relu(w)
+    if positive.norm() > 0:
+        return positive / positive.norm()
+    x = torch.zeros_like(w)
+    x[int(w.argmax())] = 1.0
+    return x

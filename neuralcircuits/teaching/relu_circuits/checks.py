@@ -132,3 +132,55 @@ def check_silent_inputs(silent_inputs) -> None:
             fail(f"For {what} with W_in = {w_in.tolist()}: {problem} "
                  f"(1 means every unit is off){hint}.")
     passed("silent_inputs finds exactly the inputs where every hidden unit is off.")
+
+
+# Two-unit networks to refute, each close to min somewhere: (what it is, W_in, W_out).
+_TWO_UNIT_NETS = [
+    ("x1 minus its greaterness, without the negativeness detector",
+     [[1.0, 0.0], [1.0, -1.0]], [[1.0, -1.0]]),
+    ("the mirror, x2 minus its greaterness", [[0.0, 1.0], [-1.0, 1.0]], [[1.0, -1.0]]),
+    ("-|x1 - x2| / 2, two greaterness detectors", [[1.0, -1.0], [-1.0, 1.0]], [[-0.5, -0.5]]),
+    ("x1 + x2, add's detectors", [[1.0, 1.0], [-1.0, -1.0]], [[1.0, -1.0]]),
+    ("the zero network", [[0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0]]),
+    ("x1 minus its greaterness, rescaled", [[3.0, 0.0], [2.0, -2.0]], [[1 / 3, -0.5]]),
+    ("a greaterness detector alone", [[0.0, 0.0], [1.0, -1.0]], [[0.0, -1.0]]),
+]
+
+
+def _random_two_unit_nets(n: int = 12) -> list[tuple[str, list, list]]:
+    g = torch.Generator().manual_seed(5)
+    nets = []
+    for k in range(n):
+        w_in = (torch.randn(2, 2, generator=g) * 2).round(decimals=2)
+        w_out = (torch.randn(1, 2, generator=g) * 2).round(decimals=2)
+        nets.append((f"random network {k}", w_in.tolist(), w_out.tolist()))
+    return nets
+
+
+def check_min_counterexample(min_counterexample) -> None:
+    """Check fn(W_in [2, 2], W_out [1, 2]) returns an input where that 2-unit network != min."""
+    name = "min_counterexample"
+    for what, w_in_list, w_out_list in _TWO_UNIT_NETS + _random_two_unit_nets():
+        w_in, w_out = torch.tensor(w_in_list), torch.tensor(w_out_list)
+        shown = f"{what} (W_in = {w_in_list}, W_out = {w_out_list})"
+        result = call(min_counterexample, w_in, w_out, name=name)
+        if not (torch.equal(w_in, torch.tensor(w_in_list))
+                and torch.equal(w_out, torch.tensor(w_out_list))):
+            fail(f"`{name}` changed W_in or W_out in place; work on copies (the check "
+                 "reuses the network).")
+        if isinstance(result, (list, tuple)) and len(result) == 2 and all(
+                isinstance(v, (int, float)) for v in result):
+            result = torch.tensor([float(v) for v in result])
+        x = as_tensor(result, f"The input `{name}` returned", shape=(2,))
+        if x.norm() > 1000:
+            fail(f"For {shown} you returned {x.tolist()}; keep the input within length "
+                 "1000 (the network and min are both homogeneous, so a short one works).")
+        net_out = float(torch.relu(x @ w_in.T) @ w_out[0])
+        want = float(x.min())
+        if abs(net_out - want) <= 1e-3:
+            fail(f"For {shown} your input {[round(v, 3) for v in x.tolist()]} is one where "
+                 f"it agrees with min (both give {want:.3g}): look on each side of every "
+                 "line where a unit or min bends.")
+    n = len(_TWO_UNIT_NETS) + len(_random_two_unit_nets())
+    passed(f"min_counterexample refutes all {n} two-unit networks, each at an input where "
+           "it is not min.")
