@@ -41,7 +41,7 @@ def test_stacked_ablation_matches_the_patching_module(random_model):
     ref = sequences.make_dataset(random_model, "months", "random", "done", n=16)
     setup = cd.ablation_setup(random_model, clean, ref)
     means = patching.mean_activations(random_model, ref.tokens)
-    configs = [[], ["0.1"], ["MLP1", "1.2"], ["0.0", "0.3", "MLP0"]]
+    configs = [[], ["0.1"], ["MLP1", "1.1"], ["0.0", "1.1", "MLP0"]]
     stacked = cd.ablated_logit_diffs(random_model, setup, configs)
     for config, value in zip(configs, stacked, strict=True):
         want = patching.ablate(

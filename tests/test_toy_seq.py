@@ -7,9 +7,14 @@ import time
 import pytest
 import torch
 
+from neuralcircuits.science import circuit_discovery as cd
+from neuralcircuits.science import head_roles as roles
 from neuralcircuits.science import sequences as S
 from neuralcircuits.science import toy_seq as ts
+from neuralcircuits.science.patching import Component
 from neuralcircuits.science.toy_seq import train as tr
+
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +84,7 @@ def test_held_out_prompts_are_held_out(model, held_out):
 @pytest.mark.parametrize("task", S.TASKS)
 def test_accuracy_on_held_out_clean_prompts(model, held_out, task):
     clean = held_out[(task, "clean")]
-    assert S.accuracy(model, clean) >= 0.99
+    assert S.accuracy(model, clean) == 1.0
     assert S.filter_correct(model, clean).float().mean() >= 0.99
 
 
@@ -91,36 +96,96 @@ def test_corrupted_prompts_give_the_successor_of_the_last_member(model, held_out
     assert S.logit_diff(model(corrupted.tokens), corrupted) < 0
 
 
-def _mean_ablate(model, clean, ref, heads):
-    """Logit diff with ``heads`` (layer, head) replaced by their mean over ``ref``."""
-    _, cache = model.run_with_cache(ref.tokens)
-    hooks = []
-    for layer, head in heads:
-        mean = cache[f"blocks.{layer}.attn.hook_z"].mean(0)  # [pos, n_heads, d_head]
-
-        def hook(z, hook, h=head, m=mean):
-            z[:, :, h] = m[:, h]
-            return z
-
-        hooks.append((f"blocks.{layer}.attn.hook_z", hook))
-    return S.logit_diff(
-        model.run_with_hooks(clean.tokens, fwd_hooks=hooks), clean
-    ).item()
+@pytest.fixture(scope="module")
+def setups(model, held_out):
+    return {
+        t: cd.ablation_setup(model, held_out[(t, "clean")], held_out[(t, "random")])
+        for t in S.TASKS
+    }
 
 
-@pytest.mark.parametrize("task", S.TASKS)
-def test_mean_ablating_the_key_heads_destroys_the_behaviour(model, held_out, task):
-    clean, ref = held_out[(task, "clean")], held_out[(task, "random")]
-    full = S.logit_diff(model(clean.tokens), clean).item()
-    assert full > 5
-    assert _mean_ablate(model, clean, ref, ts.KEY_HEADS) < 0.2 * full
-    others = [
-        (layer, head)
-        for layer in range(model.cfg.n_layers)
-        for head in range(model.cfg.n_heads)
-        if (layer, head) not in ts.KEY_HEADS
+@pytest.fixture(scope="module")
+def circuits(model, setups):
+    return {t: cd.prune_circuit(model, s, progress=False) for t, s in setups.items()}
+
+
+def test_layer_0_heads_attend_uniformly(model, held_out):
+    """Layer 0's queries and keys are zero: no layer-0 head can pick out the last member."""
+    cfg = ts.read_config()["training"]
+    assert cfg["uniform_layers"] == [0]
+    assert model.W_Q[0].abs().max() == 0 and model.W_K[0].abs().max() == 0
+    tokens = held_out[("numerals", "clean")].tokens[:4]
+    _, cache = model.run_with_cache(tokens, names_filter=lambda n: "pattern" in n)
+    pattern = cache["blocks.0.attn.hook_pattern"]  # [batch, head, query, key]
+    n = tokens.shape[1]
+    want = torch.tril(torch.ones(n, n)) / torch.arange(1, n + 1)[:, None]
+    assert torch.allclose(pattern, want.expand_as(pattern), atol=1e-6)
+
+
+def test_a_successor_head_above_layer_0(model, held_out):
+    layer, head = ts.SUCCESSOR_HEAD
+    assert layer >= 1
+    for task in ("numerals", "number_words"):
+        inputs = roles.ov_inputs(
+            model, [held_out[(task, "clean")], held_out[(task, "random")]]
+        )
+        scores = roles.ov_successor_scores(
+            model, inputs, S.member_token_ids(model.tokenizer, task)
+        )
+        assert scores[layer, head] >= 0.5, task
+    # it reads the last member: most of its attention from the final position
+    att = roles.attention_to_members(model, held_out[("numerals", "clean")])
+    assert att[layer, head, -1] > 0.5
+
+
+@pytest.fixture(scope="module")
+def single(model, setups):
+    return {t: cd.single_ablation_scores(model, s) for t, s in setups.items()}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 10 target not met by the shipped toy-seq: mean-ablating head 1.0 "
+    "leaves 83% of the logit difference on months (target <= 80%); see the "
+    "toy_seq docstring for the variants tried",
+)
+def test_a_head_above_layer_0_matters_in_every_task(model, single):
+    costly = [
+        c
+        for c in cd.all_components(model)
+        if c.kind == "head"
+        and c.layer >= 1
+        and all(single[t][c] <= 0.8 for t in S.TASKS)
     ]
-    assert _mean_ablate(model, clean, ref, others) > 0.8 * full
+    assert costly
+
+
+def test_the_successor_head_is_the_head_that_matters_most(model, setups, single):
+    head = Component("head", *ts.SUCCESSOR_HEAD)
+    heads = [c for c in cd.all_components(model) if c.kind == "head"]
+    for task, setup in setups.items():
+        assert setup.full > 5
+        assert min(heads, key=lambda c: single[task][c]) == head, task
+    # what the docstring states: it costs >= 20% on numerals and number words
+    assert single["numerals"][head] <= 0.8 and single["number_words"][head] <= 0.8
+
+
+def test_circuits_overlap_without_being_identical(model, circuits):
+    found = {t: tuple(r.circuit) for t, r in circuits.items()}
+    assert len(set(found.values())) > 1, "the three circuits should not be identical"
+    head = Component("head", *ts.SUCCESSOR_HEAD)
+    assert all(head in c for c in found.values())
+    assert {t: cd.format_circuit(c) for t, c in found.items()} == ts.CIRCUITS
+
+
+def test_each_circuit_is_faithful_and_its_knockout_is_special(model, setups, circuits):
+    for task, result in circuits.items():
+        assert result.performance >= 0.8, task
+        comparison = cd.knockout_comparison(
+            model, setups[task], result.circuit, n_draws=20
+        )
+        assert comparison.knockout <= 0.2, task
+        assert comparison.margin >= 0.3, (task, str(comparison))
 
 
 def test_a_short_training_run_learns(model):
@@ -128,7 +193,10 @@ def test_a_short_training_run_learns(model):
         steps=80, batch_size=64, lr=3e-3, warmup=10, min_members=3, max_members=3
     )
     small = dict(
-        tr.default_model_config(model.cfg.d_vocab), d_model=32, d_head=8, d_mlp=64
+        tr.default_model_config(model.cfg.d_vocab, n_layers=3),
+        d_model=32,
+        d_head=8,
+        d_mlp=64,
     )
     bridge, net, losses = tr.train(small, cfg, model.tokenizer, progress=False)
     start, end = sum(losses[:10]) / 10, sum(losses[-10:]) / 10

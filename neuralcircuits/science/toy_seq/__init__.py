@@ -3,14 +3,23 @@
 Lesson 03 studies how a model continues "Van was done in 1. Hat was done in
 2. ... Sun was done in" -> " 5" (Lan, Torr & Barez 2023). GPT-2 small cannot
 be downloaded everywhere, so the course ships this model, trained on data we
-wrote, so the lesson can check what it finds against ground truth.
+wrote, and trained so that its circuit has GPT-2's anatomy: a successor
+head above layer 0 that reads MLP 0's output, and circuits that overlap
+without being identical. (The ground truth every method is checked against
+is the hand-built transformer, ``hand_built_transformer``; what is written
+here about toy-seq is measured, not known by construction.)
 
 Architecture (``train.default_model_config``): a TransformerLens native
-model (``TransformerBridge.boot_native``), 2 layers, 4 heads of d_head 16,
-d_model 64, GELU MLPs of 256 neurons, LayerNorm, learned positions, n_ctx 48;
-a word-level vocabulary of 174 tokens (``<bos> <pad> <unk>``, "was", "in",
-".", the three verbs, the 36 members, 69 nouns, 60 first names). 125k
-parameters; model.safetensors is 0.5 MB.
+model (``TransformerBridge.boot_native``), 4 layers, 2 heads of d_head 32,
+d_model 64, GELU MLPs of 256 neurons, LayerNorm, learned positions, n_ctx
+48; a word-level vocabulary of 174 tokens (``<bos> <pad> <unk>``, "was",
+"in", ".", the three verbs, the 36 members, 69 nouns, 60 first names).
+**Layer 0's queries and keys are zero and frozen** (``TrainConfig.
+uniform_layers``): its heads attend uniformly to the prefix (a bag of
+tokens), so no layer-0 head can pick out the last member and the mover has
+to live above layer 0. With ordinary layer-0 attention a layer-0 head moves
+the member and MLP 0 adds one, and layers above stay unused (the previous
+toy-seq did exactly that).
 
 Training (``train.TrainConfig``; ``make toy-model`` reproduces the shipped
 weights bit for bit from seed 0): 600 AdamW steps of 128 stories, all three
@@ -18,48 +27,92 @@ tasks and all three templates mixed, cross-entropy on the answer only.
 Stories show 3 to 6 members, so the last member is not always at the same
 place; 30% of them show random members, and the target is always the
 successor of the last member shown. (first word, last word) pairs with
-``held_out`` true never appear in training. A small group-lasso penalty
-(0.01 x the summed mean norm of each head's output) switches off heads the
-task does not need, which leaves a crisp circuit. About 70 s on this 2-core
-CPU (one torch thread; 90 s with start-up and the final measurement).
+``held_out`` true never appear in training. No head-norm penalty (it moves
+the work between heads and made the three circuits identical). ``make
+toy-model`` takes 108 s of CPU (user + sys, start-up and final measurement
+included; one torch thread for training), about 2 min on an idle 2-core
+machine (measured 4 min 53 s wall on a machine shared with a load of ~10).
 
 Measured on the shipped weights, held-out word pairs, 150 prompts per task
-over the three templates (tests/test_toy_seq.py re-checks these):
+over the three templates (``train.circuit_report``; tests/test_toy_seq.py
+re-checks each target):
 
 - clean top-1 accuracy 100% on every task; the paper's filter (top-1 right,
-  p(correct) > 2 p(incorrect)) keeps 100%; logit difference (correct minus
-  the fourth member) 11.8 numerals, 12.5 number words, 12.2 months.
+  p(correct) > 2 p(incorrect)) keeps 100%; logit difference 12.3 numerals,
+  12.4 number words, 11.9 months.
 - corrupted prompts ("... in 3. Desk was done in 3. Sun was done in"): top-1
   is the successor of the last member (" 4") on 100% of prompts of every
-  task, so the logit difference flips to -11.5 / -12.7 / -12.0, as GPT-2's
-  does in the paper. Trained without the random-member stories
-  (``p_random=0``, and without the head penalty) it does so on only
-  88% / 64% / 88%: the behaviour comes from those stories.
-- mean ablation (means over the matching random-member prompts, per template
-  and position; logit difference left, in % of the clean one; single
-  components from ``train.ablation_table``, 96 prompts per template; the
-  pairs and groups from 150 prompts per task, as in the tests):
+  task, so the logit difference flips sign, as GPT-2's does in the paper.
+- single mean ablations (share of the logit difference left; means over the
+  matching random-member prompts, per template and position) and OV
+  successor scores (``head_roles.ov_inputs``: layer 0 reads ln1 of the
+  embedding, later layers ln1 of the residual after block 0; top 5 of the
+  vocabulary):
 
-  ==========  ======  ======  ======
-  ablated     num.    words   months
-  ==========  ======  ======  ======
-  head 0.3     28%     31%     38%
-  head 0.0     94%     90%     95%
-  0.0 + 0.3     3%     -4%      8%
-  0.1 or 0.2  100%    100%    100%
-  layer 1     100%    100%    100%
-  MLP 0        24%     16%     29%
-  MLP 1        68%     59%     60%
-  ==========  ======  ======  ======
+  =========  ==========================  ==========================
+  component  left after ablation          OV successor score
+             (numerals / words / months)  (numerals / words / months)
+  =========  ==========================  ==========================
+  head 0.0   100% / 100% / 100%           27% / 18% / 45%
+  head 0.1   100% / 100% / 101%           18% / 27% / 45%
+  MLP 0       12% /  27% /  16%
+  head 1.0    72% /  76% /  83%          100% / 100% / 100%
+  head 1.1    87% /  99% /  84%          100% / 100% / 100%
+  MLP 1       89% /  92% /  81%
+  head 2.0   100% /  98% /  99%           82% / 82% / 100%
+  head 2.1    98% /  99% /  98%           82% / 91% /  91%
+  MLP 2       90% /  90% /  90%
+  head 3.0    98% / 100% /  99%           18% /  9% /   9%
+  head 3.1    98% /  99% /  99%           18% /  0% /  27%
+  MLP 3       91% /  90% /  90%
+  =========  ==========================  ==========================
 
-  "layer 1" is each of its heads and all four together; mean-ablating all
-  six heads other than 0.0 and 0.3 at once leaves 100% on every task.
+- circuits from the paper's iterative pruning (threshold 0.8), what each
+  keeps alone, knocked out, and what 20 random component sets of the same
+  size keep when knocked out (mean +- standard deviation):
 
-So the circuit is the same for all three tasks: head 0.3 attends from the
-final "in" to the last member (95% of its attention, the role of GPT-2's
-head 9.1), head 0.0 spreads its attention over recent tokens (23% on the
-last member, like GPT-2's 7.11), and the two MLPs turn the member into its
-successor. Layer 1's heads are unused. ``KEY_HEADS`` records (0.0, 0.3).
+  ============  ==========================  =====  =========  ==========
+  task          circuit                     alone  knocked    random
+                                                   out        same-size
+  ============  ==========================  =====  =========  ==========
+  numerals      heads 1.0, 1.1; MLPs 0-2     82%     1%       35% +- 28%
+  number words  head 1.0; MLPs 0-2           82%     9%       54% +- 30%
+  months        heads 1.0, 1.1; MLPs 0-2     85%     0%       36% +- 28%
+  ============  ==========================  =====  =========  ==========
+
+So head 1.0 (``SUCCESSOR_HEAD``) is a successor head: from the final "in"
+it attends to the last member (99% of its attention) and its OV circuit
+maps every member to its successor (100% top-5 on all three tasks), reading
+MLP 0's output as GPT-2's 9.1 reads its effective embedding. Head 1.1 is a
+second, weaker copy of it (a backup, in Wang et al.'s sense: it attends
+and maps the same way, but the model loses less without it): pruning keeps
+it for numerals and months and drops it for number words, so the three
+circuits overlap (head 1.0 and MLPs 0-2 are shared) without being
+identical (``CIRCUITS``). Layer 2's heads attend to the last member too
+(60-70% of their attention) and have successor-like OV circuits, but the
+model does not need them. Layer 0's heads score 18-45% only because a
+bag-of-tokens average is read out through the unembedding; they attend to
+nothing in particular.
+
+Targets of issue 10 not met by this model: head 1.0's mean ablation costs
+28% on numerals and 24% on number words but only 17% on months (target:
+>= 20% on every task), and no layer-0 head composes with it (layer 0
+attends uniformly by construction; what head 1.0 reads from layer 0 is
+MLP 0). Variants tried (seed 0 unless said; margin = random same-size
+knockouts minus the circuit's knockout, per task):
+
+- 3 layers x 2 heads: head 1.0 costs 33% / 25% / 37%, circuits differ, but
+  margins 29% / 32% / 24% (too few components: random sets of half the
+  model hit MLP 0 or head 1.0 almost always).
+- 4 layers x 2 heads, seed 0: shipped (above). Seed 1: work split between
+  1.0 and 1.1 (neither costs 20%), circuits identical. Seed 2: no head
+  costs 20%, numerals margin 18%.
+- 4 layers x 2 heads with layers 0 and 2 uniform: 1.0 and 1.1 share the
+  work (costs 13-30%), circuits identical.
+- 5 layers x 1 head: head 1.0 costs 73% / 77% / 90% and circuits differ,
+  but margins 18% / 13% / 21%; with one head per layer the course's
+  head-patching checks cannot tell "one head" from "every head of the
+  layer" either.
 """
 
 from __future__ import annotations
@@ -79,9 +132,15 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
 BOS, PAD, UNK = "<bos>", "<pad>", "<unk>"
 
-# The heads whose mean ablation destroys the behaviour on every task (measured
-# on the shipped weights; see the module docstring). Ground truth for lesson 03.
-KEY_HEADS: tuple[tuple[int, int], ...] = ((0, 0), (0, 3))
+# Measured on the shipped weights (see the module docstring; the tests re-check
+# them). Facts about a trained model, not ground truth: that is the hand-built
+# transformer's job.
+SUCCESSOR_HEAD: tuple[int, int] = (1, 0)
+CIRCUITS: dict[str, str] = {
+    "numerals": "heads 1.0, 1.1; MLPs 0, 1, 2",
+    "number_words": "heads 1.0; MLPs 0, 1, 2",
+    "months": "heads 1.0, 1.1; MLPs 0, 1, 2",
+}
 
 
 def vocabulary() -> list[str]:

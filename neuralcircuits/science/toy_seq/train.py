@@ -23,13 +23,13 @@ from neuralcircuits.science import sequences
 from neuralcircuits.science import toy_seq as ts
 
 
-def default_model_config(d_vocab: int) -> dict:
+def default_model_config(d_vocab: int, n_layers: int = 4, n_heads: int = 2) -> dict:
     """The shipped architecture (see the toy_seq docstring for why)."""
     return dict(
         d_model=64,
-        d_head=16,
-        n_heads=4,
-        n_layers=2,
+        d_head=64 // n_heads,
+        n_heads=n_heads,
+        n_layers=n_layers,
         n_ctx=48,
         d_mlp=256,
         d_vocab=d_vocab,
@@ -53,9 +53,11 @@ class TrainConfig:
     min_members: int = 3  # stories show 3..6 members, so the last one moves
     max_members: int = 6
     p_random: float = 0.3  # share of stories with random members (target: last + 1)
-    head_l1: float = (
-        0.01  # group-lasso weight on each head's output norm (sparser circuit)
-    )
+    head_l1: float = 0.0  # group-lasso weight on each head's output norm
+    # Layers whose queries and keys stay zero: their heads attend uniformly to
+    # the prefix (a bag of tokens), so no head of layer 0 can pick out the last
+    # member and the mover has to live above it.
+    uniform_layers: tuple[int, ...] = (0,)
 
 
 class Batches:
@@ -148,10 +150,12 @@ def train(
     model_cfg = model_cfg or default_model_config(len(tokenizer))
     torch.manual_seed(cfg.seed)
     net = ts.build_native(model_cfg, seed=cfg.seed)
+    freeze_uniform_attention(net, cfg.uniform_layers)
     net.train()
     data = Batches(tokenizer, cfg)
-    decay = [p for n, p in net.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in net.named_parameters() if p.dim() < 2]
+    trainable = [(n, p) for n, p in net.named_parameters() if p.requires_grad]
+    decay = [p for n, p in trainable if p.dim() >= 2]
+    no_decay = [p for n, p in trainable if p.dim() < 2]
     opt = torch.optim.AdamW(
         [
             {"params": decay, "weight_decay": cfg.weight_decay},
@@ -180,6 +184,18 @@ def train(
         torch.set_num_threads(threads)
     net.eval()
     return ts.to_bridge(net, model_cfg, tokenizer), net, losses
+
+
+def freeze_uniform_attention(net: torch.nn.Module, layers: tuple[int, ...]) -> None:
+    """Zero and freeze the query and key weights of ``layers``: uniform causal attention."""
+    for L in layers:
+        attn = net.layers[L].attn
+        for lin in (attn.q, attn.k):
+            with torch.no_grad():
+                lin.weight.zero_()
+                lin.bias.zero_()
+            lin.weight.requires_grad_(False)
+            lin.bias.requires_grad_(False)
 
 
 def _train_loop(net, data, opt, sched, cfg, bar, losses) -> None:
@@ -249,7 +265,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--p-random", type=float, default=TrainConfig.p_random)
+    parser.add_argument("--head-l1", type=float, default=TrainConfig.head_l1)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--heads", type=int, default=2)
+    parser.add_argument(
+        "--uniform-layers", type=str, default="0", help="comma-separated, or 'none'"
+    )
     args = parser.parse_args(argv)
+    uniform = (
+        ()
+        if args.uniform_layers in ("", "none")
+        else tuple(int(x) for x in args.uniform_layers.split(","))
+    )
     t0 = time.perf_counter()
     tokenizer = ts.build_tokenizer(args.out)
     cfg = TrainConfig(
@@ -257,8 +284,10 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         batch_size=args.batch_size,
         p_random=args.p_random,
+        head_l1=args.head_l1,
+        uniform_layers=uniform,
     )
-    model_cfg = default_model_config(len(tokenizer))
+    model_cfg = default_model_config(len(tokenizer), args.layers, args.heads)
     model, net, losses = train(model_cfg, cfg, tokenizer)
     train_s = time.perf_counter() - t0
     figures = evaluate(model)
@@ -281,10 +310,6 @@ def main(argv: list[str] | None = None) -> None:
             f"{f['logit_diff']:>12.2f}{f['corrupted_successor_of_last']:>18.1%}"
         )
     print(f"wrote {args.out}")
-
-
-if __name__ == "__main__":
-    main()
 
 
 @torch.no_grad()
@@ -351,3 +376,68 @@ def print_ablation(table: dict[str, dict[str, float]]) -> None:
     print(f"{'component':<10}" + "".join(f"{t:>14}" for t in tasks))
     for name in table[tasks[0]]:
         print(f"{name:<10}" + "".join(f"{table[t][name]:>13.1f}%" for t in tasks))
+
+
+@torch.no_grad()
+def circuit_report(
+    model: Any, n: int = 150, seed: int = 1, n_draws: int = 20
+) -> dict[str, Any]:
+    """What the toy_seq docstring's table records, measured on held-out prompts.
+
+    Per task, on ``n`` held-out clean prompts with the matching random-member
+    prompts as the mean-ablation reference (means per template and position):
+    each component's single mean ablation (share of the logit difference
+    kept), each head's OV successor score (``head_roles.ov_inputs``), the
+    paper's circuit (iterative pruning at 0.8), what it keeps alone, and its
+    knockout beside ``n_draws`` random same-size knockouts.
+    """
+    from neuralcircuits.science import circuit_discovery as cd
+    from neuralcircuits.science import head_roles as roles
+
+    out: dict[str, Any] = {"single": {}, "ov": {}, "circuit": {}, "knockout": {}}
+    for task in sequences.TASKS:
+        clean = ts.held_out_dataset(model.tokenizer, task, "clean", "all", n, seed)
+        ref = ts.held_out_dataset(model.tokenizer, task, "random", "all", n, seed)
+        setup = cd.ablation_setup(model, clean, ref)
+        out["single"][task] = cd.single_ablation_scores(model, setup)
+        inputs = roles.ov_inputs(model, [clean, ref])
+        ids = sequences.member_token_ids(model.tokenizer, task)
+        out["ov"][task] = roles.ov_successor_scores(model, inputs, ids)
+        result = cd.prune_circuit(model, setup, progress=False)
+        out["circuit"][task] = result
+        out["knockout"][task] = cd.knockout_comparison(
+            model, setup, result.circuit, n_draws
+        )
+    return out
+
+
+def print_circuit_report(report: dict[str, Any]) -> None:
+    """Print ``circuit_report`` as the toy_seq docstring's tables."""
+    from neuralcircuits.science import circuit_discovery as cd
+
+    tasks = list(report["single"])
+    comps = list(report["single"][tasks[0]])
+    print(
+        f"{'ablated':<9}"
+        + "".join(f"{t[:6]:>8}" for t in tasks)
+        + "   OV: "
+        + "".join(f"{t[:6]:>8}" for t in tasks)
+    )
+    for c in comps:
+        line = f"{c!s:<9}" + "".join(f"{report['single'][t][c]:>8.0%}" for t in tasks)
+        if c.kind == "head":
+            line += "       " + "".join(
+                f"{float(report['ov'][t][c.layer, c.head]):>8.0%}" for t in tasks
+            )
+        print(line)
+    for t in tasks:
+        r, k = report["circuit"][t], report["knockout"][t]
+        print(
+            f"{t:<13} {cd.format_circuit(r.circuit)}: alone {r.performance:.0%}, "
+            f"knocked out {k.knockout:.0%}, random same-size knockouts "
+            f"{k.random_mean:.0%} +- {k.random_std:.0%}"
+        )
+
+
+if __name__ == "__main__":
+    main()
