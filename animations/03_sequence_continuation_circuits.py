@@ -227,7 +227,8 @@ class WhereTheAnswerAppears(NarratedScene):
         with self.voiceover(
             text=("In all three tasks the same head stands out: head " + names[0] + "."
                   if same else "The heads that stand out are " + _list(names) + ".")
-            + " Patched alone, it brings back "
+            + (" Patched alone, it brings back " if same else
+               " Patched alone, the best head of each task brings back ")
             + _list([f"{best_heads[t][1]:.0%}" for t in n["patched"]])
             + " of the clean answer, for " + _list([TASK_WORDS[t] for t in n["patched"]])
             + "."
