@@ -374,7 +374,9 @@ class TrainingFindsIt(NarratedScene):
         with self.voiceover(
             text="Why? When both input weights have the same sign, both units are silent "
             "for inputs of the other sign. A silent ReLU passes no gradient back, so "
-            "nothing teaches the network about that half of the line, and it stays dead. "
+            "nothing there teaches the network about that half of the line; unless a "
+            "weight is pushed through zero while the other side is still being fit, that "
+            "half stays dead. "
             f"Of the {n_same} seeds that started that way, {same.get('found', 0)} found "
             f"the circuit; of the {n_opp} that started on opposite sides, "
             f"{opposite.get('found', 0)} did."
