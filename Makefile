@@ -6,17 +6,21 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 QUALITY ?= low
+# Who narrates the videos: espeak (offline, default), silent (captions only),
+# recorder (your microphone), or another engine (see animations/narration.py).
+VOICE ?= espeak
 INSTALLED := $(VENV)/.installed
 
 # Debian/Ubuntu packages: pycairo and manimpango build from source against
-# cairo and pango; MathTex needs LaTeX and dvisvgm.
+# cairo and pango; MathTex needs LaTeX and dvisvgm; the videos' offline voice
+# is espeak-ng (sox is what manim-voiceover uses to change a voice's speed).
 # The site, slide and JupyterLab tests drive Debian's headless Chromium with
 # its driver; npm packs the pinned JavaScript the site and the decks serve
 # themselves (WEB_PACKAGES), so neither needs a CDN. apt.txt (repo2docker)
 # lists the same packages: tests/test_repo2docker.py keeps them in step.
 APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config \
 	texlive-latex-extra texlive-latex-recommended texlive-fonts-recommended dvisvgm \
-	chromium chromium-driver npm
+	espeak-ng sox chromium chromium-driver npm
 WEB_PACKAGES := reveal.js@6.0.1 mathjax@3.2.2
 WEB_ASSETS := $(VENV)/share/neuralcircuits-web
 WEB_TARBALLS := $(foreach p,$(WEB_PACKAGES),$(WEB_ASSETS)/$(subst @,-,$(p)).tgz)
@@ -104,10 +108,10 @@ lessons: $(INSTALLED) ## regenerate lessons/ from solutions/ (keeps your edits u
 notebooks: $(INSTALLED) ## write .ipynb copies of lessons and solutions into build/notebooks/
 	@$(PY) -m neuralcircuits.tooling.notebooks build/notebooks
 
-videos: $(addprefix video-,$(SCENE_STEMS)) ## render every lesson's video into build/videos/ (QUALITY=low|high)
+videos: $(addprefix video-,$(SCENE_STEMS)) ## narrated videos, captions, chapters into build/videos/ (QUALITY=low|high, VOICE=espeak|silent|recorder|...)
 
 video-%: $(INSTALLED)
-	$(OFFLINE) $(PY) -m neuralcircuits.tooling.videos animations/$*.py --quality $(QUALITY)
+	$(OFFLINE) NC_VOICE=$(VOICE) $(PY) -m neuralcircuits.tooling.videos animations/$*.py --quality $(QUALITY)
 
 bench: $(INSTALLED) ## benchmarks against TransformerLens; writes build/bench.json
 	$(OFFLINE) $(PY) -m neuralcircuits.tooling.bench

@@ -17,10 +17,12 @@ from manim import (
     YELLOW_C,
     Axes,
     FadeIn,
+    FadeOut,
     Tex,
     VGroup,
-    Write,
+    config,
 )
+from narration import NarratedScene  # noqa: F401  (every scene is one)
 
 # One colour per idea, the same in every video.
 POSITIVE = BLUE_C  # positiveness detectors, x > 0
@@ -35,15 +37,50 @@ TITLE_SIZE = 44
 BODY_SIZE = 32
 LABEL_SIZE = 26
 
+# Text stays this far inside the frame's edges (tests/test_scenes.py checks it).
+MARGIN = 0.25
+SAFE_WIDTH = config.frame_width - 2 * MARGIN - 0.3
+
+
+def fit_width(mobject, width: float = SAFE_WIDTH):
+    """Shrink `mobject` to `width` if it is wider (never enlarge it)."""
+    if mobject.width > width:
+        mobject.scale_to_fit_width(width)
+    return mobject
+
 
 def title_card(scene, title: str, subtitle: str = "") -> VGroup:
-    """Write a title (and an optional subtitle) at the top of the frame."""
-    heading = Tex(title, font_size=TITLE_SIZE).to_edge(UP)
+    """Show a title (and an optional subtitle) at the top of the frame.
+
+    Faded in whole, never written stroke by stroke: a frame grabbed at any
+    moment shows the title complete or not at all.
+    """
+    heading = fit_width(Tex(title, font_size=TITLE_SIZE)).to_edge(UP, buff=0.35)
     group = VGroup(heading)
     if subtitle:
-        group.add(Tex(subtitle, font_size=BODY_SIZE, color=GREY_B).next_to(heading, DOWN))
-    scene.play(Write(heading), *[FadeIn(m) for m in group[1:]])
+        group.add(fit_width(Tex(subtitle, font_size=BODY_SIZE, color=GREY_B))
+                  .next_to(heading, DOWN, buff=0.15))
+    scene.play(FadeIn(group, shift=0.2 * DOWN), run_time=0.8)
     return group
+
+
+def clear(scene, *keep, run_time: float = 0.6) -> None:
+    """Fade out everything on screen except `keep`."""
+    gone = [m for m in scene.mobjects if m not in keep]
+    if gone:
+        scene.play(*[FadeOut(m) for m in gone], run_time=run_time)
+
+
+def spoken(value: float) -> str:
+    """A number as the narration says it: "minus one", "0.5"."""
+    if float(value).is_integer():
+        words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                 "nine", "ten"]
+        n = int(value)
+        if abs(n) <= 10:
+            return ("minus " if n < 0 else "plus " if n > 0 else "") + words[abs(n)]
+        return str(n)
+    return f"{value:g}"
 
 
 def function_axes(x_range=(-2, 2, 1), y_range=(-2, 2, 1), length: float = 5.5) -> Axes:

@@ -33,3 +33,11 @@ def widget_redraws(box, control_description: str, value) -> int:
     before = len(plt.get_fignums())
     matches[0].value = value
     return len(plt.get_fignums()) - before
+
+
+def pytest_addoption(parser):
+    """Manim's frames_comparison options (tests/test_scene_frames.py)."""
+    parser.addoption("--set_test", action="store_true", default=False,
+                     help="write the control frames of the scene frame tests")
+    parser.addoption("--show_diff", action="store_true", default=False,
+                     help="show the differing frames when a scene frame test fails")

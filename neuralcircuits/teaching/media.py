@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 
@@ -23,18 +24,32 @@ def video_path(lesson: str, start: Path | None = None) -> Path:
     return course_folder(start) / VIDEOS / f"{lesson}.mp4"
 
 
+def video_html(video: str, captions: str | None = None, width: int = 720) -> str:
+    """An HTML5 <video> of `video` with its WebVTT captions as a <track>, shown by default."""
+    track = ""
+    if captions:
+        track = (f'\n  <track kind="captions" src="{html.escape(captions)}" srclang="en" '
+                 'label="English" default>')
+    return (f'<video controls width="{width}" preload="metadata">\n'
+            f'  <source src="{html.escape(video)}" type="video/mp4">{track}\n'
+            "  Your browser cannot play this video: open it from build/videos/.\n</video>")
+
+
 def show_video(lesson: str, width: int = 720):
-    """Embed the lesson's video if it has been rendered, or say how to render it."""
-    from IPython.display import Markdown, Video
+    """Embed the lesson's video and its captions if rendered, or say how to render it."""
+    from IPython.display import HTML, Markdown
 
     path = video_path(lesson)
     if not path.exists():
         return Markdown(
             f"*The video for this lesson is not rendered yet.* Run `make videos` "
             f"(or `make video-{lesson} QUALITY=high`) in the course folder; it is "
-            f"written to `build/videos/{lesson}.mp4` and appears here when you "
-            "re-run this cell."
+            f"written to `build/videos/{lesson}.mp4`, with captions beside it, and "
+            "appears here when you re-run this cell."
         )
-    # A path relative to the notebook lets Jupyter serve the file without
+    # Paths relative to the notebook let Jupyter serve the files without
     # copying megabytes of video into the notebook.
-    return Video(os.path.relpath(path, Path.cwd()), width=width)
+    captions = path.with_suffix(".vtt")
+    return HTML(video_html(os.path.relpath(path, Path.cwd()),
+                           os.path.relpath(captions, Path.cwd()) if captions.exists() else None,
+                           width))

@@ -1,9 +1,18 @@
-"""Render a lesson's Manim scenes and join them into one video.
+"""Render a lesson's Manim scenes and join them into one narrated, captioned, chaptered video.
 
 ``python -m neuralcircuits.tooling.videos animations/02_hand_built_relu_circuits.py
 --quality low`` renders every scene of the file (in the order the classes are
-written, which is playback order) and writes build/videos/<stem>.mp4. Render
-settings live in animations/manim.cfg; only the quality is chosen here.
+written, which is playback order) and writes, in build/videos/:
+
+- ``<stem>.mp4``: the scenes joined, with the narration's audio track and one
+  chapter per scene in the container's metadata (titled by the first line of
+  the scene class's docstring);
+- ``<stem>.srt`` and ``<stem>.vtt``: captions, the narration's text timed to it
+  (the scenes' own subcaption files, shifted to their place in the video);
+- ``<stem>.chapters.txt``: one ``H:MM:SS title`` line per chapter.
+
+Render settings live in animations/manim.cfg; only the quality is chosen here,
+and the voice by the environment variable NC_VOICE (see animations/narration.py).
 """
 
 from __future__ import annotations
@@ -11,32 +20,56 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import re
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from datetime import timedelta
+from fractions import Fraction
 from pathlib import Path
+
+import numpy as np
+import srt
 
 from neuralcircuits.tooling.paths import BUILD, VIDEOS
 
 QUALITY_FLAGS = {"low": "l", "medium": "m", "high": "h"}
 QUALITY_DIRS = {"low": "480p15", "medium": "720p30", "high": "1080p60"}
 MEDIA = BUILD / "media"
+AUDIO_RATE = 44100
 
 
 class RenderError(RuntimeError):
     """Manim could not render a lesson's scenes (its output says why)."""
 
 
-def scene_names(script: Path) -> list[str]:
-    """The Scene classes of a scene file, in the order they are written."""
+def _scene_classes(script: Path) -> list[ast.ClassDef]:
     tree = ast.parse(script.read_text())
-    names = []
+    found = []
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             bases = [getattr(b, "id", getattr(b, "attr", "")) for b in node.bases]
             if any(base.endswith("Scene") for base in bases) and not node.name.startswith("_"):
-                names.append(node.name)
-    return names
+                found.append(node)
+    return found
+
+
+def scene_names(script: Path) -> list[str]:
+    """The Scene classes of a scene file, in the order they are written."""
+    return [node.name for node in _scene_classes(script)]
+
+
+def chapter_titles(script: Path) -> list[str]:
+    """Each scene's chapter title: its docstring's first line, else its name in words."""
+    titles = []
+    for node in _scene_classes(script):
+        doc = ast.get_docstring(node)
+        if doc:
+            titles.append(doc.strip().splitlines()[0].rstrip("."))
+        else:
+            titles.append(re.sub(r"(?<!^)(?=[A-Z])", " ", node.name))
+    return titles
 
 
 def render(script: Path, quality: str = "low", scenes: list[str] | None = None,
@@ -63,21 +96,70 @@ def render(script: Path, quality: str = "low", scenes: list[str] | None = None,
     return [folder / f"{name}.mp4" for name in scenes]
 
 
-def join(parts: list[Path], out: Path) -> Path:
-    """Concatenate videos with identical encoding settings into `out`, without re-encoding."""
+def video_duration(video: Path) -> float:
+    """Seconds of video in a file (frames / frame rate)."""
     import av
 
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        return float(stream.frames / stream.average_rate)
+
+
+def _audio(part: Path, seconds: float) -> np.ndarray:
+    """A part's audio as mono float32 at AUDIO_RATE, cut or padded to `seconds`."""
+    import av
+
+    n = int(round(seconds * AUDIO_RATE))
+    out = np.zeros(n, dtype=np.float32)
+    with av.open(str(part)) as source:
+        if not source.streams.audio:
+            return out
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+        chunks = []
+        for frame in source.decode(source.streams.audio[0]):
+            chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+        chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+    if chunks:
+        samples = np.concatenate(chunks)[:n]
+        out[: len(samples)] = samples
+    return out
+
+
+@dataclass
+class Chapter:
+    title: str
+    start: float
+    end: float
+
+
+def join(parts: list[Path], out: Path, titles: list[str] | None = None) -> list[Chapter]:
+    """Concatenate scene videos into `out`: video copied, audio joined, one chapter per part.
+
+    The parts must share their video encoding (one Manim render). Returns the
+    chapters (title, start and end in seconds).
+    """
+    import av
+
+    titles = titles or [p.stem for p in parts]
+    durations = [video_duration(p) for p in parts]
+    starts = np.concatenate([[0.0], np.cumsum(durations)[:-1]])
+    chapters = [Chapter(t, float(s), float(s + d))
+                for t, s, d in zip(titles, starts, durations, strict=True)]
+    audio = np.concatenate([_audio(p, d) for p, d in zip(parts, durations, strict=True)])
     out.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(out), "w") as output:
-        out_stream = None
+        # Every stream is added before the first packet is written.
+        with av.open(str(parts[0])) as first:
+            out_stream = output.add_stream_from_template(first.streams.video[0])
+            time_base = first.streams.video[0].time_base
+        sound = None
+        if np.abs(audio).max(initial=0) > 0:
+            sound = output.add_stream("aac", rate=AUDIO_RATE, layout="mono")
         offset = 0
         for part in parts:
             with av.open(str(part)) as source:
-                stream = source.streams.video[0]
-                if out_stream is None:
-                    out_stream = output.add_stream_from_template(stream)
                 last = 0
-                for packet in source.demux(stream):
+                for packet in source.demux(source.streams.video[0]):
                     if packet.dts is None:
                         continue
                     last = max(last, packet.pts + (packet.duration or 0))
@@ -86,13 +168,72 @@ def join(parts: list[Path], out: Path) -> Path:
                     packet.stream = out_stream
                     output.mux(packet)
                 offset += last
-    return out
+        if sound is not None:
+            step = 1024 * 16
+            for i in range(0, len(audio), step):
+                frame = av.AudioFrame.from_ndarray(audio[None, i : i + step], format="flt",
+                                                   layout="mono")
+                frame.sample_rate = AUDIO_RATE
+                frame.pts = i
+                frame.time_base = Fraction(1, AUDIO_RATE)
+                output.mux(sound.encode(frame))
+            output.mux(sound.encode(None))
+        output.set_chapters([
+            {"id": k + 1, "start": int(c.start / time_base), "end": int(c.end / time_base),
+             "time_base": time_base, "metadata": {"title": c.title}}
+            for k, c in enumerate(chapters)
+        ])
+    return chapters
 
 
-def make_video(script: Path, quality: str = "low") -> Path:
-    """Render every scene of a lesson and join them into build/videos/<stem>.mp4."""
+def join_captions(parts: list[Path], chapters: list[Chapter]) -> list[srt.Subtitle]:
+    """The parts' subcaption files (Manim writes <scene>.srt) as one list, shifted in time."""
+    joined = []
+    for part, chapter in zip(parts, chapters, strict=True):
+        file = part.with_suffix(".srt")
+        if not file.exists():
+            continue
+        shift = timedelta(seconds=chapter.start)
+        end = timedelta(seconds=chapter.end)
+        for cue in srt.parse(file.read_text(encoding="utf-8")):
+            joined.append(srt.Subtitle(0, cue.start + shift, min(cue.end + shift, end),
+                                       cue.content))
+    return list(srt.sort_and_reindex(joined))
+
+
+def _vtt_time(t: timedelta) -> str:
+    ms = round(t.total_seconds() * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+def to_webvtt(cues: list[srt.Subtitle]) -> str:
+    """The captions as WebVTT (what an HTML5 <track> reads)."""
+    blocks = ["WEBVTT"]
+    for cue in cues:
+        blocks.append(f"{cue.index}\n{_vtt_time(cue.start)} --> {_vtt_time(cue.end)}\n"
+                      f"{cue.content}")
+    return "\n\n".join(blocks) + "\n"
+
+
+def chapters_text(chapters: list[Chapter]) -> str:
+    """One ``H:MM:SS title`` line per chapter (the format video sites read)."""
+    lines = []
+    for c in chapters:
+        s = int(c.start)
+        lines.append(f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d} {c.title}")
+    return "\n".join(lines) + "\n"
+
+
+def make_video(script: Path, quality: str = "low", out_dir: Path = VIDEOS) -> Path:
+    """Render every scene of a lesson; write its mp4, captions and chapters into `out_dir`."""
     parts = render(script, quality)
-    return join(parts, VIDEOS / f"{script.stem}.mp4")
+    out = out_dir / f"{script.stem}.mp4"
+    chapters = join(parts, out, chapter_titles(script))
+    cues = join_captions(parts, chapters)
+    out.with_suffix(".srt").write_text(srt.compose(cues), encoding="utf-8")
+    out.with_suffix(".vtt").write_text(to_webvtt(cues), encoding="utf-8")
+    out.with_suffix(".chapters.txt").write_text(chapters_text(chapters), encoding="utf-8")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     except RenderError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"{out.relative_to(BUILD.parent)}  ({time.perf_counter() - start:.0f} s)")
+    minutes, seconds = divmod(round(video_duration(out)), 60)
+    print(f"{out.relative_to(BUILD.parent)}: {minutes}:{seconds:02d} long, rendered in "
+          f"{time.perf_counter() - start:.0f} s (voice: {os.environ.get('NC_VOICE', 'espeak')})")
     return 0
 
 
