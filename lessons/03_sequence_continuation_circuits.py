@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 7d4cbe8bbc308b421f061c28a186d2ea3729738249fdd1a579dc898e49f89bad
+#     generated_sha256: 8f2c8413ef15fb7329c5ddfb4aecb06eaa08bbe4d39e3defed3410799a3010ad
 # ---
 
 # %% [markdown]
@@ -326,11 +326,9 @@ check_last_member_head(last_member_head)
 # %%
 streams = tp.member_streams(n=64, length=24, seed=0)
 scores = tp.score_last_member_head(tp.last_member_head(), streams)
-print(
-    f"attention from the final position to the last member {scores['attention']:.1%}; "
-    f"last member copied in {scores['copied']:.0%} of prompts "
-    f"(strength {scores['copy_strength']:.2f})"
-)
+print(f"attention from the final position to the last member: {scores['attention']:.1%}")
+print(f"last member copied in {scores['copied']:.0%} of prompts "
+      f"(strength {scores['copy_strength']:.2f})")
 
 # %% [markdown]
 # This head does half of the task: it *moves* the last member to the final
@@ -874,12 +872,11 @@ for task in TASKS:
     with torch.no_grad():
         actual = sequences.logit_diff(model(data[task].clean.tokens), data[task].clean)
     top = roles.top_heads(r["heads"], k=2)
-    print(
-        f"{task:<13} logit diff {actual:.2f} = sum of terms {total:.2f}: heads "
-        f"{r['heads'].sum():.2f}, MLPs {r['mlps'].sum():.2f}, embeddings {r['embed']:.2f}; "
-        "top heads " + ", ".join(f"{h} {v:.2f}" for h, v in top)
-        + f" (patching ranks {roles.top_heads(patched[task]['heads'], 1)[0][0]} first)"
-    )
+    print(f"{task}: logit diff {actual:.2f} = sum of terms {total:.2f}")
+    print(f"  heads {r['heads'].sum():.2f}, MLPs {r['mlps'].sum():.2f}, "
+          f"embeddings {r['embed']:.2f}; top heads "
+          + ", ".join(f"{h} {v:.2f}" for h, v in top)
+          + f" (patching ranks {roles.top_heads(patched[task]['heads'], 1)[0][0]} first)")
 hand_dla = attribution.logit_attribution(hand, hand_data["numerals"].clean)["heads"]
 print("hand-built, direct terms of the heads (numerals): "
       + ", ".join(f"{L}.{h} {hand_dla[L, h]:.2f}" for L in range(2) for h in range(2)))
@@ -1048,8 +1045,9 @@ setups = {
 single = {task: cd.single_ablation_scores(model, setups[task]) for task in TASKS}
 hand_setup = cd.ablation_setup(hand, hand_data["numerals"].clean, hand_data["numerals"].random)
 hand_single = cd.single_ablation_scores(hand, hand_setup)
-print("hand-built, each component ablated alone keeps: "
-      + ", ".join(f"{c} {round(v, 2) + 0.0:.0%}" for c, v in hand_single.items()))
+print(textwrap.fill("hand-built, each component ablated alone keeps: "
+                    + ", ".join(f"{c} {round(v, 2) + 0.0:.0%}" for c, v in hand_single.items()),
+                    78, subsequent_indent="  "))
 print(f"{'component':<10}" + "".join(f"{t:>14}" for t in TASKS))
 for comp in cd.all_components(model):
     if min(single[t][comp] for t in TASKS) < 0.97:  # the ones that matter

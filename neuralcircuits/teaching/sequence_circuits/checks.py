@@ -34,8 +34,7 @@ def check_logit_diff_metric(logit_diff_metric) -> None:
     for case in ((0, 6, 5, 11), (1, 9, 3, 17)):
         _check_metric_case(logit_diff_metric, *case)
     passed(
-        "logit_diff_metric gives the mean logit difference at the last position, on "
-        "two test batches (6 and 9 prompts)."
+        "logit_diff_metric gives the mean last-position logit difference (6 and 9 prompts)."
     )
 
 
@@ -591,8 +590,8 @@ def check_last_member_head(last_member_head) -> None:
                 "direction); scale W_V W_O so a member comes out with strength about 1."
             )
     passed(
-        "Your head attends from the final position to the last member and copies it, "
-        "on three kinds of prompts (3 to 5 members, 18 to 40 positions)."
+        "Your head attends from the final position to the last member and copies it "
+        "(3-5 members)."
     )
 
 
@@ -653,8 +652,7 @@ def check_attention_to_last_member(attention_to_last_member) -> None:
             "final position), pick each row's key member_pos[row, -1], average over rows."
         )
     passed(
-        "attention_to_last_member reads query -1 at each row's last member, on two shapes "
-        "where the members move from row to row."
+        "attention_to_last_member reads query -1 at each row's own last member (two shapes)."
     )
 
 
@@ -845,7 +843,7 @@ def check_iterative_prune(iterative_prune) -> None:
     if circuit == want:
         passed(
             f"iterative_prune keeps {', '.join(str(c) for c in sorted(want))} on the "
-            f"made-up model, as the paper's loop does ({len(calls)} calls of performance)."
+            f"made-up model, as the paper's loop does."
         )
         return
     everything = set(heads + mlps)
@@ -912,8 +910,7 @@ def check_shift_corrections(shift_corrections) -> None:
                  "get a correction; they have no target, so give them zero (no wrap-around).")
         fail(f"{case} the corrections differ from mean[m + shift] - mean[m] for the members "
              "whose target exists.")
-    passed("shift_corrections gives target minus source for every member with a target, "
-           "zero elsewhere (shifts -2, +1 and -1).")
+    passed("shift_corrections gives target minus source, zero without a target (shifts -2, +1, -1).")
 
 
 # ---------------------------------------------------------------------------
@@ -973,5 +970,4 @@ def check_format_similarity(format_similarity) -> None:
                 fail(f"Not yet: {_SIMILARITY_MISTAKES[key]}.")
         fail("Not yet: centre each depth on the mean of all 36 members, then average "
              "cos(streams[:, f, v], streams[:, g, v]) over the 12 values v.")
-    passed("format_similarity centres on all 36 members and compares the same value "
-           "across formats, on two shapes.")
+    passed("format_similarity centres on all 36 members and compares each value across formats.")

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import torch
 
-from neuralcircuits.teaching import figures  # noqa: F401  (applies the course style)
+from neuralcircuits.teaching import figures
 
 MARKERS = ("o", "s", "^")
 
 
-FORMAT_COLOURS = ("#58C4DD", "#F0AC00", "#FC6255")  # figures.POSITIVE, OUTPUT, NEGATIVE
+FORMAT_COLOURS = (figures.POSITIVE, figures.OUTPUT, figures.NEGATIVE)
 
 
 def draw_member_pca(points: torch.Tensor, formats: Sequence[str], title: str = ""):
     """The 36 members [n_formats * 12, 2] in a PCA plane, twice: coloured by value, then by format."""
-    fig, (by_value, by_format) = plt.subplots(1, 2, figsize=(12, 4.8), sharex=True, sharey=True)
+    fig, (by_value, by_format) = figures.figure(1, 2, height=4.2, sharex=True, sharey=True)
     pts = points.reshape(len(formats), 12, 2).numpy()
     values = list(range(1, 13))
     for i, (fmt, marker) in enumerate(zip(formats, MARKERS, strict=False)):
@@ -40,5 +39,4 @@ def draw_member_pca(points: torch.Tensor, formats: Sequence[str], title: str = "
     by_value.set_ylabel("principal component 2")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
