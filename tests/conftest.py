@@ -6,6 +6,20 @@ matplotlib.use("Agg")  # tests draw figures without a screen
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
+import torch  # noqa: E402
+
+
+def pytest_configure(config):
+    """One thread for torch: tests run beside each other on small machines."""
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def model():
+    """toy-seq, the course's embedded model, loaded once (a module that needs another model defines its own)."""
+    from neuralcircuits.science import toy_seq
+
+    return toy_seq.load()
 
 
 @pytest.fixture(autouse=True)

@@ -29,8 +29,6 @@ from neuralcircuits.teaching.sequence_circuits.checks import (
     check_shift_corrections,
 )
 
-torch.set_num_threads(1)
-
 
 # -- 1. logit difference ---------------------------------------------------
 def right_metric(logits, answers, wrong):

@@ -9,13 +9,6 @@ from neuralcircuits.science import patching, sequences
 from neuralcircuits.science import toy_seq as ts
 from neuralcircuits.science.patching import Component
 
-torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return ts.load()
-
 
 @pytest.fixture(scope="module")
 def random_model():

@@ -11,15 +11,7 @@ from conftest import widget_redraws
 import neuralcircuits.teaching.sequence_circuits.widgets as ex
 from neuralcircuits.science import circuit_study as study
 from neuralcircuits.science import sequences
-from neuralcircuits.science import toy_seq as ts
 from neuralcircuits.teaching import figures
-
-torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return ts.load()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from neuralcircuits.science import head_roles as roles
 from neuralcircuits.science import patching, sequences, surgery
 from neuralcircuits.science.patching import Component
 
-torch.set_num_threads(1)
 TASKS = sequences.TASKS
 PLANTED = set(hb.PLANTED_CIRCUIT)
 

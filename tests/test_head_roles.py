@@ -6,14 +6,6 @@ import torch
 from neuralcircuits.science import circuit_study as study
 from neuralcircuits.science import head_roles as roles
 from neuralcircuits.science import sequences
-from neuralcircuits.science import toy_seq as ts
-
-torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return ts.load()
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,13 @@ from neuralcircuits.science import head_roles as roles
 from neuralcircuits.science import representations as rep
 from neuralcircuits.science import transformer_parts as tp
 from neuralcircuits.science.hooks import hook_name
-from neuralcircuits.science.models import load_model
 from neuralcircuits.science.patching import Component
 
 TASKS = sequences.TASKS
 
 
 @pytest.fixture(scope="module")
-def toy():
-    torch.set_num_threads(1)
-    model = load_model("toy-seq", verbose=False)
+def toy(model):
     data, _ = study.build_task_data(model)
     return model, data
 

@@ -6,15 +6,7 @@ import torch
 from neuralcircuits.science import circuit_study as study
 from neuralcircuits.science import head_roles as roles
 from neuralcircuits.science import sequences, surgery
-from neuralcircuits.science import toy_seq as ts
 from neuralcircuits.science.patching import Component
-
-torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return ts.load()
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,6 @@ from neuralcircuits.science import toy_seq as ts
 from neuralcircuits.science.patching import Component
 from neuralcircuits.science.toy_seq import train as tr
 
-torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="module")
-def model():
-    return ts.load()
-
 
 @pytest.fixture(scope="module")
 def held_out(model):

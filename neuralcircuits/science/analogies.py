@@ -15,17 +15,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from neuralcircuits.science.members import MONTHS, N_VALUES, NUMBER_WORDS, NUMERALS
 from neuralcircuits.science.toy_classifier import single_thread
 
-NUMERALS = [str(v) for v in range(1, 13)]
-WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
-MONTHS = (
-    "January February March April May June July August September October November "
-    "December"
-).split()
+WORDS = NUMBER_WORDS
 FORMATS: dict[str, list[str]] = {"numeral": NUMERALS, "word": WORDS, "month": MONTHS}
 VOCAB: list[str] = [token for tokens in FORMATS.values() for token in tokens]
-N_VALUES = 12
 
 
 def token_value(token: str) -> int:

@@ -16,6 +16,7 @@ import torch
 
 from neuralcircuits.science import patching, sequences
 from neuralcircuits.science.hooks import hook_name, replace_hook
+from neuralcircuits.science.members import N_VALUES
 
 N_PROMPTS = 96  # rows per task before filtering (32 per template)
 SEED = 0
@@ -125,8 +126,8 @@ def answer_kept_when_earlier_members_change(
     for slot in range(dataset.member_pos.shape[1] - 1):
         shown = dataset.member_ids[:, slot]
         other = (
-            shown + torch.randint(1, 12, shown.shape, generator=g)
-        ) % 12  # never the same
+            shown + torch.randint(1, N_VALUES, shown.shape, generator=g)
+        ) % N_VALUES  # never the same
         tokens[torch.arange(len(dataset)), dataset.member_pos[:, slot]] = ids[other]
     before = sequences.last_logits(model, dataset.tokens).argmax(-1)
     after = sequences.last_logits(model, tokens).argmax(-1)

@@ -29,6 +29,7 @@ import torch
 
 from neuralcircuits.science import sequences
 from neuralcircuits.science.hooks import hook_name
+from neuralcircuits.science.members import N_VALUES
 
 # The paper's OV successor scores in GPT-2 small (top-5 successor hits).
 PAPER_OV_SCORES = {
@@ -43,7 +44,7 @@ PAPER_OV_SCORES = {
 @torch.no_grad()
 def final_attention(model: Any, dataset: sequences.SequenceDataset) -> torch.Tensor:
     """Mean attention from the final position to every position  # [n_layers, n_heads, pos]."""
-    names = [f"blocks.{L}.attn.hook_pattern" for L in range(model.cfg.n_layers)]
+    names = [hook_name("pattern", L) for L in range(model.cfg.n_layers)]
     _, cache = model.run_with_cache(dataset.tokens, names_filter=lambda n: n in names)
     return torch.stack([cache[n][:, :, -1].float().mean(0) for n in names])
 
@@ -79,9 +80,9 @@ def member_residuals(
 
     Rows of members never shown in ``datasets`` are NaN.
     """
-    name = f"blocks.{layer}.hook_resid_post"
-    total = torch.zeros(12, model.cfg.d_model)
-    count = torch.zeros(12)
+    name = hook_name("resid_post", layer)
+    total = torch.zeros(N_VALUES, model.cfg.d_model)
+    count = torch.zeros(N_VALUES)
     for ds in datasets:
         _, cache = model.run_with_cache(ds.tokens, names_filter=lambda n: n == name)
         resid = cache[name].float()  # [batch, pos, d_model]
@@ -106,8 +107,8 @@ def ov_inputs(
     """
     names = [hook_name("resid_pre", 0), hook_name("resid_post", 0)]
     n_layers, d = model.cfg.n_layers, model.cfg.d_model
-    total = torch.zeros(n_layers, 12, d)
-    count = torch.zeros(12)
+    total = torch.zeros(n_layers, N_VALUES, d)
+    count = torch.zeros(N_VALUES)
     for ds in datasets:
         _, cache = model.run_with_cache(ds.tokens, names_filter=lambda n: n in names)
         ids = ds.member_ids.flatten()
@@ -186,7 +187,7 @@ def ov_successor_scores(
     for L in range(model.cfg.n_layers):
         rows = _layer_inputs(model, inputs, L)[:11]
         keep = ~rows.isnan().any(-1)
-        x, succ = rows[keep], member_ids[1:12][keep]
+        x, succ = rows[keep], member_ids[1:N_VALUES][keep]
         for h in range(model.cfg.n_heads):
             out[L, h] = ov_successor_score(x, W_V[L, h], W_O[L, h], read, succ, k)
     return out
@@ -221,11 +222,11 @@ def neuron_profiles(
 ) -> torch.Tensor:
     """Mean activation of each neuron of MLP ``layer`` at the final position,
     by task and last member shown  # [n_tasks, 12, d_mlp] (NaN where unseen)."""
-    name = f"blocks.{layer}.mlp.hook_post"
+    name = hook_name("mlp_post", layer)
     tasks = list(datasets)
     d_mlp = model.cfg.d_mlp
-    total = torch.zeros(len(tasks), 12, d_mlp)
-    count = torch.zeros(len(tasks), 12)
+    total = torch.zeros(len(tasks), N_VALUES, d_mlp)
+    count = torch.zeros(len(tasks), N_VALUES)
     for t, task in enumerate(tasks):
         for ds in datasets[task]:
             _, cache = model.run_with_cache(ds.tokens, names_filter=lambda n: n == name)

@@ -26,9 +26,9 @@ import torch
 
 from neuralcircuits.science import sequences
 from neuralcircuits.science.hooks import hook_name
+from neuralcircuits.science.members import N_VALUES
 
 FORMATS = sequences.TASKS  # ("numerals", "number_words", "months")
-N_VALUES = 12
 
 
 def depth_names(model: Any) -> list[str]:

@@ -32,14 +32,10 @@ from typing import Any
 
 import torch
 
+from neuralcircuits.science.members import MONTHS, N_VALUES, NUMBER_WORDS, NUMERALS
+
 TASKS = ("numerals", "number_words", "months")
 
-NUMERALS = [str(i) for i in range(1, 13)]
-NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
-MONTHS = (
-    "January February March April May June July August September October "
-    "November December"
-).split()
 _MEMBERS = {"numerals": NUMERALS, "number_words": NUMBER_WORDS, "months": MONTHS}
 
 # The paper's exact text, with the verb filled in.
@@ -220,9 +216,9 @@ def random_members(rng: random.Random) -> list[int]:
 
     The paper's reference set: r1, r2 any of 1..12; r3, r4 any with r4 - 1 != r3.
     """
-    r1, r2 = rng.randrange(12), rng.randrange(12)
+    r1, r2 = rng.randrange(N_VALUES), rng.randrange(N_VALUES)
     while True:
-        r3, r4 = rng.randrange(12), rng.randrange(12)
+        r3, r4 = rng.randrange(N_VALUES), rng.randrange(N_VALUES)
         if r4 - 1 != r3:
             return [r1, r2, r3, r4]
 

@@ -36,6 +36,8 @@ from typing import Any
 import torch
 
 from neuralcircuits.science import sequences
+from neuralcircuits.science.hooks import hook_name
+from neuralcircuits.science.members import N_VALUES
 from neuralcircuits.science.patching import Component
 
 
@@ -62,14 +64,14 @@ def member_value_means(
 ) -> dict[Component, dict[int, torch.Tensor]]:
     """Per head, the mean value vector of each member token over the prompts  # {token: [d_head]}."""
     layers = sorted({h.layer for h in heads})
-    names = {f"blocks.{L}.attn.hook_v" for L in layers}
+    names = {hook_name("v", L) for L in layers}
     sums: dict[Component, dict[int, list[torch.Tensor]]] = {h: {} for h in heads}
     for ds in datasets:
         _, cache = model.run_with_cache(ds.tokens, names_filter=lambda n: n in names)
         ids = sequences.member_token_ids(sequences.get_tokenizer(model), ds.task)
         rows = torch.arange(len(ds))[:, None]
         for head in heads:
-            v = cache[f"blocks.{head.layer}.attn.hook_v"][:, :, head.head].float()
+            v = cache[hook_name("v", head.layer)][:, :, head.head].float()
             at = v[rows, ds.member_pos]  # [batch, 4, d_head]
             for m in ds.member_ids.unique().tolist():
                 sums[head].setdefault(int(ids[m]), []).append(at[ds.member_ids == m])
@@ -160,7 +162,7 @@ def surgery_hooks(edit: MemberShift, tokens: torch.Tensor) -> list[tuple[str, An
 
         return hook
 
-    return [(f"blocks.{L}.attn.hook_v", make(todo)) for L, todo in by_layer.items()]
+    return [(hook_name("v", L), make(todo)) for L, todo in by_layer.items()]
 
 
 @torch.no_grad()
@@ -181,7 +183,7 @@ def sequence_effect(
     ids = sequences.member_token_ids(sequences.get_tokenizer(model), dataset.task)
     last = dataset.member_ids[:, -1]
     target_idx = last + 1 + edit.shift
-    ok = (target_idx >= 0) & (target_idx < 12)
+    ok = (target_idx >= 0) & (target_idx < N_VALUES)
     out = {}
     for when, e in (("before", None), ("after", edit)):
         logits = edited_logits(model, dataset.tokens, e)[:, -1]  # [batch, d_vocab]
@@ -243,7 +245,7 @@ def member_outside_dataset(
     tokens = base.tokens.clone()
     prompts, which, pos = [], [], []
     for r in range(len(base)):
-        slot, member = rng.randrange(sequences.N_MEMBERS), rng.randrange(12)
+        slot, member = rng.randrange(sequences.N_MEMBERS), rng.randrange(N_VALUES)
         p = int(base.member_pos[r, slot])
         tokens[r, p] = ids[member]
         words = base.prompts[r].replace(".", " .").split()

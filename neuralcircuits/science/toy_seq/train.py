@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from neuralcircuits.science import sequences
 from neuralcircuits.science import toy_seq as ts
+from neuralcircuits.science.hooks import hook_name, mean_ablation_hook
 
 
 def default_model_config(d_vocab: int, n_layers: int = 4, n_heads: int = 2) -> dict:
@@ -339,28 +340,19 @@ def ablation_table(
             base += sequences.logit_diff(model(clean.tokens), clean).item()
             comps: dict[str, list[tuple[str, Any]]] = {}
             for layer in range(cfg.n_layers):
-                z_name = f"blocks.{layer}.attn.hook_z"
+                z_name = hook_name("z", layer)
                 z_mean = cache[z_name].mean(0)  # [pos, n_heads, d_head]
                 for h in range(cfg.n_heads):
-
-                    def head_hook(z, hook, h=h, m=z_mean):
-                        z[:, :, h] = m[:, h]
-                        return z
-
-                    comps[f"{layer}.{h}"] = [(z_name, head_hook)]
-
-                def all_heads(z, hook, m=z_mean):
-                    return m.expand_as(z).clone()
-
-                comps[f"{layer}.*"] = [(z_name, all_heads)]
-                mlp_name = f"blocks.{layer}.hook_mlp_out"
+                    comps[f"{layer}.{h}"] = [
+                        (z_name, mean_ablation_hook([(h, z_mean[:, h])]))
+                    ]
+                comps[f"{layer}.*"] = [(z_name, mean_ablation_hook([(None, z_mean)]))]
+                mlp_name = hook_name("mlp_out", layer)
                 if mlp_name in cache:
-                    mlp_mean = cache[mlp_name].mean(0)
-
-                    def mlp_hook(x, hook, m=mlp_mean):
-                        return m.expand_as(x).clone()
-
-                    comps[f"MLP {layer}"] = [(mlp_name, mlp_hook)]
+                    mlp_mean = cache[mlp_name].mean(0)  # [pos, d_model]
+                    comps[f"MLP {layer}"] = [
+                        (mlp_name, mean_ablation_hook([(None, mlp_mean)]))
+                    ]
             for name, hooks in comps.items():
                 logits = model.run_with_hooks(clean.tokens, fwd_hooks=hooks)
                 totals.setdefault(name, []).append(

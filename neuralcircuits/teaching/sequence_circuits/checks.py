@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from neuralcircuits.science import patching, sequences
+from neuralcircuits.science.hooks import hook_name
 from neuralcircuits.science.patching import Component
 from neuralcircuits.teaching.checking import as_tensor, call, close, fail, passed
 
@@ -154,8 +155,7 @@ def _patch_setup():
         model, "numerals", "corrupted", "all", n=12, seed=5
     )
 
-    def metric(logits):
-        return sequences.logit_diff(logits, clean)
+    metric = sequences.logit_diff_metric(clean)
 
     with torch.no_grad():
         table = patching.patch_heads(model, clean.tokens, corrupted.tokens, metric)
@@ -187,7 +187,7 @@ def _hooks_left(model) -> str:
 
 
 def _layer_patch(model, clean, corrupted, metric, layer):
-    name = f"blocks.{layer}.attn.hook_z"
+    name = hook_name("z", layer)
     with torch.no_grad():
         _, cache = model.run_with_cache(clean.tokens, names_filter=lambda n: n == name)
         logits = model.run_with_hooks(
