@@ -402,10 +402,22 @@ check_patch_one_head(patch_one_head)
 # The library's `patching` module does every head, every layer and every
 # position at once (the same numbers as TransformerLens's patching, computed
 # faster). `study.patching_results` runs all of its sweeps for a task and
-# normalises them:
+# normalises them.
+#
+# How many prompts does patching need? Clean and corrupted prompts differ in
+# one token, and the patching map is nearly the same from prompt to prompt:
+# the paper's own patching notebooks used 6 to 8 prompts per task. On a model
+# as large as GPT-2 small, `study.analysis_rows` keeps 8 per task, spread over
+# the three templates (`study.ANALYSIS_PROMPTS`); toy-seq is cheap, so it
+# uses every prompt. The sweeps skip nothing they report: a patch before the
+# first position where the two prompts differ copies the value the corrupted
+# run already has, so those cells are the corrupted run's number, exactly.
+# Results are kept in `build/cache`, keyed by the model's weights, the
+# prompts and the library's code, so running the cell again is instant.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
+study.announce(model, data["numerals"], "patching")
 patched = {task: study.patching_results(model, data[task]) for task in TASKS}
 
 # %%
@@ -476,7 +488,7 @@ for task in TASKS:
 # %%
 span = {task: patched[task]["clean"] - patched[task]["corrupted"] for task in TASKS}
 for task in TASKS:
-    d = data[task]
+    d = patched[task]["data"]  # the prompts the exact sweeps used
     attr = (
         attribution_patch_heads(
             model, d.clean.tokens, d.corrupted.tokens, metric_for(d.clean)
@@ -564,12 +576,17 @@ check_mean_ablate_head(mean_ablate_head)
 # template and position, as the paper does, and `single_ablation_scores`
 # ablates each head and MLP alone (many runs stacked in one batch). A score
 # of 100% means the component can go; a low score means the model needs it.
+#
+# The means come from every random prompt. The scores are means of the logit
+# difference over the clean prompts: on a model as large as GPT-2 small,
+# `study.ablation_setup` uses 16 per task (the paper used 1,536, on a GPU), so
+# a score is good to a few percent; toy-seq uses every prompt. An ablated run
+# is the clean run below its lowest ablated layer, so it starts there, and
+# the last layer computes only the last position, the one the metric reads.
 
 # %%
-setups = {
-    task: cd.ablation_setup(model, data[task].clean, data[task].random)
-    for task in TASKS
-}
+study.announce(model, data["numerals"], "ablation")
+setups = {task: study.ablation_setup(model, data[task]) for task in TASKS}
 single = {task: cd.single_ablation_scores(model, setups[task]) for task in TASKS}
 print(f"{'component':<10}" + "".join(f"{t:>14}" for t in TASKS))
 for comp in cd.all_components(model):
@@ -613,8 +630,14 @@ print(f"{len(others)} other components keep at least 97% in every task.")
 # * **knockout**: the model with only the circuit ablated should lose at
 #   least 80% of it, or the circuit is not where the work happens.
 
+# On the shared engine, a candidate circuit (the current one without one
+# component of layer L) is the current circuit below L, so each visit runs
+# only from layer L up. Each pass shows a progress bar over the components it
+# will visit; a pass that removes nothing ends the pruning.
+
 # %%
 # NBVAL_IGNORE_OUTPUT
+study.announce(model, data["numerals"], "pruning")
 found = {
     task: cd.prune_circuit(model, setups[task], threshold=0.8, desc=task)
     for task in TASKS

@@ -33,3 +33,10 @@ def widget_redraws(box, control_description: str, value) -> int:
     before = len(plt.get_fignums())
     matches[0].value = value
     return len(plt.get_fignums()) - before
+
+
+# Tests compute every result: the on-disk result cache (science.disk_cache) is
+# off unless a test turns it on for a folder of its own.
+import os  # noqa: E402
+
+os.environ.setdefault("NEURALCIRCUITS_CACHE", "off")
