@@ -72,7 +72,7 @@ def build_task_data(
 # two runs that differ in one token and gives nearly the same map on every
 # prompt; the paper's own patching notebooks used 6 to 8. Ablation and pruning
 # compare means of the logit difference, so they get more.
-ANALYSIS_PROMPTS = {"patching": 8, "ablation": 16}
+ANALYSIS_PROMPTS = {"patching": 8, "ablation": 12}
 
 
 def is_large(model: Any) -> bool:
@@ -220,10 +220,11 @@ def _patch_layers_all_pos(model, clean, corrupted, metric, kind: str) -> torch.T
     _, cache = model.run_with_cache(clean, names_filter=lambda n: n in names)
     out = torch.zeros(model.cfg.n_layers)
     for L, name in enumerate(names):
-        logits = model.run_with_hooks(
-            corrupted, fwd_hooks=[(name, replace_hook(cache[name]))]
+        # the metric reads the last position: compute only its logits
+        logits = circuit_discovery.final_logits(
+            model, corrupted, [(name, replace_hook(cache[name]))]
         )
-        out[L] = float(metric(logits))
+        out[L] = float(metric(logits[:, None]))
     return out
 
 
@@ -250,9 +251,9 @@ def _patching_results(model: Any, data: TaskData, progress: bool | None) -> dict
 
     metric = sequences.logit_diff_metric(data.clean)
 
-    with torch.no_grad():
-        base_clean = float(metric(model(clean)))
-        base_corrupted = float(metric(model(corrupted)))
+    with torch.no_grad():  # the metric reads the last position only
+        base_clean = float(metric(sequences.last_logits(model, clean)[:, None]))
+        base_corrupted = float(metric(sequences.last_logits(model, corrupted)[:, None]))
     span = base_clean - base_corrupted
 
     def norm(x: torch.Tensor) -> torch.Tensor:
