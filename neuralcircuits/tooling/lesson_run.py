@@ -156,7 +156,8 @@ def model_for(name: str) -> Any:
 def lesson_environment(
     model: Any, bypass_filter: bool, n_prompts: int | None = None
 ) -> Iterator[None]:
-    """``load_model`` returns ``model``; optionally every prompt passes the filter; ``N_PROMPTS``."""
+    """``load_model`` returns ``model``; with ``bypass_filter`` (random weights) every prompt
+    passes the filter and prediction checks are skipped; ``N_PROMPTS`` if given."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -174,6 +175,10 @@ def lesson_environment(
                 lambda model, ds, *a, **k: torch.ones(len(ds), dtype=bool),
             )
         )
+        # random weights make no prediction about a head come true: checks of
+        # the learner's predictions are for trained models
+        if hasattr(checks, "check_head_prediction"):
+            patches.append(mock.patch.object(checks, "check_head_prediction", lambda *a, **k: None))
     if n_prompts is not None:
         patches.append(mock.patch.object(circuit_study, "N_PROMPTS", n_prompts))
     threads = torch.get_num_threads()
