@@ -26,6 +26,9 @@
 #
 # In this lesson you do their study yourself, step by step:
 #
+# 0. a transformer from lesson 01's linear algebra: the residual stream, one
+#    head as a QK and an OV circuit, LayerNorm, hooks, and a head you set by
+#    hand;
 # 1. the task, the data and the metric;
 # 2. the logit lens: at which layer the answer appears;
 # 3. attention patterns: which heads look at which member;
@@ -34,7 +37,8 @@
 # 6. circuit discovery by the paper's iterative pruning;
 # 7. what the components do: OV successor scores and MLP neurons;
 # 8. the overlap of the three circuits, the shared sub-circuit;
-# 9. circuit surgery: one edit that changes all three tasks at once.
+# 9. circuit surgery: one edit that changes all three tasks at once;
+# 10. "One is 1": do 5, five and May share a representation?
 #
 # **Which model?** The paper studies GPT-2 small. Its weights are 500 MB from
 # the Hugging Face hub, which many learners (and this course's test machines)
@@ -62,17 +66,27 @@ import torch
 import neuralcircuits.teaching.sequence_circuits.widgets as explorers
 from neuralcircuits.science import circuit_discovery as cd
 from neuralcircuits.science import circuit_study as study
+from neuralcircuits.science import hand_built_transformer as hb
 from neuralcircuits.science import head_roles as roles
 from neuralcircuits.science import sequences, surgery
 from neuralcircuits.science.models import load_model, model_name
 from neuralcircuits.science.patching import Component, attribution_patch_heads
 from neuralcircuits.teaching.sequence_circuits.checks import (
+    check_attention_head,
+    check_attention_to_last_member,
+    check_format_similarity,
+    check_head_dla,
+    check_head_prediction,
+    check_iterative_prune,
+    check_last_member_head,
     check_logit_diff_metric,
     check_mean_ablate_head,
     check_ov_successor_score,
     check_patch_one_head,
     check_shared_components,
+    check_shift_corrections,
 )
+from neuralcircuits.teaching.sequence_circuits.figures import draw_member_pca
 
 torch.manual_seed(0)
 TASKS = sequences.TASKS  # ("numerals", "number_words", "months")
@@ -104,6 +118,271 @@ for task in TASKS:
     print(f"{task:<14}{text:<70}{'n/a' if kept is None else f'{kept:.1%}':>6}")
 paper_shared = cd.circuit_overlap({t: cd.paper_circuit(t) for t in TASKS})
 print("shared heads:", ", ".join(str(c) for c in paper_shared if c.kind == "head"))
+
+# %% [markdown]
+# ## 0. A transformer, from lesson 01's linear algebra
+#
+# Lessons 01 and 02 read MLPs as dot products and linear maps. A
+# transformer is built from the same pieces, arranged around one idea: the
+# **residual stream** (Elhage et al. 2021, "A Mathematical Framework for
+# Transformer Circuits"). Every position carries one vector of `d_model`
+# numbers. The embedding writes the token and its position into it; then each
+# block *adds* what its attention layer and its MLP compute:
+#
+# `resid_mid = resid_pre + attn_out`, `resid_post = resid_mid + mlp_out`.
+#
+# Nothing is overwritten; every component reads the stream and adds to it,
+# so the stream is a shared vector space in which components talk to each
+# other. `run_with_cache` runs the model once and keeps every intermediate
+# activation under its hook name; the cell below checks the two sums on a
+# prompt.
+
+# %%
+from neuralcircuits.science import attribution
+from neuralcircuits.science import representations as rep
+from neuralcircuits.science import transformer_parts as tp
+from neuralcircuits.science.hooks import hook_name
+
+example = sequences.make_dataset(model, "numerals", "clean", "done", n=4, seed=0)
+logits, cache = model.run_with_cache(example.tokens)
+print(example.prompts[0])
+print(f"tokens {tuple(example.tokens.shape)}, logits {tuple(logits.shape)}")
+for L in range(cfg.n_layers):
+    pre, mid, post = (cache[hook_name(k, L)] for k in ("resid_pre", "resid_mid", "resid_post"))
+    attn, mlp = cache[hook_name("attn_out", L)], cache[hook_name("mlp_out", L)]
+    print(
+        f"block {L}: resid {tuple(pre.shape)}; |pre + attn_out - mid| = "
+        f"{(pre + attn - mid).abs().max():.1e}, |mid + mlp_out - post| = "
+        f"{(mid + mlp - post).abs().max():.1e}"
+    )
+
+# %% [markdown]
+# ### LayerNorm
+#
+# Before a block's attention or MLP reads the stream, a **LayerNorm**
+# rescales each position's vector: subtract its mean over the `d_model`
+# coordinates, divide by its standard deviation, then multiply by a learned
+# weight `w` and add a bias `b`. The first two steps are a projection (onto
+# the vectors whose coordinates sum to 0) and a division by one number per
+# position; with that number fixed, LayerNorm is a linear map. The library's
+# `tp.layer_norm` is those four lines; it matches the model's own:
+
+# %%
+ln = model.blocks[0].ln1
+mine = tp.layer_norm(cache[hook_name("resid_pre", 0)], ln.w, ln.b)
+print(f"largest difference from the model's ln1: "
+      f"{(mine - cache['blocks.0.ln1.hook_out']).abs().max():.1e}")
+
+# %% [markdown]
+# ### One attention head: a QK circuit and an OV circuit
+#
+# A head has four matrices: `W_Q`, `W_K`, `W_V` of shape `[d_model, d_head]`
+# and `W_O` of shape `[d_head, d_model]`. Elhage et al. read them as two
+# products, each a `[d_model, d_model]` map:
+#
+# * the **QK circuit** `W_QK = W_Q W_K^T` decides *where to look*: the score
+#   of query position *i* on key position *j* is `x_i W_QK x_j^T / sqrt(d_head)`.
+#   A causal model masks the keys after the query (score −∞), and a softmax
+#   over the keys turns each query's scores into weights that sum to 1: the
+#   **attention pattern**;
+# * the **OV circuit** `W_OV = W_V W_O` decides *what to move*: the head
+#   writes, at position *i*, the pattern-weighted sum of `x_j W_OV`.
+#
+# ## Exercise 1 · One head, as two matrix products
+#
+# **Difficulty** ●●○ · **Importance** ●●● · about 15 minutes
+#
+# Write `attention_head(x, W_Q, W_K, W_V, W_O)` for `x` of shape `[batch,
+# pos, d_model]`: return `(pattern, out)`, the pattern `[batch, query, key]`
+# and the head's output `[batch, pos, d_model]`. Compute `W_QK` and `W_OV`
+# explicitly.
+#
+# <details><summary>Hint</summary>
+#
+# `scores = x @ W_QK @ x.transpose(1, 2) / d_head ** 0.5` is `[batch, q, k]`.
+# The mask: `torch.ones(n, n, dtype=torch.bool).triu(1)` is True above the
+# diagonal (keys after the query); `scores.masked_fill(mask, float("-inf"))`,
+# then `.softmax(-1)`.
+# </details>
+#
+# <details><summary>Solution explained</summary>
+#
+# The mask goes in *before* the softmax, as −∞, so the weights over the
+# allowed keys still sum to 1. The output `pattern @ x @ W_OV` moves, to each
+# query, a weighted mix of what `W_OV` makes of the keys' vectors.
+# </details>
+
+
+# %% tags=["exercise"]
+def attention_head(x, W_Q, W_K, W_V, W_O):
+    """(pattern [batch, q, k], output [batch, pos, d_model]) of one causal head."""
+    # BEGIN SOLUTION
+    W_QK = W_Q @ W_K.T  # [d_model, d_model]: where to look
+    W_OV = W_V @ W_O  # [d_model, d_model]: what to move
+    n = x.shape[1]
+    scores = x @ W_QK @ x.transpose(1, 2) / W_Q.shape[1] ** 0.5  # [batch, q, k]
+    future = torch.ones(n, n, dtype=torch.bool).triu(1)
+    pattern = scores.masked_fill(future, float("-inf")).softmax(-1)
+    return pattern, pattern @ x @ W_OV
+    # END SOLUTION
+
+
+# %% tags=["check"]
+check_attention_head(attention_head)
+
+# %% [markdown]
+# The model's heads also have biases (`b_Q`, `b_K`, `b_V`). Lesson 01's trick
+# folds a bias into a matrix: append a coordinate that is always 1 to `x`,
+# and the bias as one more row of the matrix. With it, the library's
+# `tp.attention_head` (the same function as yours) reproduces head `0.0`'s
+# pattern and output from the model's weights:
+
+# %%
+x = cache["blocks.0.ln1.hook_out"]  # [batch, pos, d_model]
+x1 = torch.cat([x, torch.ones(*x.shape[:2], 1)], -1)  # the constant-1 coordinate
+with torch.no_grad():
+    W_Q1, W_K1, W_V1 = (
+        torch.cat([W[0, 0], b[0, 0][None]]) for W, b in
+        ((model.W_Q, model.b_Q), (model.W_K, model.b_K), (model.W_V, model.b_V))
+    )
+    pattern, out = tp.attention_head(x1, W_Q1, W_K1, W_V1, model.W_O[0, 0])
+    z = cache[hook_name("z", 0)][:, :, 0]  # [batch, pos, d_head]
+print(f"pattern: largest difference {(pattern - cache[hook_name('pattern', 0)][:, 0]).abs().max():.1e}")
+print(f"output:  largest difference {(out - z @ model.W_O[0, 0]).abs().max():.1e}")
+
+# %% [markdown]
+# ### Hooks
+#
+# A **hook** is a function the model calls on an activation as it computes
+# it: `hook_fn(activation, hook)` may read it, or return a replacement that
+# the rest of the forward pass uses. `model.run_with_hooks(tokens,
+# fwd_hooks=[(name, hook_fn)])` attaches hooks for one run and removes them
+# after; `run_with_cache` is a run with a storing hook everywhere. Patching
+# and ablation (sections 4 to 6) are hooks that replace one head's `hook_z`,
+# its output before `W_O`, `[batch, pos, n_heads, d_head]`.
+#
+# ## Exercise 2 · Set one head's weights by hand
+#
+# **Difficulty** ●●● · **Importance** ●●● · about 25 minutes
+#
+# The task needs, at the final position, the last member shown. Build the
+# head that fetches it. The residual stream here is written in a basis you
+# can read (`tp.D_MODEL = 15` directions):
+#
+# * `tp.MEMBER_DIMS` (0 to 11): which member sits here (one-hot, only at
+#   members);
+# * `tp.IS_MEMBER` (12): 1 at a member's position;
+# * `tp.POSITION` (13): the position index *p* itself;
+# * `tp.CONSTANT` (14): 1 everywhere.
+#
+# Write `last_member_head()` returning `(W_Q, W_K, W_V, W_O)` such that the
+# final position attends (almost) only to the **last** member, and the head
+# writes that member's one-hot into `MEMBER_DIMS`. The check runs it on
+# prompts of 18 to 40 positions with 3 to 5 members at varying gaps (at
+# least 2 apart).
+#
+# <details><summary>Hint 1: the QK circuit</summary>
+#
+# A query built from `CONSTANT` is the same at every position, so the score
+# of key *j* is a function of *j*'s vector alone: give members a large score
+# (from `IS_MEMBER`) and every key a score that grows with `POSITION`, so
+# the latest member wins. The member score must beat the position score of
+# any non-member (up to 40 × the slope).
+# </details>
+#
+# <details><summary>Hint 2: the OV circuit</summary>
+#
+# `W_OV = W_V W_O` should be the identity on the 12 member directions and 0
+# elsewhere, so `d_head` must be at least 12.
+# </details>
+#
+# <details><summary>Solution explained</summary>
+#
+# With `W_Q[CONSTANT, 0] = W_Q[CONSTANT, 1] = sqrt(d_head)` (cancelling the
+# scaling), `W_K[IS_MEMBER, 0] = 1000` and `W_K[POSITION, 1] = 4`, the score
+# of key *j* is `1000 · is_member(j) + 4 j`: members beat non-members, and a
+# member two positions later scores 8 more, a factor e⁸ ≈ 3000 after the
+# softmax. `W_V` and `W_O` are identities on the member directions.
+# </details>
+
+
+# %% tags=["exercise"]
+def last_member_head():
+    """(W_Q, W_K, W_V, W_O) of a head that attends to the last member and copies it."""
+    # BEGIN SOLUTION
+    d_head = 12
+    W_Q = torch.zeros(tp.D_MODEL, d_head)
+    W_K = torch.zeros(tp.D_MODEL, d_head)
+    W_Q[tp.CONSTANT, :2] = d_head**0.5  # every query: "find the key with the top score"
+    W_K[tp.IS_MEMBER, 0] = 1000.0  # members first ...
+    W_K[tp.POSITION, 1] = 4.0  # ... and of them, the latest
+    W_V = torch.zeros(tp.D_MODEL, d_head)
+    W_V[tp.MEMBER_DIMS] = torch.eye(12)  # read which member ...
+    W_O = torch.zeros(d_head, tp.D_MODEL)
+    W_O[:, tp.MEMBER_DIMS] = torch.eye(12)  # ... and write it back
+    return W_Q, W_K, W_V, W_O
+    # END SOLUTION
+
+
+# %% tags=["check"]
+check_last_member_head(last_member_head)
+
+# %% [markdown]
+# The library's version, `tp.last_member_head()`, on random prompts:
+
+# %%
+streams = tp.member_streams(n=64, length=24, seed=0)
+scores = tp.score_last_member_head(tp.last_member_head(), streams)
+print(
+    f"attention from the final position to the last member {scores['attention']:.1%}; "
+    f"last member copied in {scores['copied']:.0%} of prompts "
+    f"(strength {scores['copy_strength']:.2f})"
+)
+
+# %% [markdown]
+# This head does half of the task: it *moves* the last member to the final
+# position. The other half, "+1", is a map from each member to the next; an
+# OV circuit can do it too (`W_OV` a shift matrix instead of the identity:
+# a **successor head**, Gould et al. 2023), or an MLP after the head.
+#
+# ### The finished version: a hand-built transformer
+#
+# The library's `hand_built_transformer` (`hb`) is that idea finished, as a
+# real model on the lesson's prompts: two layers of two heads, every weight
+# set by hand, no training. Head 0.0 is your head (the **mover**: from the
+# final "in" to the last member, copying it); head 1.0 is a **successor
+# head** that reads what the mover left at the final position and writes a
+# vote for the next member (V-composition, Elhage et al. 2021). The other
+# components are **bystanders**: active, but nothing the answer depends on
+# reads them. Its roles, and how it does the three tasks:
+
+# %%
+hand = hb.build()
+hand_data, _ = study.build_task_data(hand)
+for comp, role in hb.ROLES.items():
+    print(f"{comp:<6}{role}")
+for task in TASKS:
+    d = hand_data[task]
+    with torch.no_grad():
+        ld = sequences.logit_diff(hand(d.clean.tokens), d.clean)
+    print(f"{task:<13} top-1 correct {sequences.accuracy(hand, d.clean):.0%}, "
+          f"logit difference {ld:.2f}")
+
+# %% [markdown]
+# **Build, then find.** Because we know this model's circuit (heads 0.0 and
+# 1.0, nothing else), every method below runs on it first: a method that
+# does not recover the planted circuit here cannot be trusted on a trained
+# model. Then the same method runs on the lesson's model, where nobody
+# planted anything: on toy-seq, look for a head that attends from the final
+# position to the last member (section 3), restores the answer when patched
+# (section 4) and writes the successor (section 7); in GPT-2 small the
+# paper found head 9.1 doing the last two.
+#
+# ### Summary
+# * The residual stream is a sum: every block adds its attention and MLP
+#   outputs; `run_with_cache` shows each term.
+# * A head is a QK circuit `W_Q W_K^T` (where to look) and an OV circuit
+#   `W_V W_O` (what to move); you can set both by hand.
 
 # %% [markdown]
 # ## 1. The task, the data and the metric
@@ -156,7 +435,7 @@ for task in TASKS:
 # a difference of logits, it is not squashed by the softmax the way a
 # probability near 1 is.
 #
-# ## Exercise 1 · The logit-difference metric
+# ## Exercise 3 · The logit-difference metric
 #
 # **Difficulty** ●○○ · **Importance** ●●● · about 5 minutes
 #
@@ -230,6 +509,12 @@ for task in TASKS:
 # testable on any model, and we test it below; for toy-seq we know the answer
 # in advance.
 #
+# **What you should see on toy-seq.** Every prompt passes the filter in
+# every task, the top-1 answer is right on all of them, the clean logit
+# difference is above 10 and the corrupted one below −10 in every task: the
+# model is sure, and the corrupted prompts flip it completely. GPT-2 small
+# (paper) is less sure: 6.73 clean and −4.88 corrupted on "1 2 3 4".
+#
 # ### Summary
 # * Three tasks, three templates, aligned clean / corrupted / random prompts.
 # * The metric is the logit difference, correct minus last-member-repeated.
@@ -278,6 +563,12 @@ for task in TASKS:
 # comes before the +1. Compare your model's rows: at which depth does the
 # answer win, and is there a depth where the last member is on top first?
 #
+# **What you should see on toy-seq.** From depth 1 on, the answer is on top
+# in every prompt and the last member in none; at depth 0 (the embedding
+# alone) the answer is on top in at most an eighth of the prompts. In two
+# layers the lens shows no "copy first, then +1" stage. GPT-2 small
+# (paper): the last member on top at layer 8, the answer at layer 9.
+#
 # ### Summary
 # * The logit lens locates the depth where the answer becomes readable.
 # * In GPT-2 small it appears at layer 9, right after the successor head.
@@ -289,6 +580,20 @@ for task in TASKS:
 # Attention is the only way information moves between positions, so we ask:
 # from the final position, how much does each head attend to each of the four
 # members? (The members sit at fixed positions in every prompt.)
+
+# %% [markdown]
+# The hand-built transformer first: from its final position, the mover 0.0
+# should attend almost only to the last member, and the member averager 1.1
+# a quarter to each member (its 25% on the last one is not a sign that it
+# matters).
+
+# %%
+hand_to_last = roles.attention_to_members(hand, hand_data["numerals"].clean)[..., -1]
+print("hand-built, attention to the last member:",
+      ", ".join(f"{h} {v:.1%}" for h, v in roles.top_heads(hand_to_last, k=2)))
+
+# %% [markdown]
+# And the lesson's model:
 
 # %%
 to_members = {
@@ -315,6 +620,65 @@ for task in TASKS:
     )
 
 # %% [markdown]
+# ## Exercise 4 · The attention-to-last-member readout
+#
+# **Difficulty** ●○○ · **Importance** ●●○ · about 10 minutes
+#
+# The table above comes from one readout. Write
+# `attention_to_last_member(pattern, member_pos)`: `pattern` is one layer's
+# `hook_pattern`, `[batch, n_heads, query, key]`, and `member_pos` is
+# `[batch, 4]`, each row's member positions. Return, per head, the attention
+# from the final position to the row's last member, averaged over rows
+# (`[n_heads]`). Do not assume the members sit at the same positions in
+# every row.
+#
+# <details><summary>Hint</summary>
+#
+# `pattern[:, :, -1]` is the final position's attention, `[batch, n_heads,
+# key]`; index it with `rows = torch.arange(batch)` and `member_pos[:, -1]`.
+# </details>
+#
+# <details><summary>Solution explained</summary>
+#
+# `pattern[rows, :, -1, member_pos[:, -1]]` picks, for each row, the query
+# -1 and the key of that row's last member, for every head: `[batch,
+# n_heads]`; the mean over rows is the readout.
+# </details>
+
+
+# %% tags=["exercise"]
+def attention_to_last_member(pattern, member_pos):
+    """Mean attention from the final position to each row's last member, per head [n_heads]."""
+    # BEGIN SOLUTION
+    rows = torch.arange(pattern.shape[0])
+    return pattern[rows, :, -1, member_pos[:, -1]].mean(0)
+    # END SOLUTION
+
+
+# %% tags=["check"]
+check_attention_to_last_member(attention_to_last_member)
+
+# %% [markdown]
+# ## Exercise 5 · A prediction
+#
+# **Difficulty** ●○○ · **Importance** ●●○ · about 5 minutes
+#
+# Before you patch (next section): which head will activation patching rank
+# first on the numerals, the head whose clean output restores most of the
+# answer? Use what you have seen so far (the attention table above, the
+# hand-set head of section 0) and return it from `predict_top_head` as
+# `"layer.head"`. The check runs after the patching below and compares.
+
+
+# %% tags=["exercise"]
+def predict_top_head() -> str:
+    """Your prediction: the head patching will rank first on the numerals, as "layer.head"."""
+    # BEGIN SOLUTION
+    # the head that attends most from the final position to the last member
+    return roles.top_heads(to_members["numerals"][..., -1], k=1)[0][0]
+    # END SOLUTION
+
+# %% [markdown]
 # In GPT-2 small the paper describes head 9.1 attending from the last token
 # almost only to the most recent member, 7.11 attending to the recent members,
 # and 1.5 and 4.4 as "number detection" heads that attend between members
@@ -336,6 +700,12 @@ for task in TASKS:
 explorers.attention_explorer(model, data)
 
 # %% [markdown]
+# **What you should see on toy-seq.** Exactly one head attends at least half
+# as much as the strongest to the last member, with about 0.9 or more of
+# the final position's attention in every task, and no head gives the three
+# earlier members together more than 0.15. GPT-2 small (paper): 9.1 attends
+# almost only to the most recent member, and 7.11 to the recent members.
+#
 # ### Summary
 # * A few heads carry the last member to the final position; the table names
 #   them for your model.
@@ -352,7 +722,7 @@ explorers.attention_explorer(model, data)
 # information that distinguishes the two prompts: here, which member came
 # last.
 #
-# ## Exercise 2 · Patch one head by hand
+# ## Exercise 6 · Patch one head by hand
 #
 # **Difficulty** ●●○ · **Importance** ●●● · about 15 minutes
 #
@@ -415,6 +785,17 @@ check_patch_one_head(patch_one_head)
 # Results are kept in `build/cache`, keyed by the model's weights, the
 # prompts and the library's code, so running the cell again is instant.
 
+# %% [markdown]
+# On the hand-built transformer first: patching either planted head should
+# restore the whole answer (1.00), and every bystander nothing.
+
+# %%
+hand_patched = study.patching_results(hand, hand_data["numerals"])
+print("hand-built, patching each head (numerals):")
+for L in range(hand.cfg.n_layers):
+    print("  " + "  ".join(f"{L}.{h} {hand_patched['heads'][L, h]:.2f}"
+                           for h in range(hand.cfg.n_heads)))
+
 # %%
 # NBVAL_IGNORE_OUTPUT
 study.announce(model, data["numerals"], "patching")
@@ -445,6 +826,103 @@ for task in TASKS:
         f"{patched[task]['corrupted']:6.2f}; top heads: "
         + ", ".join(f"{h} {v:.2f}" for h, v in top)
     )
+
+# %% [markdown]
+# Your prediction against the patching result on the numerals:
+
+# %% tags=["check"]
+check_head_prediction(predict_top_head, patched["numerals"]["heads"])
+
+# %% [markdown]
+# ### Direct logit attribution
+#
+# Patching says which head's output *matters*. **Direct logit
+# attribution** (Elhage et al. 2021) says what a head writes *straight into
+# the answer*. The logits are `ln_final(resid) @ W_U`, and the final
+# residual stream is a sum of every component's output. Fix the final
+# LayerNorm's scale (one number per prompt, read from the cache) and the
+# logit difference becomes a sum with one term per component: its output at
+# the final position, divided by the scale, dotted with the direction
+# `W_U[:, correct] - W_U[:, wrong]` (times the LayerNorm's weight, centred).
+# `attribution.answer_directions` gives that direction per prompt.
+#
+# ## Exercise 7 · Direct logit attribution of each head
+#
+# **Difficulty** ●●○ · **Importance** ●●● · about 15 minutes
+#
+# Write `head_dla(z, W_O, scale, directions)`: `z` is one layer's `hook_z` at
+# the final position, `[batch, n_heads, d_head]`; `W_O` is `[n_heads,
+# d_head, d_model]`; `scale` is `[batch, 1]`; `directions` is `[batch,
+# d_model]`. Return each head's mean contribution, `[n_heads]`.
+#
+# <details><summary>Hint</summary>
+#
+# `torch.einsum("bhd,hdm->bhm", z, W_O)` is each head's output `[batch,
+# n_heads, d_model]`. Divide by `scale[:, :, None]`, multiply by
+# `directions[:, None]`, sum over `d_model`, average over the batch.
+# </details>
+#
+# <details><summary>Solution explained</summary>
+#
+# Each head's output is `z_h W_O[h]`; the LayerNorm divides the whole
+# residual by the prompt's scale; the dot product with the prompt's answer
+# direction is that head's share of the logit difference.
+# </details>
+
+
+# %% tags=["exercise"]
+def head_dla(z, W_O, scale, directions):
+    """Each head's mean direct contribution to the logit difference [n_heads]."""
+    # BEGIN SOLUTION
+    out = torch.einsum("bhd,hdm->bhm", z, W_O)  # [batch, n_heads, d_model]
+    return ((out / scale[:, :, None]) * directions[:, None]).sum(-1).mean(0)
+    # END SOLUTION
+
+
+# %% tags=["check"]
+check_head_dla(head_dla)
+
+# %% [markdown]
+# The library's `attribution.head_dla` is the same function;
+# `attribution.logit_attribution` applies it to every layer (reading `z` and
+# the scale from the cache) and also gives the MLPs, the embeddings and the
+# biases. The terms add up to the model's logit difference exactly (printed below);
+# beside them, the patching score of each head.
+
+# %%
+dla = {task: attribution.logit_attribution(model, data[task].clean) for task in TASKS}
+for task in TASKS:
+    r = dla[task]
+    total = r["heads"].sum() + r["mlps"].sum() + r["embed"] + r["attn_biases"] + r["constant"]
+    with torch.no_grad():
+        actual = sequences.logit_diff(model(data[task].clean.tokens), data[task].clean)
+    top = roles.top_heads(r["heads"], k=2)
+    print(
+        f"{task:<13} logit diff {actual:.2f} = sum of terms {total:.2f}: heads "
+        f"{r['heads'].sum():.2f}, MLPs {r['mlps'].sum():.2f}, embeddings {r['embed']:.2f}; "
+        "top heads " + ", ".join(f"{h} {v:.2f}" for h, v in top)
+        + f" (patching ranks {roles.top_heads(patched[task]['heads'], 1)[0][0]} first)"
+    )
+hand_dla = attribution.logit_attribution(hand, hand_data["numerals"].clean)["heads"]
+print("hand-built, direct terms of the heads (numerals): "
+      + ", ".join(f"{L}.{h} {hand_dla[L, h]:.2f}" for L in range(2) for h in range(2)))
+print("MLPs' direct terms, numerals:",
+      ", ".join(f"MLP{L} {v:.2f}" for L, v in enumerate(dla["numerals"]["mlps"].tolist())))
+
+# %% [markdown]
+# A head can matter to patching and write little directly: it moves the
+# member to the final position, and a later MLP (or head) turns it into the
+# answer. Direct attribution then credits what comes later. The hand-built
+# transformer shows it exactly: its mover 0.0 restores the whole answer
+# under patching and writes 0.00 directly; the successor head 1.0 writes
+# all of it.
+#
+# **What you should see on toy-seq.** The head patching ranks first writes a
+# small direct term, and the MLPs carry most of the logit difference (the
+# printed sums): the "+1" is computed after the head, by the MLPs, not by
+# its OV circuit. In GPT-2 small the paper's successor head 9.1 both
+# restores the answer under patching (0.25 to 0.30, the table above) and
+# writes the successor through its OV circuit (section 7).
 
 # %% [markdown]
 # The residual-stream map says *where* the difference lives: before the first
@@ -519,6 +997,12 @@ for task in TASKS:
 explorers.patching_explorer(patched, model)
 
 # %% [markdown]
+# **What you should see on toy-seq.** Patching that same head restores most
+# of the answer (above 0.8 in every task) and no other head restores more
+# than 0.15; attribution patching agrees (correlation above 0.9, same top
+# head). GPT-2 small (paper): 9.1 restores 0.25 to 0.30, the rest is spread
+# over many heads.
+#
 # ### Summary
 # * Patching the clean activation into the corrupted run finds what carries
 #   the last member's identity to the answer.
@@ -535,7 +1019,7 @@ explorers.patching_explorer(patched, model)
 # the component's "typical" output, so we remove only what is specific to
 # the prompt, not everything (as zeroing would).
 #
-# ## Exercise 3 · A mean-ablation hook
+# ## Exercise 8 · A mean-ablation hook
 #
 # **Difficulty** ●○○ · **Importance** ●●○ · about 5 minutes
 #
@@ -599,6 +1083,46 @@ others = [
 print(f"{len(others)} other components keep at least 97% in every task.")
 
 # %% [markdown]
+# ### Zero, mean or resample?
+#
+# What should replace a component's output when we remove it? Three common
+# answers, side by side on one component, the one whose mean ablation costs
+# most in the table above:
+#
+# * **zero ablation** writes 0, a value the component may never produce: it
+#   removes the component's information *and* its constant offset, which the
+#   rest of the model relies on;
+# * **mean ablation** writes the mean over the reference prompts: it keeps
+#   the offset and removes only what is specific to the prompt. The paper
+#   uses it (after Wang et al. 2022);
+# * **resampling ablation** writes the activation of *another* reference
+#   prompt, row by row: realistic values, but they carry that prompt's own
+#   member, information that points to a different answer, and the result
+#   depends on which prompt was drawn (three draws below).
+
+# %%
+worst = min(single["numerals"], key=single["numerals"].get)
+kinds = attribution.ablation_kinds(
+    model, worst, data["numerals"].clean, data["numerals"].random
+)
+ratio = attribution.activation_norm_ratio(model, worst, data["numerals"].random)
+print(f"ablating {worst} on the numerals (share of the logit difference kept)")
+for kind, r in kinds.items():
+    spread = f" ± {r['spread']:.3f} over 3 draws" if kind == "resample" else ""
+    print(f"  {kind:<9}{r['kept']:>7.1%}{spread}; spread over prompts {r['kept_row_std']:.2f}")
+print(f"|mean activation| / mean |activation| of {worst}: {ratio:.2f}")
+print("resampling removes more than the mean:", kinds["resample"]["kept"] < kinds["mean"]["kept"])
+
+# %% [markdown]
+# The last line says whether resampling took more of the answer than the
+# mean did: when it does, the extra loss is the other prompts' members
+# pushing their own answers, not the loss of this prompt's information.
+# The norm ratio says how much of the component's output is a constant
+# offset (near 1: mostly offset), the part zero ablation removes and the
+# other two keep. The mean measures one thing, the information specific to
+# the prompt, with no randomness: the reason the paper prunes with it.
+
+# %% [markdown]
 # The paper's single ablations in GPT-2 small (1536 prompts per task):
 # numerals lose 47% without head 7.11, 15% without 10.7, 14% without 1.5,
 # 13% without 8.8 or 4.4, 9% without 9.1 (1.35% for the average head); number
@@ -609,6 +1133,12 @@ print(f"{len(others)} other components keep at least 97% in every task.")
 # One ablation at a time underestimates components that **back each other
 # up**: if two heads do the same job, removing either one costs little. That
 # is why circuits are found by removing components *cumulatively*.
+#
+# **What you should see on toy-seq.** Three components matter: the head
+# that carries the member and the two MLPs each keep under 70% when
+# ablated, and every other component keeps at least 90% in every task.
+# GPT-2 small (paper): 7.11 costs 47% of the numerals, MLP 0 and MLP 9 leave
+# 37% and 29%.
 #
 # ### Summary
 # * Mean ablation replaces a component by its average over random-member
@@ -631,9 +1161,89 @@ print(f"{len(others)} other components keep at least 97% in every task.")
 # * **knockout**: the model with only the circuit ablated should lose at
 #   least 80% of it, or the circuit is not where the work happens.
 
-# On the shared engine, a candidate circuit (the current one without one
-# component of layer L) is the current circuit below L, so each visit runs
-# only from layer L up. Each pass shows a progress bar over the components it
+# %% [markdown]
+# ## Exercise 9 · The iterative pruning loop
+#
+# **Difficulty** ●●● · **Importance** ●●● · about 25 minutes
+#
+# Write the paper's loop, `iterative_prune(visit_order, performance,
+# threshold=0.8)`:
+#
+# * `visit_order("backward")` and `visit_order("forward")` give the
+#   components in the order to visit them (every head and MLP of the model);
+# * `performance(circuit)` takes a set of components and returns the logit
+#   difference of the model with *everything else* mean-ablated, as a share
+#   of the full model's;
+# * start with every component; visit backward, then forward; drop a
+#   component for good when the circuit without it still keeps at least
+#   `threshold`; repeat the two passes until a whole round removes nothing.
+#   Return the circuit (a set of components).
+#
+# The check runs it on a made-up model with backup heads and components
+# that only become removable after another is gone.
+#
+# <details><summary>Hint</summary>
+#
+# `circuit = set(visit_order("backward"))`; a `while True:` loop with a
+# `changed = False` flag; inside, `for direction in ("backward", "forward"):
+# for comp in visit_order(direction):`, skip components already removed,
+# test `performance(circuit - {comp}) >= threshold`.
+# </details>
+#
+# <details><summary>Solution explained</summary>
+#
+# Removals are cumulative (each test ablates the candidate together with
+# everything removed so far) and the threshold is a share of the full
+# model, so small losses add up and the loop stops before the total drops
+# below 80%. The order decides which of two backup heads goes: the first one
+# visited. Repeating until nothing changes catches components that become
+# removable only once others are gone.
+# </details>
+
+
+# %% tags=["exercise"]
+def iterative_prune(visit_order, performance, threshold=0.8):
+    """The components kept by the paper's iterative node pruning."""
+    # BEGIN SOLUTION
+    circuit = set(visit_order("backward"))
+    while True:
+        changed = False
+        for direction in ("backward", "forward"):
+            for comp in visit_order(direction):
+                if comp in circuit and performance(circuit - {comp}) >= threshold:
+                    circuit.remove(comp)
+                    changed = True
+        if not changed:
+            return circuit
+    # END SOLUTION
+
+
+# %% tags=["check"]
+check_iterative_prune(iterative_prune)
+
+# %% [markdown]
+# The same loop is the library's `cd.iterative_prune`. On the model, with
+# `cd.visit_order` and `cd.circuit_performance` (the numerals), and against
+# the library's `prune_circuit` below:
+
+# %%
+mine = cd.iterative_prune(
+    lambda direction: cd.visit_order(model, direction),
+    lambda circuit: cd.circuit_performance(model, setups["numerals"], circuit),
+)
+print("the loop, numerals:", cd.format_circuit(mine))
+hand_setup = cd.ablation_setup(hand, hand_data["numerals"].clean, hand_data["numerals"].random)
+hand_circuit = cd.iterative_prune(
+    lambda direction: cd.visit_order(hand, direction),
+    lambda circuit: cd.circuit_performance(hand, hand_setup, circuit),
+)
+print("the loop on the hand-built transformer:", cd.format_circuit(hand_circuit),
+      "(planted: heads 0.0, 1.0)")
+
+# %% [markdown]
+# The library's `prune_circuit` runs the same loop with less work: a
+# candidate circuit (the current one without one component of layer L) is
+# the current circuit below L, so each visit runs only from layer L up. Each pass shows a progress bar over the components it
 # will visit; a pass that removes nothing ends the pruning.
 
 # %%
@@ -655,6 +1265,8 @@ for task in TASKS:
         f"{task:<14}{cd.format_circuit(circuits[task]):<44}"
         f"{found[task].performance:>12.1%}{knockout[task]:>15.1%}"
     )
+print("prune_circuit finds the same numerals circuit as the loop:",
+      set(circuits["numerals"]) == set(mine))
 print(f"\n{'task':<14}GPT-2 small (Lan et al. 2023), kept")
 for task in TASKS:
     kept = cd.PAPER_PERFORMANCE[task]
@@ -675,6 +1287,11 @@ for task in TASKS:
 # first one visited is removed and the second kept. Circuits found by
 # pruning are *a* sufficient set, not *the* set.
 #
+# **What you should see on toy-seq.** The three tasks get the same circuit,
+# at most four components, which keeps at least 90% alone while the model
+# with the circuit ablated keeps under 10%: faithful and necessary. GPT-2
+# small (paper): 13 to 19 heads and most MLPs, keeping 81%.
+#
 # ### Summary
 # * Iterative pruning removes components cumulatively while 80% of the logit
 #   difference remains.
@@ -689,27 +1306,35 @@ for task in TASKS:
 # `W_V W_O`: it maps what sits at a member to what it writes at the final
 # position. Gould et al. (2023) call a head a **successor head** when its OV
 # circuit maps a member to its successor. Lan et al. test it like this: take
-# the residual stream at each member after block 0, push it through a head's
-# `W_V W_O`, the final LayerNorm and the unembedding, and count a success when
-# the member's successor is among the top 5 tokens. Head 9.1 of GPT-2 small
-# scores 87% on numerals, 91% on number words and 31% on months; the average
-# head scores 3%.
+# each member as the head reads it, push it through the head's `W_V W_O`, the
+# final LayerNorm and the unembedding, and count a success when the member's
+# successor is among the top 5 tokens. Head 9.1 of GPT-2 small scores 87% on
+# numerals, 91% on number words and 31% on months; the average head scores 3%.
 #
-# ## Exercise 4 · An OV successor score
+# *As the head reads it* matters. A head of layer 0 reads the embedding; a
+# head of a later layer reads the **effective embedding**, the member's
+# residual stream after block 0 (block 0's MLP often finishes the embedding's
+# job); and every head reads through its own LayerNorm, `ln1`.
+# `roles.ov_inputs` gives, per layer, each member as that layer's heads read
+# it: `[n_layers, 12, d_model]`. Feeding every head the same input (say,
+# layer 0's) scores a later head on vectors it never sees.
+#
+# ## Exercise 10 · An OV successor score
 #
 # **Difficulty** ●●○ · **Importance** ●●● · about 10 minutes
 #
-# Write `ov_successor_score(resid, W_V, W_O, read, successor_ids, k=5)`:
-# `resid` is `[n, d_model]` (one member per row), `W_V` is `[d_model,
-# d_head]`, `W_O` is `[d_head, d_model]`, `read` maps `[n, d_model]` to
-# logits `[n, d_vocab]` (final LayerNorm and unembedding), and
+# Write `ov_successor_score(inputs, layer, W_V, W_O, read, successor_ids,
+# k=5)` for a head of layer `layer`: `inputs` is `[n_layers, n, d_model]`
+# (per layer, one member per row, as that layer reads it), `W_V` is
+# `[d_model, d_head]`, `W_O` is `[d_head, d_model]`, `read` maps `[n,
+# d_model]` to logits `[n, d_vocab]` (final LayerNorm and unembedding), and
 # `successor_ids` is each member's successor token. Return the share of rows
 # whose successor is in the top `k` tokens.
 #
 # <details><summary>Hint</summary>
 #
-# `logits = read(resid @ W_V @ W_O)`; `logits.topk(k, dim=-1).indices` has
-# shape `[n, k]`; compare it with `successor_ids[:, None]`.
+# `logits = read(inputs[layer] @ W_V @ W_O)`; `logits.topk(k, dim=-1).indices`
+# has shape `[n, k]`; compare it with `successor_ids[:, None]`.
 # </details>
 #
 # <details><summary>Solution explained</summary>
@@ -720,10 +1345,10 @@ for task in TASKS:
 
 
 # %% tags=["exercise"]
-def ov_successor_score(resid, W_V, W_O, read, successor_ids, k=5) -> float:
+def ov_successor_score(inputs, layer, W_V, W_O, read, successor_ids, k=5) -> float:
     """Share of members whose OV output ranks their successor in the top k."""
     # BEGIN SOLUTION
-    logits = read(resid @ W_V @ W_O)  # [n, d_vocab]
+    logits = read(inputs[layer] @ W_V @ W_O)  # [n, d_vocab]: the head's own layer's input
     top = logits.topk(k, dim=-1).indices  # [n, k]
     return (top == successor_ids[:, None]).any(-1).float().mean().item()
     # END SOLUTION
@@ -733,20 +1358,33 @@ def ov_successor_score(resid, W_V, W_O, read, successor_ids, k=5) -> float:
 check_ov_successor_score(ov_successor_score)
 
 # %% [markdown]
-# The library's `head_roles.ov_successor_scores` does it for every head. The
-# residual at each member is averaged over every clean and random prompt in
-# which it appears (the random prompts show all twelve members).
+# The library's `head_roles.ov_successor_scores` does it for every head,
+# each with its own layer's input. The inputs are averaged over every clean
+# and random prompt in which the member appears (the random prompts show all
+# twelve members).
 
 # %%
 member_ids = {task: sequences.member_token_ids(model.tokenizer, task) for task in TASKS}
 resid = {
-    task: roles.member_residuals(model, [data[task].clean, data[task].random])
+    task: roles.ov_inputs(model, [data[task].clean, data[task].random])
     for task in TASKS
 }
 ov = {
     task: roles.ov_successor_scores(model, resid[task], member_ids[task])
     for task in TASKS
 }
+hand_ov = {
+    task: roles.ov_successor_scores(
+        hand,
+        roles.ov_inputs(hand, [hand_data[task].clean, hand_data[task].random]),
+        sequences.member_token_ids(hand.tokenizer, task),
+    )
+    for task in TASKS
+}
+print("hand-built, heads with an OV successor score above 50%: " + ", ".join(
+    f"{L}.{h} ({', '.join(f'{hand_ov[t][L, h]:.0%}' for t in TASKS)})"
+    for L in range(2) for h in range(2) if min(hand_ov[t][L, h] for t in TASKS) > 0.5
+))
 print(f"{'head':<8}" + "".join(f"{t:>14}" for t in TASKS))
 best = sorted(
     (
@@ -836,6 +1474,13 @@ for layer in circuit_mlps:
 # separately; neurons keyed on the member index across tasks are exactly the
 # sharing the data allows.
 #
+# **What you should see on toy-seq.** No head is a successor head the way
+# GPT-2's 9.1 is (87% on numerals, 91% on number words): toy-seq's best OV
+# successor score stays below 70% in every task. With the direct
+# attribution of section 4, the "+1" lives in the MLPs. The hand-built
+# transformer's successor head scores 100%: the score finds one where there
+# is one.
+#
 # ### Summary
 # * OV successor scores test whether a head's OV circuit maps a member to the
 #   next; head 9.1 does so in GPT-2 small.
@@ -845,7 +1490,7 @@ for layer in circuit_mlps:
 # %% [markdown]
 # ## 8. The shared sub-circuit
 #
-# ## Exercise 5 · The overlap of two circuits
+# ## Exercise 11 · The overlap of two circuits
 #
 # **Difficulty** ●○○ · **Importance** ●●○ · about 5 minutes
 #
@@ -909,6 +1554,11 @@ print(
 # table, and how much of each task the shared part recovers on its own
 # (everything else mean-ablated) and how much is left without it.
 #
+# **What you should see on toy-seq.** The three circuits are identical, so
+# the shared sub-circuit is each whole circuit, and it keeps at least 90%
+# of every task alone. GPT-2 small (paper): the circuits differ, and share
+# eight heads.
+#
 # ### Summary
 # * The overlap of the circuits is the sub-circuit the tasks share.
 # * Run alone, it tells you how much of each task is done by shared
@@ -926,7 +1576,9 @@ print(
 # `shift=-2`). If the model answers "the successor of what these heads
 # carry", it will now answer the successor of the member two before the last:
 # the last member's **predecessor**. Tokens that are not members get no
-# correction.
+# correction. Each task's corrections are measured on that task's own prompts
+# (`fit_each_task` below): whether a correction measured on one format also
+# works for another is a separate question, taken up after the exercise.
 
 # %%
 mean_last = torch.stack([to_members[t][..., -1] for t in TASKS]).mean(0)  # [L, H]
@@ -940,15 +1592,23 @@ shared_movers = [c for c in movers if c in shared]
 print("heads that carry the last member:", ", ".join(map(str, movers)))
 print("of those, in the shared circuit:", ", ".join(map(str, shared_movers)) or "none")
 
-fit_sets = [getattr(data[t], kind) for t in TASKS for kind in ("clean", "random")]
 new_data, _ = study.build_task_data(model, seed=7)
 tests = {t: new_data[t].clean for t in TASKS}
-edits = {
-    "all movers": surgery.fit_member_shift(model, movers, fit_sets, shift=-2),
-    "shared movers only": surgery.fit_member_shift(
-        model, shared_movers, fit_sets, shift=-2
-    ),
-}
+
+
+def fit_each_task(heads, shift=-2):
+    """One edit: each task's member tokens get corrections measured on that task."""
+    edit = surgery.MemberShift(shift, fitted_on=TASKS, applied_to=TASKS)
+    for task in TASKS:
+        part = surgery.fit_member_shift(
+            model, heads, [data[task].clean, data[task].random], shift, apply_to=(task,)
+        )
+        for head, table in part.corrections.items():  # the tasks' tokens do not overlap
+            edit.corrections[head] = edit.corrections.get(head, 0) + table
+    return edit
+
+
+edits = {"all movers": fit_each_task(movers), "shared movers only": fit_each_task(shared_movers)}
 print(
     f"\n{'edit':<20}{'task':<14}{'successor on top':>18}{'predecessor on top':>20}"
     f"{'logit diff':>16}"
@@ -970,16 +1630,105 @@ for label in edits:
 # Read the table (the prompts are new ones, seed 7, not those the edit was
 # fitted on). For each task: how often the successor is the top token before
 # and after the edit, how often the predecessor of the last member is on top
-# after it, and the logit difference before and after. One edit, fitted once
-# for all three tasks; the lines above it say which of its heads belong to
-# the shared circuit.
+# after it, and the logit difference before and after. One edit to the same
+# heads for all three tasks (each task's tokens with their own corrections);
+# the lines above it say which of its heads belong to the shared circuit.
 #
 # The second block edits only the carriers that belong to the shared
 # circuit. When the two blocks agree, every head that carries the member is
 # shared. When they differ, a carrier outside the shared circuit (a backup,
 # which pruning can drop from a circuit because one carrier was enough) keeps
 # voting for the original answer, and an edit must reach it too.
+
+# %% [markdown]
+# ## Exercise 12 · Fit the surgery on one task
 #
+# **Difficulty** ●●○ · **Importance** ●●○ · about 15 minutes
+#
+# The edit is a table of corrections, one per member and head. For one
+# head and one task, `value_means` is `[12, d_head]`: the head's mean value
+# vector at each member (a row of NaN for a member never seen). Write
+# `shift_corrections(value_means, shift)`: row *m* is `value_means[m +
+# shift] - value_means[m]` when both rows exist, and 0 otherwise (no
+# wrap-around past the first or twelfth member).
+#
+# <details><summary>Hint</summary>
+#
+# Start from `torch.zeros_like(value_means)` and loop over `m` in
+# `range(12)`; skip `m` when `m + shift` is outside `0..11` or either row
+# has a NaN (`row.isnan().any()`).
+# </details>
+#
+# <details><summary>Solution explained</summary>
+#
+# Adding `mean[m + shift] - mean[m]` to the head's value at member *m* makes
+# it, on average, the value the head computes at member *m + shift*:
+# downstream, the head now carries the other member. Target minus source,
+# and nothing for members with no target.
+# </details>
+
+
+# %% tags=["exercise"]
+def shift_corrections(value_means, shift):
+    """Row m: value_means[m + shift] - value_means[m], or 0 without a target."""
+    # BEGIN SOLUTION
+    out = torch.zeros_like(value_means)
+    for m in range(value_means.shape[0]):
+        t = m + shift
+        if 0 <= t < value_means.shape[0]:
+            if not (value_means[m].isnan().any() or value_means[t].isnan().any()):
+                out[m] = value_means[t] - value_means[m]
+    return out
+    # END SOLUTION
+
+
+# %% tags=["check"]
+check_shift_corrections(shift_corrections)
+
+# %% [markdown]
+# `surgery.fit_member_shift` computes these corrections for every head,
+# measured per member *index* on the prompts it is given, and adds them to
+# the member tokens of every task it is applied to, by index (the correction
+# measured between 5 and 3 goes to five and to May too). Fit it on the
+# **numerals only** (their clean and random prompts) and test it on new
+# prompts of all three tasks. Does a correction measured on numerals move
+# the answer for number words and months? It does if the heads' values of
+# 5, five and May differ from those of 3, three and March in the same way:
+# a question about shared representations, which section 10 asks directly.
+# The hand-built transformer first (its mover's value holds the index in
+# dimensions shared by the three tasks, so the transfer should be complete),
+# then the lesson's model:
+
+# %%
+hand_edit = surgery.fit_member_shift(
+    hand, [hb.MOVER], [hand_data["numerals"].clean, hand_data["numerals"].random]
+)
+one_task = surgery.fit_member_shift(
+    model, movers, [data["numerals"].clean, data["numerals"].random], shift=-2
+)
+print(f"{'model':<12}{'task':<14}{'successor on top':>18}{'predecessor on top':>20}")
+one_task_effects = {}
+for label, m, edit, sets in (("hand-built", hand, hand_edit, hand_data),
+                             (NAME, model, one_task, tests)):
+    for task in TASKS:
+        test = sets[task].clean if label == "hand-built" else sets[task]
+        e = surgery.sequence_effect(m, edit, test)
+        if label != "hand-built":
+            one_task_effects[task] = e
+        print(f"{label:<12}{task:<14}{e['successor_before']:>8.0%} -> "
+              f"{e['successor_after']:<7.0%}{e['shifted_after']:>16.0%}")
+
+# %% [markdown]
+# **What you should see.** On the hand-built transformer the numerals' fit
+# moves all three tasks to the predecessor: its mover carries a member's
+# index in dimensions the three tasks share. On toy-seq it moves the
+# numerals to the predecessor and not the number words or the months: the
+# same correction, added to five or May, does not make the head carry three
+# or March. toy-seq's heads do not carry 5, five and May alike, though the
+# three tasks run through the same heads; section 10 looks at the residual
+# stream itself. (Lan et al. do not report this transfer for GPT-2 small.)
+
+# %% [markdown]
 # Are prompts that do **not** continue a sequence left as they were? We take
 # the templates with nouns or names where the members were (nothing to
 # continue) and compare the next-token distributions with and without the
@@ -1012,9 +1761,171 @@ for where in ("last", "all"):
 # the successor map, so the same experiment probes whether its readout is
 # what the model trusts.
 #
+# **What you should see on toy-seq.** The per-task edit of the carrying head
+# puts the predecessor on top in at least 90% of the new prompts of every
+# task, and prompts without members keep every next-token distribution
+# exactly (KL 0). The paper edits nothing; section 10 asks why a
+# numerals-only fit does not transfer here.
+#
 # ### Summary
 # * One edit to the heads that carry the member changes all three tasks.
 # * Prompts without members are untouched, measured.
+
+# %% [markdown]
+# ## 10. One is 1: the same value in three formats?
+#
+# Lan, Torr and Barez began with a simpler question ("One is 1"): does GPT-2
+# represent 1, one and January alike? Lesson 01 did latent-space arithmetic
+# in embeddings it trained, E(five) − E(5) + E(7) ≈ E(seven); here we ask the
+# same of a transformer's residual stream. At every member's position we
+# take the residual stream before each block and after the last, and average
+# it per format (numerals, number words, months) and value (1 to 12):
+# `rep.member_streams` gives `[n_depths, 3, 12, d_model]`.
+#
+# Raw residual vectors all share a large common part (the same position, the
+# same template), so every pair looks similar. The question is about what
+# *differs* between members: subtract, at each depth, the mean of all 36.
+#
+# ## Exercise 13 · The same value across formats, layer by layer
+#
+# **Difficulty** ●○○ · **Importance** ●●○ · about 10 minutes
+#
+# Write `format_similarity(streams, f, g)`: `streams` is `[n_depths, 3, 12,
+# d_model]`; centre each depth on the mean of its 36 vectors, then return,
+# per depth, the cosine similarity of format `f`'s and format `g`'s vectors
+# of the same value, averaged over the 12 values (`[n_depths]`).
+#
+# <details><summary>Hint</summary>
+#
+# `streams - streams.mean((1, 2), keepdim=True)` centres a copy;
+# `torch.nn.functional.cosine_similarity(a, b, dim=-1)` on `[n_depths, 12,
+# d_model]` gives `[n_depths, 12]`.
+# </details>
+#
+# <details><summary>Solution explained</summary>
+#
+# After centring, a vector holds only what distinguishes its member from the
+# other 35. A cosine near 1 means the same value points the same way in both
+# formats; the baseline is the cosine between *different* values.
+# </details>
+
+
+# %% tags=["exercise"]
+def format_similarity(streams, f, g):
+    """Mean cosine of the same value in formats f and g, per depth, after centring [n_depths]."""
+    # BEGIN SOLUTION
+    centred = streams - streams.mean((1, 2), keepdim=True)
+    cos = torch.nn.functional.cosine_similarity(centred[:, f], centred[:, g], dim=-1)
+    return cos.mean(-1)
+    # END SOLUTION
+
+
+# %% tags=["check"]
+check_format_similarity(format_similarity)
+
+# %%
+streams = rep.member_streams(model, data)  # [n_depths, 3, 12, d_model]
+centred = rep.centre(streams)
+depths = [f"before block {L}" for L in range(cfg.n_layers)] + ["after the last"]
+pairs = [(0, 1), (0, 2), (1, 2)]
+print(f"{'depth':<16}" + "".join(f"{TASKS[f][:6]}~{TASKS[g][:6]:<8}" for f, g in pairs)
+      + "  (same value | different values)")
+same_minus_diff = []
+for d, label in enumerate(depths):
+    cells = []
+    for f, g in pairs:
+        same = rep.cosine_by_layer(centred[:, f], centred[:, g])[d]
+        diff = rep.mismatched_cosine(centred[:, f], centred[:, g])[d]
+        same_minus_diff.append(float(same - diff))
+        cells.append(f"{same:+.2f}|{diff:+.2f}    ")
+    print(f"{label:<16}" + "".join(cells))
+print(f"largest gap between same and different values: {max(same_minus_diff):+.2f}")
+
+# %% [markdown]
+# A picture of the same vectors: the 36 centred members at one depth (the
+# residual stream before the last block) in the plane of their two largest
+# principal components, coloured by value (left) and by format (right), one
+# marker per format. If the formats shared a value axis, the colours on the
+# left would run the same way for all three markers; if each format kept to
+# its own region, the colours on the right would separate.
+
+# %%
+depth = cfg.n_layers - 1
+points, kept_var = rep.pca_2d(centred[depth].flatten(0, 1))
+draw_member_pca(points, TASKS, title=f"{depths[depth]}: {kept_var:.0%} of the variance")
+plt.show()
+
+# %% [markdown]
+# ### A linear probe for a member's place in its sequence
+#
+# A **probe** is a linear map trained to read one property from the
+# residual stream. Here the property is a member's place in its sequence (1
+# for 1, one and January; 12 for 12, twelve and December): a ridge
+# regression fitted on numerals only, then tested on new prompts of every
+# format. If the three formats share a "value" direction, the probe trained
+# on numerals reads number words and months too.
+
+# %%
+print(f"{'depth':<16}" + "".join(f"{t:>24}" for t in TASKS))
+probe = {d: rep.value_probe_transfer(model, data, d) for d in range(len(depths))}
+for d, label in enumerate(depths):
+    print(f"{label:<16}" + "".join(
+        f"{probe[d][t]['exact']:>10.0%} exact, R² {probe[d][t]['r2']:>+5.2f}" for t in TASKS
+    ))
+print("chance: 1 value in 12 = 8% exact")
+
+# %% [markdown]
+# ### A shared "+1" direction? Steering with it
+#
+# Lesson 01 found a "+1" direction in its embeddings. Here: per format, the
+# mean step from each member's centred vector to the next one's. If the
+# formats share it, the steps point the same way. **Activation addition**
+# (Turner et al. 2023) then tests whether the model *uses* it: add
+# α × the numerals' step to the residual stream at the last member and see
+# whether the model answers one further ("+2": the member after the answer).
+
+# %%
+steps = rep.plus_one_direction(centred)  # [n_depths, 3, d_model]
+for d, label in enumerate(depths):
+    cos = torch.nn.functional.cosine_similarity
+    print(f"{label:<16} cos(+1 step): numerals~words {cos(steps[d, 0], steps[d, 1], dim=0):+.2f}, "
+          f"numerals~months {cos(steps[d, 0], steps[d, 2], dim=0):+.2f}")
+steer_layer = 0
+steering = {
+    task: rep.steering_effect(model, data[task].clean, steps[steer_layer, 0], steer_layer,
+                              alphas=(0.0, 1.0, 4.0))
+    for task in TASKS
+}
+print(f"\nadding a * (numerals' +1 step) before block {steer_layer} at the last member")
+print(f"{'task':<14}{'a':>5}{'answer on top':>15}{'+2 on top':>11}{'logit diff':>12}")
+for task in TASKS:
+    for alpha, r in steering[task].items():
+        print(f"{task:<14}{alpha:>5.0f}{r['answer']:>15.0%}{r['plus_two']:>11.0%}"
+              f"{r['logit_diff']:>12.2f}")
+moved = max(r["plus_two"] for s in steering.values() for r in s.values())
+print(f"largest share of prompts moved to +2 by steering: {moved:.0%}")
+
+# %% [markdown]
+# **What you should see on toy-seq.** Read the three printouts. toy-seq
+# learned each format from its own tokens with a word-level tokenizer, so
+# nothing forced the formats to share a representation: the cosine of the
+# same value across formats stays about as low as between different values
+# (the largest gap is printed), the probe fitted on numerals reads the
+# numerals and fails on the other formats (near chance), the "+1" steps of
+# the formats are far from parallel, and adding the numerals' step does not
+# move the answer. The tasks share *circuitry* (sections 8 and 9) without
+# sharing a *representation* of the value: the two questions are separate.
+#
+# **GPT-2 small.** The paper reports the shared sub-circuit (section 8) and
+# head 9.1's successor scores on all three formats (section 7), which is
+# what a shared representation would predict; these measurements are not in
+# the paper: with GPT-2's weights on your machine, run this section and see.
+#
+# ### Summary
+# * Centre before comparing: the residual stream's common part hides the
+#   differences between members.
+# * Cosines, a PCA plane, a transferred probe and steering ask four
+#   versions of one question: is "1" the same in every format?
 
 # %% [markdown]
 # ## Closing note: what we found
@@ -1041,6 +1952,10 @@ for task in TASKS:
 # %% [markdown]
 # ## Summary
 #
+# * A transformer is a residual stream that every block adds to; a head is a
+#   QK circuit (where to look) and an OV circuit (what to move), and one head
+#   set by hand can fetch the last member. The hand-built transformer,
+#   whose circuit is known, is where every method is checked first.
 # * The logit difference (correct minus the last member repeated) measures
 #   the task; clean and corrupted prompts differ in one token.
 # * The logit lens, attention patterns and activation patching locate where
@@ -1051,8 +1966,13 @@ for task in TASKS:
 #   that the work happens there.
 # * OV successor scores and neuron analysis say what the parts do: move the
 #   member, map it to its successor.
+# * Direct logit attribution splits the answer into what each component
+#   writes; zero, mean and resampling ablation remove different things, and
+#   the mean removes only what is specific to the prompt.
 # * The circuits overlap; one edit to the shared carriers of the member
 #   changes all three tasks, and leaves prompts without members alone.
+# * Sharing circuitry is not sharing a representation: cosines, a PCA plane,
+#   a transferred probe and steering test whether 5, five and May are alike.
 #
 # ## Further exercises
 #
@@ -1066,9 +1986,20 @@ for task in TASKS:
 #    saw a decreasing sequence?
 # 5. With GPT-2 small's weights on your machine, run the lesson again: does
 #    your circuit match the paper's table?
+# 6. Change `last_member_head` so the head writes the *successor* of the last
+#    member (a successor head). What must `W_OV` be?
+# 7. Steer with the mean of the three formats' "+1" steps instead of the
+#    numerals' alone, and at every depth. Does anything move on toy-seq?
 #
 # ## Reading
 #
+# * Nelson Elhage, Neel Nanda, Catherine Olsson et al., *A Mathematical
+#   Framework for Transformer Circuits* (Transformer Circuits Thread, 2021),
+#   for the residual stream, QK and OV circuits, composition and direct
+#   logit attribution.
+# * Alexander Matt Turner, Lisa Thiergart, David Udell et al., *Activation
+#   Addition: Steering Language Models Without Optimization* (arXiv
+#   2308.10248, 2023).
 # * Michael Lan, Philip Torr, Fazl Barez, *Towards Interpretable Sequence
 #   Continuation: Analyzing Shared Circuits in Large Language Models*
 #   (arXiv 2311.04131), the source of the method, the templates and every

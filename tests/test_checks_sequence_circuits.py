@@ -4,15 +4,29 @@ import torch
 from check_answers import fails_with as fails
 from check_answers import stub
 
+from neuralcircuits.science import (
+    attribution,
+    head_roles,
+    representations,
+    transformer_parts,
+)
 from neuralcircuits.science import circuit_discovery as cd
-from neuralcircuits.science import head_roles
 from neuralcircuits.science.patching import Component
+from neuralcircuits.teaching.sequence_circuits import checks
 from neuralcircuits.teaching.sequence_circuits.checks import (
+    check_attention_head,
+    check_attention_to_last_member,
+    check_format_similarity,
+    check_head_dla,
+    check_head_prediction,
+    check_iterative_prune,
+    check_last_member_head,
     check_logit_diff_metric,
     check_mean_ablate_head,
     check_ov_successor_score,
     check_patch_one_head,
     check_shared_components,
+    check_shift_corrections,
 )
 
 torch.set_num_threads(1)
@@ -161,40 +175,57 @@ def test_patch_one_head(capsys):
 
 
 # -- 4. OV successor score ---------------------------------------------------
+def right_ov(inputs, layer, W_V, W_O, read, succ, k=5):
+    return head_roles.ov_successor_score(inputs[layer], W_V, W_O, read, succ, k)
+
+
 def test_ov_successor_score(capsys):
-    check_ov_successor_score(head_roles.ov_successor_score)
-    assert "✔" in capsys.readouterr().out
+    check_ov_successor_score(right_ov)
+
+    def loop(inputs, layer, W_V, W_O, read, succ, k=5):  # written differently: row by row
+        hits = [int(succ[i]) in read((x @ W_V @ W_O)[None])[0].topk(k).indices.tolist()
+                for i, x in enumerate(inputs[layer])]
+        return sum(hits) / len(hits)
+
+    check_ov_successor_score(loop)
+    assert capsys.readouterr().out.count("✔") == 2
     fails(check_ov_successor_score, stub, "not written yet")
     fails(check_ov_successor_score, lambda *a: None, "None")
     fails(check_ov_successor_score, lambda *a: [0.5], "torch.Tensor")
 
-    def count(resid, W_V, W_O, read, succ, k=5):
-        top = read(resid @ W_V @ W_O).topk(k, -1).indices
+    def count(inputs, layer, W_V, W_O, read, succ, k=5):
+        top = read(inputs[layer] @ W_V @ W_O).topk(k, -1).indices
         return float((top == succ[:, None]).any(-1).sum())
 
     fails(check_ov_successor_score, count, "count", "share")
 
-    def top1(resid, W_V, W_O, read, succ, k=5):
-        return head_roles.ov_successor_score(resid, W_V, W_O, read, succ, 1)
+    def top1(inputs, layer, W_V, W_O, read, succ, k=5):
+        return right_ov(inputs, layer, W_V, W_O, read, succ, 1)
 
     fails(check_ov_successor_score, top1, "top-1", "top 5")
 
-    def no_read(resid, W_V, W_O, read, succ, k=5):
-        return head_roles.ov_successor_score(resid, W_V, W_O, lambda x: x, succ, k)
+    def no_read(inputs, layer, W_V, W_O, read, succ, k=5):
+        return right_ov(inputs, layer, W_V, W_O, lambda x: x, succ, k)
 
     fails(check_ov_successor_score, no_read, "without `read`")
 
-    def wrong_order(resid, W_V, W_O, read, succ, k=5):
-        return head_roles.ov_successor_score(resid, W_O.T, W_V.T, read, succ, k)
+    def layer_0_input(inputs, layer, W_V, W_O, read, succ, k=5):  # the old measurement
+        return right_ov(inputs, 0, W_V, W_O, read, succ, k)
+
+    fails(check_ov_successor_score, layer_0_input, "reads layer 0's input", "own layer")
+
+    def wrong_order(inputs, layer, W_V, W_O, read, succ, k=5):
+        return right_ov(inputs, layer, W_O.T, W_V.T, read, succ, k)
 
     fails(check_ov_successor_score, wrong_order)
 
-    def copy_score(
-        resid, W_V, W_O, read, succ, k=5
-    ):  # "is the top token the member itself?"
-        return 0.1
+    def mutating(inputs, layer, W_V, W_O, read, succ, k=5):
+        value = right_ov(inputs, layer, W_V, W_O, read, succ, k)
+        inputs.zero_()
+        return value
 
-    fails(check_ov_successor_score, copy_score, "instead of")
+    fails(check_ov_successor_score, mutating, "in place")
+    fails(check_ov_successor_score, lambda *a: 0.1, "instead of")
 
 
 # -- 5. overlap ---------------------------------------------------------------
@@ -227,3 +258,328 @@ def test_shared_components(capsys):
     )
     fails(check_shared_components, lambda a, b: [object()], "not a component")
     assert Component.parse("MLP0") in cd.shared_components(["MLP0"], ["MLP0"])
+
+
+# -- robustness of the existing checks -------------------------------------------
+def test_logit_diff_metric_guards_its_inputs():
+    def mutating(logits, answers, wrong):
+        value = right_metric(logits, answers, wrong)
+        logits.zero_()
+        return value
+
+    fails(check_logit_diff_metric, mutating, "in place")
+
+    def fixed_batch(logits, answers, wrong):  # only right for a batch of 6
+        return right_metric(logits[:6], answers[:6], wrong[:6])
+
+    fails(check_logit_diff_metric, fixed_batch, "instead of")
+
+
+def test_patch_check_uses_a_clean_model(capsys):
+    from neuralcircuits.teaching.sequence_circuits.checks import _patch_setup
+
+    model = _patch_setup()[0]
+
+    def leaves_a_hook(m, c, x, L, h, metric):
+        m.add_hook(f"blocks.{L}.attn.hook_z", lambda z, hook: z * 0)
+        return patch(m, c, x, L, h, metric)
+
+    fails(check_patch_one_head, leaves_a_hook, "leaves a hook", "run_with_hooks")
+    assert not any(p._forward_hooks for p in model.hook_dict.values())
+    check_patch_one_head(patch)  # the next attempt is not broken by the old hook
+    assert "✔" in capsys.readouterr().out
+
+
+# -- one head as QK and OV circuits ---------------------------------------------------
+def right_head(x, W_Q, W_K, W_V, W_O):
+    return transformer_parts.attention_head(x, W_Q, W_K, W_V, W_O)
+
+
+def test_attention_head(capsys):
+    check_attention_head(right_head)
+
+    def einsum_version(x, W_Q, W_K, W_V, W_O):  # written differently: q and k first
+        q, k = x @ W_Q, x @ W_K
+        scores = torch.einsum("bqd,bkd->bqk", q, k) / q.shape[-1] ** 0.5
+        mask = torch.tril(torch.ones(x.shape[1], x.shape[1])) == 0
+        pattern = torch.softmax(scores.masked_fill(mask, -1e9), dim=-1)
+        return pattern, torch.einsum("bqk,bkd->bqd", pattern, x @ W_V) @ W_O
+
+    check_attention_head(einsum_version)
+    assert capsys.readouterr().out.count("✔") == 2
+    fails(check_attention_head, stub, "not written yet")
+    fails(check_attention_head, lambda *a: None, "None")
+    fails(check_attention_head, lambda *a: right_head(*a)[0], "tuple of 2")
+
+    def variant(kind):
+        def fn(x, W_Q, W_K, W_V, W_O):
+            right, _, wrong = checks._head_variants(x, W_Q, W_K, W_V, W_O)
+            pattern = wrong[kind]
+            return pattern, pattern.nan_to_num() @ x @ W_V @ W_O
+
+        return fn
+
+    fails(check_attention_head, variant("unscaled"), "sqrt(d_head)")
+    fails(check_attention_head, variant("unmasked"), "mask the future")
+    fails(check_attention_head, variant("queries"), "query axis")
+    fails(check_attention_head, variant("after"), "after the softmax")
+    fails(check_attention_head, variant("transposed"), "transposed")
+    fails(check_attention_head, lambda x, *w: (right_head(x, *w)[0], right_head(x, *w)[0] @ x),
+          "W_OV")
+    def no_w_o(x, W_Q, W_K, W_V, W_O):
+        pattern = right_head(x, W_Q, W_K, W_V, W_O)[0]
+        return pattern, pattern @ x @ W_V
+
+    fails(check_attention_head, no_w_o, "skip W_O")
+
+    def mutates(x, *w):
+        out = right_head(x.clone(), *w)
+        x.add_(1)
+        return out
+
+    fails(check_attention_head, mutates, "in place")
+
+
+# -- the hand-set head ----------------------------------------------------------------
+def test_last_member_head(capsys):
+    check_last_member_head(transformer_parts.last_member_head)
+    d = transformer_parts.D_MODEL
+
+    def wider(d_head=20, slope=6.0):  # written differently: a wider head, another slope
+        W_Q, W_K, W_V, W_O = (torch.zeros(d, d_head), torch.zeros(d, d_head),
+                              torch.zeros(d, d_head), torch.zeros(d_head, d))
+        W_Q[transformer_parts.CONSTANT, 3] = 1.0
+        W_K[transformer_parts.IS_MEMBER, 3] = 5000.0
+        W_K[transformer_parts.POSITION, 3] = slope * d_head**0.5
+        W_V[:12, 5:17] = 2 * torch.eye(12)
+        W_O[5:17, :12] = 0.5 * torch.eye(12)
+        return W_Q, W_K, W_V, W_O
+
+    check_last_member_head(wider)
+    assert capsys.readouterr().out.count("✔") == 2
+    fails(check_last_member_head, stub, "not written yet")
+    fails(check_last_member_head, lambda: None, "None")
+    fails(check_last_member_head, lambda: wider()[:3], "tuple of 4")
+    fails(check_last_member_head, lambda: (torch.zeros(d, 3), torch.zeros(d, 4),
+                                           torch.zeros(d, 3), torch.zeros(3, d)), "same d_head")
+    fails(check_last_member_head, lambda: wider(slope=-6.0), "first member")
+    fails(check_last_member_head, lambda: wider(slope=0.0), "spreads attention")
+
+    def no_member_score():
+        W_Q, W_K, W_V, W_O = wider()
+        W_K[transformer_parts.IS_MEMBER] = 0
+        return W_Q, W_K, W_V, W_O
+
+    fails(check_last_member_head, no_member_score, "IS_MEMBER")
+
+    def successor():
+        W_Q, W_K, W_V, W_O = wider()
+        W_O[5:17, :12] = 0
+        W_O[5:16, 1:12] = 0.5 * torch.eye(11)
+        W_O[16, 11] = 0.5
+        return W_Q, W_K, W_V, W_O
+
+    fails(check_last_member_head, successor, "successor")
+
+    def weak():
+        W_Q, W_K, W_V, W_O = wider()
+        return W_Q, W_K, W_V, W_O * 0.1
+
+    fails(check_last_member_head, weak, "weakly")
+
+
+# -- attention to the last member ----------------------------------------------------
+def right_readout(pattern, member_pos):
+    rows = torch.arange(pattern.shape[0])
+    return pattern[rows, :, -1, member_pos[:, -1]].mean(0)
+
+
+def test_attention_to_last_member(capsys):
+    check_attention_to_last_member(right_readout)
+
+    def loop(pattern, member_pos):  # written differently: a loop over rows
+        return torch.stack([pattern[i, :, -1, int(p)] for i, p in
+                            enumerate(member_pos[:, -1])]).mean(0)
+
+    check_attention_to_last_member(loop)
+    assert capsys.readouterr().out.count("✔") == 2
+    fails(check_attention_to_last_member, stub, "not written yet")
+    fails(check_attention_to_last_member, lambda p, m: None, "None")
+    rows = lambda p: torch.arange(p.shape[0])  # noqa: E731
+    fails(check_attention_to_last_member,
+          lambda p, m: p[rows(p), :, -1, m[:, 0]].mean(0), "first member")
+    fails(check_attention_to_last_member, lambda p, m: p[:, :, -1, -1].mean(0),
+          "final position itself")
+    fails(check_attention_to_last_member, lambda p, m: p[:, :, -1, int(m[0, -1])].mean(0),
+          "row 0")
+    fails(check_attention_to_last_member, lambda p, m: p[rows(p), :, -1, m[:, -1]],
+          "one value per prompt")
+    fails(check_attention_to_last_member, lambda p, m: p[rows(p), :, -1, m[:, -1]].sum(0),
+          "sums")
+    fails(check_attention_to_last_member,
+          lambda p, m: p[rows(p), :, m[:, -1], m[:, -1]].mean(0), "own query row")
+
+
+def test_head_prediction(capsys):
+    table = torch.tensor([[0.1, 0.0, 0.2, 0.9], [0.05, 0.3, 0.0, 0.1]])
+    check_head_prediction("0.3", table)
+    check_head_prediction(lambda: Component("head", 0, 3), table)  # a function, a Component
+    assert capsys.readouterr().out.count("✔") == 2
+
+    def predict(p):
+        return check_head_prediction(p, table)
+
+    fails(predict, "1.1", "ranks head 0.3 first")
+    fails(predict, stub, "not written yet")
+    fails(predict, "", "Return your prediction")
+    fails(predict, "head three", "not a head")
+    fails(predict, "MLP0", "MLP")
+    fails(predict, "4.1", "not in this model")
+
+
+# -- direct logit attribution --------------------------------------------------------
+def test_head_dla(capsys):
+    check_head_dla(attribution.head_dla)
+
+    def loop(z, W_O, scale, directions):  # written differently: head by head
+        return torch.stack([((z[:, h] @ W_O[h]) / scale * directions).sum(-1).mean()
+                            for h in range(z.shape[1])])
+
+    check_head_dla(loop)
+    assert capsys.readouterr().out.count("✔") == 2
+    fails(check_head_dla, stub, "not written yet")
+    fails(check_head_dla, lambda *a: None, "None")
+    fails(check_head_dla, lambda z, W, s, d: -attribution.head_dla(z, W, s, d), "sign")
+    fails(check_head_dla, lambda z, W, s, d: attribution.head_dla(z, W, torch.ones_like(s), d),
+          "LayerNorm")
+    fails(check_head_dla, lambda z, W, s, d: attribution.head_dla(z, W, 1 / s, d),
+          "multiplies")
+    fails(check_head_dla, lambda z, W, s, d: attribution.head_dla(z, W, s, d) * z.shape[0],
+          "sums")
+    fails(check_head_dla,
+          lambda z, W, s, d: attribution.head_dla(z, W, s.mean().expand_as(s), d),
+          "mean scale")
+    fails(check_head_dla, lambda z, W, s, d: (torch.einsum("bhd,hdm->bhm", z, W) / s[:, :, None]
+                                              * d[:, None]).sum(-1), "one value per prompt")
+
+
+# -- the pruning loop ----------------------------------------------------------------
+def test_iterative_prune(capsys):
+    check_iterative_prune(cd.iterative_prune)
+
+    def recursive(order, performance, threshold=0.8, circuit=None):  # written differently
+        circuit = set(order("backward")) if circuit is None else circuit
+        before = len(circuit)
+        for comp in order("backward") + order("forward"):
+            if comp in circuit and performance(circuit - {comp}) >= threshold:
+                circuit = circuit - {comp}
+        return sorted(circuit) if len(circuit) == before else recursive(
+            order, performance, threshold, circuit)
+
+    check_iterative_prune(recursive)
+    assert capsys.readouterr().out.count("✔") == 2
+    fails(check_iterative_prune, stub, "not written yet")
+    fails(check_iterative_prune, lambda o, p, t: None, "None")
+    fails(check_iterative_prune, lambda o, p, t: set(o("backward")), "removes nothing")
+
+    def variant(**options):
+        return lambda o, p, t: checks._prune(o, p, t, **options)
+
+    fails(check_iterative_prune, variant(directions=("backward",), rounds=1), "backward pass")
+    fails(check_iterative_prune, variant(directions=("forward", "backward")), "forward first")
+    fails(check_iterative_prune, variant(cumulative=False), "alone")
+    fails(check_iterative_prune, variant(relative=True), "current circuit")
+    fails(check_iterative_prune, variant(strict=True), "strictly")
+    fails(check_iterative_prune, variant(rounds=1), "repeat until")
+
+    def removed(o, p, t):
+        return set(o("backward")) - cd.iterative_prune(o, p, t)
+
+    fails(check_iterative_prune, removed, "removed")
+
+
+# -- surgery corrections ---------------------------------------------------------------
+def right_shift(value_means, shift):
+    return checks._shift_want(value_means, shift)
+
+
+def test_shift_corrections(capsys):
+    check_shift_corrections(right_shift)
+
+    def vectorised(means, shift):  # written differently: no loop
+        out = torch.zeros_like(means)
+        m = torch.arange(12)
+        ok = (m + shift >= 0) & (m + shift < 12)
+        src, dst = m[ok], m[ok] + shift
+        diff = means[dst] - means[src]
+        out[src] = diff.nan_to_num(0.0)
+        return out
+
+    check_shift_corrections(vectorised)
+    assert capsys.readouterr().out.count("✔") == 2
+    fails(check_shift_corrections, stub, "not written yet")
+    fails(check_shift_corrections, lambda m, s: None, "None")
+    fails(check_shift_corrections, lambda m, s: -right_shift(m, s), "sign")
+    fails(check_shift_corrections, lambda m, s: right_shift(m, -s), "wrong way")
+    fails(check_shift_corrections, lambda m, s: m.roll(-s, 0) - m, "NaN")
+    fails(check_shift_corrections, lambda m, s: (m.roll(-s, 0) - m).nan_to_num(0.0),
+          "no wrap-around")
+
+    def mutating(m, s):
+        out = right_shift(m, s)
+        m.nan_to_num_(0.0)
+        return out
+
+    fails(check_shift_corrections, mutating, "in place")
+
+
+# -- One is 1 ------------------------------------------------------------------------
+def right_similarity(streams, f, g):
+    c = streams - streams.mean((1, 2), keepdim=True)
+    return torch.nn.functional.cosine_similarity(c[:, f], c[:, g], dim=-1).mean(-1)
+
+
+def test_format_similarity(capsys):
+    check_format_similarity(right_similarity)
+
+    def library(streams, f, g):  # written differently: the library's centre and cosine
+        c = representations.centre(streams)
+        return representations.cosine_by_layer(c[:, f], c[:, g])
+
+    check_format_similarity(library)
+    assert capsys.readouterr().out.count("✔") == 2
+    fails(check_format_similarity, stub, "not written yet")
+    fails(check_format_similarity, lambda s, f, g: None, "None")
+    cos = torch.nn.functional.cosine_similarity
+    fails(check_format_similarity, lambda s, f, g: cos(s[:, f], s[:, g], dim=-1).mean(-1),
+          "centring")
+
+    def per_format(s, f, g):
+        c = s - s.mean(2, keepdim=True)
+        return cos(c[:, f], c[:, g], dim=-1).mean(-1)
+
+    fails(check_format_similarity, per_format, "own mean")
+
+    def dot(s, f, g):
+        c = s - s.mean((1, 2), keepdim=True)
+        return (c[:, f] * c[:, g]).sum(-1).mean(-1)
+
+    fails(check_format_similarity, dot, "cosine")
+
+    def shifted(s, f, g):
+        c = s - s.mean((1, 2), keepdim=True)
+        return cos(c[:, f, 1:], c[:, g, :-1], dim=-1).mean(-1)
+
+    fails(check_format_similarity, shifted, "same value")
+
+    def per_value(s, f, g):
+        c = s - s.mean((1, 2), keepdim=True)
+        return cos(c[:, f], c[:, g], dim=-1)
+
+    fails(check_format_similarity, per_value, "average over the 12")
+
+    def in_place(s, f, g):
+        s -= s.mean((1, 2), keepdim=True)
+        return cos(s[:, f], s[:, g], dim=-1).mean(-1)
+
+    fails(check_format_similarity, in_place, "in place")

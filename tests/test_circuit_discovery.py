@@ -138,3 +138,32 @@ def test_paper_circuits_share_the_eight_heads_of_the_reference():
     heads = [str(c) for c in shared if c.kind == "head"]
     assert heads == ["0.1", "4.4", "6.1", "6.6", "6.10", "7.11", "8.8", "9.1"]
     assert len(cd.paper_circuit("number_words")) == 19 + 12
+
+
+def test_random_component_sets_are_seeded_and_distinct(random_model):
+    sets = cd.random_component_sets(random_model, 3, n_draws=20, seed=1)
+    assert len(sets) == 20 and all(len(set(s)) == 3 for s in sets)
+    assert sets == cd.random_component_sets(random_model, 3, n_draws=20, seed=1)
+    assert len({tuple(s) for s in sets}) > 5
+    every = set(cd.all_components(random_model))
+    assert all(set(s) <= every for s in sets)
+    with pytest.raises(ValueError, match="cannot draw"):
+        cd.random_component_sets(random_model, 99)
+
+
+def test_knockout_comparison_matches_single_runs(random_model):
+    clean = sequences.make_dataset(random_model, "numerals", "clean", "done", n=12)
+    ref = sequences.make_dataset(random_model, "numerals", "random", "done", n=12)
+    setup = cd.ablation_setup(random_model, clean, ref)
+    circuit = ["0.1", "MLP0"]
+    comp = cd.knockout_comparison(random_model, setup, circuit, n_draws=20, seed=2)
+    assert len(comp.random) == len(comp.random_sets) == 20
+    assert comp.knockout == pytest.approx(
+        cd.knockout_performance(random_model, setup, circuit), abs=1e-4
+    )
+    for s, v in list(zip(comp.random_sets, comp.random, strict=True))[:3]:
+        assert v == pytest.approx(
+            cd.knockout_performance(random_model, setup, s), abs=1e-4
+        )
+    assert comp.margin == pytest.approx(comp.random_mean - comp.knockout)
+    assert comp.random_std >= 0 and "random sets" in str(comp)

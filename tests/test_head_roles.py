@@ -58,21 +58,40 @@ def test_ov_successor_score_on_a_built_case():
 
 def test_ov_successor_scores_of_every_head(model, data):
     ids = sequences.member_token_ids(model.tokenizer, "numerals")
-    resid = roles.member_residuals(
-        model, [data["numerals"].clean, data["numerals"].random]
-    )
-    assert resid.shape == (12, model.cfg.d_model) and not resid.isnan().any()
-    scores = roles.ov_successor_scores(model, resid, ids)
-    assert scores.shape == (model.cfg.n_layers, model.cfg.n_heads)
+    datasets = [data["numerals"].clean, data["numerals"].random]
+    inputs = roles.ov_inputs(model, datasets)
+    L = model.cfg.n_layers
+    assert inputs.shape == (L, 12, model.cfg.d_model) and not inputs.isnan().any()
+    scores = roles.ov_successor_scores(model, inputs, ids)
+    assert scores.shape == (L, model.cfg.n_heads)
     assert ((scores >= 0) & (scores <= 1)).all()
-    # the library's per-head score equals the exercise formula on one head
-    W_V, W_O = model.W_V[0, 1].float(), model.W_O[0, 1].float()
-    one = roles.ov_successor_score(
-        resid[:11], W_V, W_O, roles.readout(model), ids[1:], 5
-    )
-    assert scores[0, 1] == pytest.approx(one)
-    top = roles.ov_top_tokens(model, 0, 1, resid, k=2)
+    # the library's per-head score equals the exercise formula fed that layer's input
+    for layer, head in ((0, 1), (L - 1, 0)):
+        W_V, W_O = model.W_V[layer, head].float(), model.W_O[layer, head].float()
+        one = roles.ov_successor_score(
+            inputs[layer, :11], W_V, W_O, roles.readout(model), ids[1:], 5
+        )
+        assert scores[layer, head] == pytest.approx(one)
+    top = roles.ov_top_tokens(model, 0, 1, inputs, k=2)
     assert top.shape == (12, 2)
+    assert torch.equal(top, roles.ov_top_tokens(model, 0, 1, inputs[0], k=2))
+
+
+def test_ov_inputs_read_each_layer_through_its_layernorm(model, data):
+    """Layer 0 reads ln1(embedding); later layers ln1(residual after block 0)."""
+    d = data["months"].clean
+    inputs = roles.ov_inputs(model, [d])
+    names = ["blocks.0.hook_resid_pre", "blocks.0.hook_resid_post"]
+    _, cache = model.run_with_cache(d.tokens, names_filter=lambda n: n in names)
+    rows = torch.arange(len(d))[:, None].expand_as(d.member_ids)
+    at = d.member_ids == 2  # every occurrence of the third member
+    for layer in range(model.cfg.n_layers):
+        xs = cache[names[0] if layer == 0 else names[1]][rows[at], d.member_pos[at]]
+        want = model.blocks[layer].ln1(xs).mean(0)
+        assert torch.allclose(inputs[layer, 2], want, atol=1e-5)
+    # LayerNorm makes the rows differ from the raw residual
+    raw = roles.member_residuals(model, [d])
+    assert not torch.allclose(inputs[1, :11], raw[:11], atol=1e-2)
 
 
 def test_member_residuals_mark_unseen_members(model):

@@ -1,4 +1,4 @@
-"""Circuit surgery: one edit moves all three tasks, and leaves non-sequence prompts alone."""
+"""Circuit surgery: an edit fitted on one task, its transfer, and its specificity."""
 
 import pytest
 import torch
@@ -32,32 +32,50 @@ def movers(model):
         for h in range(model.cfg.n_heads)
         if att[L, h] >= 0.5 * att.max()
     ]
-    fit = [getattr(data[t], k) for t in sequences.TASKS for k in ("clean", "random")]
+    fit = {t: [data[t].clean, data[t].random] for t in sequences.TASKS}
     return heads, fit
 
 
-def test_predecessor_edit_changes_all_three_tasks(model, movers):
-    heads, fit = movers
-    edit = surgery.fit_member_shift(model, heads, fit, shift=-2)
+@pytest.fixture(scope="module")
+def tests(model):
     new = study.build_task_data(model, n=48, seed=9)[0]
+    return {t: new[t].clean for t in sequences.TASKS}
+
+
+@pytest.fixture(scope="module")
+def transfer(model, movers, tests):
+    heads, fit = movers
+    return surgery.transfer_table(model, heads, fit, tests, shift=-2)
+
+
+def test_an_edit_fitted_on_one_task_moves_that_task(transfer):
     for task in sequences.TASKS:
-        effect = surgery.sequence_effect(model, edit, new[task].clean)
+        effect = transfer[task][task]
         assert effect["successor_before"] > 0.95
         assert effect["successor_after"] < 0.25, task
         assert effect["shifted_after"] > 0.75, task
         assert effect["logit_diff_after"] < effect["logit_diff_before"]
 
 
-def test_skip_ahead_edit(model, movers):
+def test_the_transfer_table_covers_every_pair(transfer):
+    assert list(transfer) == list(sequences.TASKS)
+    for row in transfer.values():
+        assert list(row) == list(sequences.TASKS)
+        for effect in row.values():
+            assert 0 <= effect["shifted_after"] <= 1
+            assert effect["successor_before"] > 0.95
+
+
+def test_skip_ahead_edit(model, movers, tests):
     heads, fit = movers
-    edit = surgery.fit_member_shift(model, heads, fit, shift=1)
-    clean = study.build_task_data(model, n=48, seed=9)[0]["months"].clean
-    assert surgery.sequence_effect(model, edit, clean)["shifted_after"] > 0.8
+    edit = surgery.fit_member_shift(model, heads, fit["months"], shift=1)
+    assert edit.fitted_on == ("months",) and edit.applied_to == sequences.TASKS
+    assert surgery.sequence_effect(model, edit, tests["months"])["shifted_after"] > 0.8
 
 
 def test_non_sequence_prompts_are_unchanged(model, movers):
     heads, fit = movers
-    edit = surgery.fit_member_shift(model, heads, fit, shift=-2)
+    edit = surgery.fit_member_shift(model, heads, fit["numerals"], shift=-2)
     plain = surgery.non_sequence_dataset(model.tokenizer, n=24, seed=5)
     ids = torch.cat(
         [sequences.member_token_ids(model.tokenizer, t) for t in sequences.TASKS]
@@ -71,19 +89,45 @@ def test_non_sequence_prompts_are_unchanged(model, movers):
 
 def test_corrections_touch_member_tokens_only(model, movers):
     heads, fit = movers
-    edit = surgery.fit_member_shift(model, heads, fit, shift=-2)
-    ids = torch.cat(
-        [sequences.member_token_ids(model.tokenizer, t) for t in sequences.TASKS]
-    )
+    edit = surgery.fit_member_shift(model, heads, fit["numerals"], shift=-2)
+    tok = model.tokenizer
+    ids = {t: sequences.member_token_ids(tok, t) for t in sequences.TASKS}
+    every = torch.cat(list(ids.values()))
     for table in edit.corrections.values():
         assert table.shape == (model.cfg.d_vocab, model.cfg.d_head)
         nonzero = table.abs().sum(-1).nonzero().flatten()
-        assert torch.isin(nonzero, ids).all()
+        assert torch.isin(nonzero, every).all()
+        # fitted on numerals, applied by member index to every task
+        assert torch.equal(table[ids["numerals"]], table[ids["months"]])
+        assert torch.equal(table[ids["numerals"]], table[ids["number_words"]])
+        assert table[ids["numerals"][5]].abs().sum() > 0
         # the first two members have no member two before them: no correction
-        for task in sequences.TASKS:
-            first = sequences.member_token_ids(model.tokenizer, task)[:2]
-            assert (table[first] == 0).all()
+        assert (table[ids["numerals"][:2]] == 0).all()
     assert edit.heads == heads
+    only = surgery.fit_member_shift(
+        model, heads, fit["numerals"], shift=-2, apply_to=["numerals"]
+    )
+    for table in only.corrections.values():
+        assert (table[ids["months"]] == 0).all()
+
+
+def test_member_outside_a_sequence_prompts(model):
+    stories = surgery.member_outside_dataset(model.tokenizer, "months", n=24, seed=2)
+    ids = sequences.member_token_ids(model.tokenizer, "months")
+    rows = torch.arange(24)
+    member = stories.member_ids[:, 0]
+    assert torch.equal(stories.tokens[rows, stories.member_pos[:, 0]], ids[member])
+    # exactly one member token per prompt, and the text says the same
+    every = torch.cat(
+        [sequences.member_token_ids(model.tokenizer, t) for t in sequences.TASKS]
+    )
+    assert (torch.isin(stories.tokens, every).sum(1) == 1).all()
+    for prompt, tokens in zip(stories.prompts, stories.tokens, strict=True):
+        assert [
+            model.tokenizer.bos_token_id,
+            *model.tokenizer(prompt, add_special_tokens=False)["input_ids"],
+        ] == tokens.tolist()
+    assert stories.kind == "member-outside"
 
 
 def test_no_edit_is_the_model(model):

@@ -22,7 +22,7 @@ costs few forward passes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -331,6 +331,72 @@ def knockout_performance(
     return float(value) / setup.full
 
 
+@dataclass
+class KnockoutComparison:
+    """A circuit's knockout beside knockouts of random component sets of the same size."""
+
+    knockout: float  # the model with the circuit mean-ablated, share of the full logit diff
+    random: list[float]  # the same for each random set
+    random_sets: list[list[Component]]
+
+    @property
+    def random_mean(self) -> float:
+        """Mean share kept over the random sets."""
+        return float(torch.tensor(self.random).mean())
+
+    @property
+    def random_std(self) -> float:
+        """Standard deviation of the share kept over the random sets."""
+        return float(torch.tensor(self.random).std())
+
+    @property
+    def margin(self) -> float:
+        """How much more the random sets keep, on average, than the circuit's knockout."""
+        return self.random_mean - self.knockout
+
+    def __str__(self) -> str:
+        return (
+            f"knockout keeps {self.knockout:.1%}; {len(self.random)} random sets of the "
+            f"same size keep {self.random_mean:.1%} +- {self.random_std:.1%}"
+        )
+
+
+def random_component_sets(
+    model: Any, size: int, n_draws: int = 20, seed: int = 0
+) -> list[list[Component]]:
+    """``n_draws`` random sets of ``size`` distinct components of the model (seeded)."""
+    comps = all_components(model)
+    if not 0 <= size <= len(comps):
+        raise ValueError(f"cannot draw {size} of the model's {len(comps)} components")
+    g = torch.Generator().manual_seed(seed)
+    return [
+        sort_components(comps[i] for i in torch.randperm(len(comps), generator=g)[:size])
+        for _ in range(n_draws)
+    ]
+
+
+def knockout_comparison(
+    model: Any,
+    setup: AblationSetup,
+    circuit: Iterable[Any],
+    n_draws: int = 20,
+    seed: int = 0,
+) -> KnockoutComparison:
+    """Knock out the circuit, and ``n_draws`` random component sets of its size.
+
+    A low knockout says little on its own (knocking out *any* large set, or any
+    set holding one vital component, may do as much); the random sets say what
+    knocking out that many components does by chance. Random sets are drawn
+    from every component, so some may overlap the circuit.
+    """
+    circuit = sort_components(circuit)
+    sets = random_component_sets(model, len(circuit), n_draws, seed)
+    values = ablated_logit_diffs(model, setup, [circuit, *sets]) / setup.full
+    return KnockoutComparison(
+        float(values[0]), [float(v) for v in values[1:]], sets
+    )
+
+
 def single_ablation_scores(
     model: Any, setup: AblationSetup, cache: bool = True
 ) -> dict[Component, float]:
@@ -501,3 +567,31 @@ def membership_table(
     sets = {name: set(sort_components(c)) for name, c in circuits.items()}
     union = sort_components(set().union(*sets.values()))
     return [(c, [c in s for s in sets.values()]) for c in union]
+
+
+def visit_order(model: Any, direction: str) -> list[Component]:
+    """The pruning's order of visits: "backward" (last layer first, MLP before heads) or "forward"."""
+    return _visit_order(model, direction)
+
+
+def iterative_prune(
+    visit_order: Callable[[str], list[Component]],
+    performance: Callable[[set], float],
+    threshold: float = 0.8,
+) -> set:
+    """The pruning loop alone, for any model: what ``prune_circuit`` does, as lesson 03's exercise writes it.
+
+    ``visit_order(direction)`` lists the components to visit ("backward",
+    then "forward"); ``performance(circuit)`` is the share of the full
+    model's score the circuit keeps alone. Returns the circuit kept.
+    """
+    circuit = set(visit_order("backward"))
+    while True:
+        changed = False
+        for direction in ("backward", "forward"):
+            for comp in visit_order(direction):
+                if comp in circuit and performance(circuit - {comp}) >= threshold:
+                    circuit.remove(comp)
+                    changed = True
+        if not changed:
+            return circuit

@@ -5,10 +5,14 @@ Three readings, each written for any TransformerBridge (toy-seq or GPT-2):
 - **attention to members**: from the final position, how much each head
   attends to each of the four members shown (the last member is slot 3);
 - **OV successor scores** (Gould et al. 2023, "Successor Heads", arXiv
-  2312.09230; used by Lan, Torr & Barez, arXiv 2311.04131): feed the residual
-  stream of each member after block 0 through a head's OV circuit
-  (``W_V W_O``), the final LayerNorm and the unembedding, and count how often
-  the member's successor is among the top 5 tokens;
+  2312.09230; used by Lan, Torr & Barez, arXiv 2311.04131): feed each member,
+  as the head reads it, through the head's OV circuit (``W_V W_O``), the
+  final LayerNorm and the unembedding, and count how often the member's
+  successor is among the top 5 tokens. A head of layer L reads ``ln1`` of
+  the residual stream entering layer L: for layer 0 that is the embedding
+  (token plus position); for a later layer it is, as in the paper, the
+  member's *effective embedding*, the residual stream after block 0, passed
+  through that layer's ``ln1`` (``ov_inputs``);
 - **MLP neurons**: each neuron's mean activation at the final position, by
   task and by the last member shown, split into what depends on the member
   (shared across tasks), on the task, and on both; and which member each
@@ -94,6 +98,41 @@ def member_residuals(
     return out
 
 
+@torch.no_grad()
+def ov_inputs(
+    model: Any, datasets: list[sequences.SequenceDataset]
+) -> torch.Tensor:
+    """Each member as the heads of each layer read it, averaged over contexts  # [n_layers, 12, d_model].
+
+    Row ``L`` is ``blocks[L].ln1`` applied, at every occurrence of the member in
+    ``datasets``, to the embedding (``L = 0``: ``hook_resid_pre`` of block 0)
+    or to the effective embedding (``L >= 1``: ``hook_resid_post`` of block 0),
+    then averaged per member. Members never shown are NaN rows.
+    """
+    names = [hook_name("resid_pre", 0), hook_name("resid_post", 0)]
+    n_layers, d = model.cfg.n_layers, model.cfg.d_model
+    total = torch.zeros(n_layers, 12, d)
+    count = torch.zeros(12)
+    for ds in datasets:
+        cache: dict[str, torch.Tensor] = {}
+        hooks = [(n, store_hook(cache, n, stop=n == names[1])) for n in names]
+        run_until(model, ds.tokens, hooks)  # block 0 is all it reads
+        ids = ds.member_ids.flatten()
+        count.index_add_(0, ids, torch.ones(ids.numel()))
+        at = {}
+        for name in names:
+            resid = cache[name]  # [batch, pos, d_model]
+            at[name] = resid.gather(
+                1, ds.member_pos[..., None].expand(-1, -1, resid.shape[-1])
+            ).flatten(0, 1)  # [batch * 4, d_model]
+        for L in range(n_layers):
+            x = at[names[0] if L == 0 else names[1]]
+            total[L].index_add_(0, ids, model.blocks[L].ln1(x).float())
+    out = total / count[:, None]
+    out[:, count == 0] = float("nan")
+    return out
+
+
 def readout(model: Any) -> Callable[[torch.Tensor], torch.Tensor]:
     """The final LayerNorm and the unembedding, as one function of [..., d_model]."""
 
@@ -123,17 +162,28 @@ def ov_successor_score(
     return (top == successor_ids[:, None]).any(-1).float().mean().item()
 
 
+def _layer_inputs(model: Any, inputs: torch.Tensor, layer: int) -> torch.Tensor:
+    """Row block of ``inputs`` for one layer: [n_layers, 12, d] per layer, or [12, d] for all."""
+    if inputs.dim() == 3:
+        if inputs.shape[0] != model.cfg.n_layers:
+            raise ValueError(
+                f"inputs has {inputs.shape[0]} layers, the model {model.cfg.n_layers}"
+            )
+        return inputs[layer]
+    return inputs
+
+
 @torch.no_grad()
 def ov_successor_scores(
-    model: Any, resid: torch.Tensor, member_ids: torch.Tensor, k: int = 5
+    model: Any, inputs: torch.Tensor, member_ids: torch.Tensor, k: int = 5
 ) -> torch.Tensor:
     """OV successor score of every head for one task  # [n_layers, n_heads].
 
-    ``resid`` [12, d_model] from ``member_residuals``; ``member_ids`` [12] the
-    task's member token ids. Members 1..11 are scored (12 has no successor).
+    ``inputs`` [n_layers, 12, d_model] from ``ov_inputs`` (each layer's heads
+    read their own row block); a single [12, d_model] block is fed to every
+    head as it is. ``member_ids`` [12] the task's member token ids. Members
+    1..11 are scored (12 has no successor).
     """
-    keep = ~resid[:11].isnan().any(-1)
-    x, succ = resid[:11][keep], member_ids[1:12][keep]
     read = readout(model)
     W_V, W_O = (
         model.W_V.float(),
@@ -141,6 +191,9 @@ def ov_successor_scores(
     )  # [L, H, d_model, d_head], [L, H, d_head, d_model]
     out = torch.zeros(model.cfg.n_layers, model.cfg.n_heads)
     for L in range(model.cfg.n_layers):
+        rows = _layer_inputs(model, inputs, L)[:11]
+        keep = ~rows.isnan().any(-1)
+        x, succ = rows[keep], member_ids[1:12][keep]
         for h in range(model.cfg.n_heads):
             out[L, h] = ov_successor_score(x, W_V[L, h], W_O[L, h], read, succ, k)
     return out
@@ -150,7 +203,12 @@ def ov_successor_scores(
 def ov_top_tokens(
     model: Any, layer: int, head: int, resid: torch.Tensor, k: int = 1
 ) -> torch.Tensor:
-    """The top-k tokens a head's OV circuit writes for each member row  # [12, k] (-1 if unseen)."""
+    """The top-k tokens a head's OV circuit writes for each member row  # [12, k] (-1 if unseen).
+
+    ``resid`` is ``ov_inputs``' [n_layers, 12, d_model] (the head's own layer
+    is used) or one [12, d_model] block.
+    """
+    resid = _layer_inputs(model, resid, layer)
     read = readout(model)
     out = torch.full((resid.shape[0], k), -1, dtype=torch.long)
     keep = ~resid.isnan().any(-1)

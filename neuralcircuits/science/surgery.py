@@ -1,23 +1,29 @@
 """Circuit surgery: make the heads that carry the last member read it as another member.
 
-The edit acts on a head's value vectors, the "V" of its OV circuit. For each
-member token of each task we measure the head's mean value vector at that
-member (over many prompts) and give the head, at every position holding that
-token, the value of the member ``shift`` places away instead:
+The edit acts on a head's value vectors, the "V" of its OV circuit. It is
+**fitted on one task**: for each member index m we measure, over that task's
+prompts, the head's mean value vector at member m and at member m + shift,
+and keep their difference
 
-    v'(member m) = v(member m) + mean v(member m + shift) - mean v(member m).
+    c(m) = mean v(member m + shift) - mean v(member m)        (fitted task)
 
-It is a table of one correction vector per member token and head: tokens
-that are not members get no correction, so prompts without members run
-exactly as before. With ``shift = -2`` a head that carries the last member to
-the final position now carries the member two before it, so a model that
-answers "the successor of what the head carried" answers the *predecessor*
-of the last member instead; ``shift = +1`` skips one ahead. The model's
-weights are never modified: the edit is a hook on ``hook_v``.
+It is then **applied to every task**: wherever a member token of any task
+stands (the numeral, the number word or the month with index m), the head's
+value gets c(m) added. On the fitted task this replaces member m by member
+m + shift; on the other two tasks it only works if the head represents "the
+m-th member" the same way in every task. So the transfer of an edit fitted
+on one task to the other two is the evidence of a shared mechanism (an edit
+fitted on all three at once would move all three even with nothing shared).
 
-Measured on sequence prompts of all three tasks (does the top-1 move to the
-shifted answer?) and on prompts that do not continue a sequence (do their
-next-token distributions stay put?).
+Tokens that are not members get no correction, so prompts without members
+run exactly as before, by construction. The real specificity test is on
+prompts where a member token stands outside any sequence ("Sun was born in
+May." in a story about nouns, ``member_outside_dataset``): whether the edit
+moves them says whether the edited heads read members everywhere or only in
+sequences. With ``shift = -2`` a model that answers "the successor of what
+the head carried" answers the last member's *predecessor*; ``shift = +1``
+skips one ahead. The model's weights are never modified: the edit is a hook
+on ``hook_v``.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ class MemberShift:
     corrections: dict[Component, torch.Tensor] = field(
         default_factory=dict
     )  # [d_vocab, d_head]
+    fitted_on: tuple[str, ...] = ()  # the tasks whose prompts measured the corrections
+    applied_to: tuple[str, ...] = ()  # the tasks whose member tokens get them
 
     @property
     def heads(self) -> list[Component]:
@@ -76,25 +84,63 @@ def fit_member_shift(
     heads: Iterable[Any],
     datasets: Iterable[sequences.SequenceDataset],
     shift: int = -2,
+    apply_to: Iterable[str] = sequences.TASKS,
 ) -> MemberShift:
-    """The value corrections that make ``heads`` read member m as member m + shift, in every task."""
+    """The value corrections that make ``heads`` read member m as member m + shift.
+
+    Measured on ``datasets`` (pass the prompts of ONE task to test transfer;
+    with several tasks, the per-index differences are averaged over them) and
+    applied, by member index, to the member tokens of every task in
+    ``apply_to``.
+    """
     heads = [Component.parse(h) for h in heads]
     datasets = list(datasets)
     means = member_value_means(model, heads, datasets)
     tok = sequences.get_tokenizer(model)
-    edit = MemberShift(shift)
+    fitted = tuple(sorted({ds.task for ds in datasets}, key=sequences.TASKS.index))
+    applied = tuple(apply_to)
+    edit = MemberShift(shift, fitted_on=fitted, applied_to=applied)
     for head in heads:
-        table = torch.zeros(model.cfg.d_vocab, model.cfg.d_head)
-        for task in sorted({ds.task for ds in datasets}):
+        per_index: dict[int, list[torch.Tensor]] = {}
+        for task in fitted:
             ids = sequences.member_token_ids(tok, task).tolist()
             for m, token in enumerate(ids):
                 if not 0 <= m + shift < len(ids):
                     continue
                 source, target = means[head].get(token), means[head].get(ids[m + shift])
                 if source is not None and target is not None:
-                    table[token] = target - source
+                    per_index.setdefault(m, []).append(target - source)
+        table = torch.zeros(model.cfg.d_vocab, model.cfg.d_head)
+        for task in applied:
+            ids = sequences.member_token_ids(tok, task)
+            for m, diffs in per_index.items():
+                table[ids[m]] = torch.stack(diffs).mean(0)
         edit.corrections[head] = table
     return edit
+
+
+def transfer_table(
+    model: Any,
+    heads: Iterable[Any],
+    fit_sets: dict[str, list[sequences.SequenceDataset]],
+    tests: dict[str, sequences.SequenceDataset],
+    shift: int = -2,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Fit the edit on each task alone and measure it on every task.
+
+    ``fit_sets[task]`` holds the prompts the edit of that task is measured on,
+    ``tests[task]`` new prompts. Returns ``table[fitted task][tested task]``,
+    a ``sequence_effect`` dict. The diagonal is the edit on its own task; the
+    off-diagonal cells are the transfer.
+    """
+    heads = [Component.parse(h) for h in heads]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for fit_task, sets in fit_sets.items():
+        edit = fit_member_shift(model, heads, sets, shift, apply_to=tuple(tests))
+        out[fit_task] = {
+            task: sequence_effect(model, edit, ds) for task, ds in tests.items()
+        }
+    return out
 
 
 def surgery_hooks(edit: MemberShift, tokens: torch.Tensor) -> list[tuple[str, Any]]:
@@ -175,6 +221,41 @@ def non_sequence_dataset(
     out.prompts = prompts
     out.tokens = torch.tensor(rows, dtype=torch.long)
     out.kind = "non-sequence"
+    return out
+
+
+def member_outside_dataset(
+    tokenizer: Any, task: str, n: int = 96, seed: int = 1, template: str = "all"
+) -> sequences.SequenceDataset:
+    """Stories of nouns or names with ONE member of ``task`` among them, in no sequence.
+
+    Like ``non_sequence_dataset`` ("Van was done in Hat. ..."), but one of the
+    four slots, chosen at random per row, holds a random member of the task
+    ("... Sun was born in May. ..."). ``member_ids`` and ``member_pos`` give
+    that member (index, position) in their first column; answers are
+    meaningless, only the distributions matter. The specificity test of an
+    edit: member tokens the model meets outside a sequence.
+    """
+    tok = sequences.get_tokenizer(tokenizer)
+    base = non_sequence_dataset(tok, n, seed, template)
+    ids = sequences.member_token_ids(tok, task)
+    rng = random.Random(f"member-outside-{task}-{seed}")
+    tokens = base.tokens.clone()
+    prompts, which, pos = [], [], []
+    for r in range(len(base)):
+        slot, member = rng.randrange(sequences.N_MEMBERS), rng.randrange(12)
+        p = int(base.member_pos[r, slot])
+        tokens[r, p] = ids[member]
+        words = base.prompts[r].replace(".", " .").split()
+        words[p - 1] = sequences.members(task)[member]  # token p is word p - 1 (BOS)
+        prompts.append(" ".join(words).replace(" .", "."))
+        which.append(member)
+        pos.append(p)
+    out = base.subset(slice(None))
+    out.task = task
+    out.tokens, out.prompts, out.kind = tokens, prompts, "member-outside"
+    out.member_ids = torch.tensor(which)[:, None].expand(-1, sequences.N_MEMBERS).clone()
+    out.member_pos = torch.tensor(pos)[:, None].expand(-1, sequences.N_MEMBERS).clone()
     return out
 
 

@@ -15,11 +15,11 @@ from neuralcircuits.teaching.checking import as_tensor, call, close, fail, passe
 # ---------------------------------------------------------------------------
 # 1. The logit-difference metric
 # ---------------------------------------------------------------------------
-def _metric_case(seed: int = 0):
+def _metric_case(seed: int = 0, batch: int = 6, pos: int = 5, d_vocab: int = 11):
     g = torch.Generator().manual_seed(seed)
-    logits = torch.randn(6, 5, 11, generator=g) * 3  # [batch, pos, d_vocab]
-    answers = torch.tensor([1, 4, 7, 2, 9, 0])
-    wrong = torch.tensor([0, 3, 6, 1, 8, 10])
+    logits = torch.randn(batch, pos, d_vocab, generator=g) * 3  # [batch, pos, d_vocab]
+    answers = torch.randint(0, d_vocab, (batch,), generator=g)
+    wrong = (answers + torch.randint(1, d_vocab, (batch,), generator=g)) % d_vocab
     return logits, answers, wrong
 
 
@@ -31,10 +31,20 @@ def _diff(logits, answers, wrong, pos=-1):
 
 def check_logit_diff_metric(logit_diff_metric) -> None:
     """Check logit(correct) - logit(incorrect) at the last position, averaged over prompts."""
-    logits, answers, wrong = _metric_case()
-    got = call(
-        logit_diff_metric, logits.clone(), answers, wrong, name="logit_diff_metric"
+    for case in ((0, 6, 5, 11), (1, 9, 3, 17)):
+        _check_metric_case(logit_diff_metric, *case)
+    passed(
+        "logit_diff_metric gives the mean logit difference at the last position, on "
+        "two test batches (6 and 9 prompts)."
     )
+
+
+def _check_metric_case(logit_diff_metric, seed, batch, pos, d_vocab) -> None:
+    logits, answers, wrong = _metric_case(seed, batch, pos, d_vocab)
+    given = {"logits": logits.clone(), "answers": answers.clone(), "wrong_answers": wrong.clone()}
+    got = call(logit_diff_metric, *given.values(), name="logit_diff_metric")
+    _unchanged({"logits": logits, "answers": answers, "wrong_answers": wrong}, given,
+               "logit_diff_metric")
     if (
         isinstance(got, torch.Tensor)
         and got.dim() == 1
@@ -47,10 +57,6 @@ def check_logit_diff_metric(logit_diff_metric) -> None:
     value = as_tensor(got, "the result of logit_diff_metric", shape=())
     want = _diff(logits, answers, wrong).mean()
     if close(value, want):
-        passed(
-            f"logit_diff_metric gives {float(want):.4f} on a test batch of 6 prompts, "
-            "as it should."
-        )
         return
     if close(value, -want):
         fail(
@@ -86,8 +92,7 @@ def check_logit_diff_metric(logit_diff_metric) -> None:
 def check_mean_ablate_head(mean_ablate_head) -> None:
     """Check a hook that replaces one head's output (hook_z) by its reference mean."""
     g = torch.Generator().manual_seed(1)
-    batch, pos, n_heads, d_head = 3, 4, 5, 2
-    for head in (2, 0):
+    for batch, pos, n_heads, d_head, head in ((3, 4, 5, 2, 2), (2, 6, 3, 4, 0)):
         z = torch.randn(batch, pos, n_heads, d_head, generator=g)
         mean = torch.randn(pos, d_head, generator=g)  # [pos, d_head]
         want = z.clone()
@@ -173,6 +178,14 @@ def _patch_setup():
     )
 
 
+def _hooks_left(model) -> str:
+    """The name of a hook point that still has a forward hook attached, or ''."""
+    for name, point in model.hook_dict.items():
+        if getattr(point, "fwd_hooks", None) or getattr(point, "_forward_hooks", None):
+            return name
+    return ""
+
+
 def _layer_patch(model, clean, corrupted, metric, layer):
     name = f"blocks.{layer}.attn.hook_z"
     with torch.no_grad():
@@ -189,6 +202,7 @@ def check_patch_one_head(patch_one_head) -> None:
         _patch_setup()
     )
     for layer, head in heads:
+        model.reset_hooks()  # a hook left on the shared model by an earlier attempt
         got = call(
             patch_one_head,
             model,
@@ -199,6 +213,13 @@ def check_patch_one_head(patch_one_head) -> None:
             metric,
             name="patch_one_head",
         )
+        left = _hooks_left(model)
+        model.reset_hooks()
+        if left:
+            fail(
+                f"`patch_one_head` leaves a hook on the model ({left}); attach it with "
+                "run_with_hooks, which removes it after the run, not with add_hook."
+            )
         value = float(as_tensor(got, "the result of patch_one_head", shape=()))
         want = float(table[layer, head])
         if abs(value - want) <= 1e-3 * max(1.0, abs(want)):
@@ -252,14 +273,13 @@ def check_patch_one_head(patch_one_head) -> None:
 # ---------------------------------------------------------------------------
 # 4. An OV successor score
 # ---------------------------------------------------------------------------
-def _ov_case():
-    """Six members whose OV outputs rank the successor 1st, 3rd, 5th, 6th, 2nd, 9th."""
-    d_model, d_vocab, n = 6, 14, 6
-    g = torch.Generator().manual_seed(3)
-    resid = torch.randn(n, d_model, generator=g)
+def _ov_case(layer: int, n_layers: int = 3, seed: int = 175):
+    """Per-layer inputs; at ``layer``, ten members whose OV outputs rank the successor at ``ranks``."""
+    d_model, d_vocab, n = 6, 14, 10
+    g = torch.Generator().manual_seed(seed + layer)
+    inputs = torch.randn(n_layers, n, d_model, generator=g)  # [n_layers, n, d_model]
     W_V = torch.randn(d_model, 3, generator=g)
     W_O = torch.randn(3, d_model, generator=g)
-    out = resid @ W_V @ W_O  # [n, d_model]
     W_U = torch.randn(d_model, d_vocab, generator=g)
 
     def read(x):
@@ -267,32 +287,31 @@ def _ov_case():
         x = x / (x.norm(dim=-1, keepdim=True) + 1e-6)
         return x @ W_U
 
-    logits = read(out)
-    order = logits.argsort(-1, descending=True)  # [n, d_vocab]
-    ranks = [0, 2, 4, 5, 1, 8]  # 0-based rank of each member's successor
+    order = read(inputs[layer] @ W_V @ W_O).argsort(-1, descending=True)  # [n, d_vocab]
+    ranks = [0, 2, 4, 5, 1, 8, 3, 7, 0, 6]  # 0-based rank of each member's successor
     successor_ids = torch.tensor([int(order[i, r]) for i, r in enumerate(ranks)])
-    self_ids = torch.tensor([int(order[i, 0]) for i in range(n)])
-    return resid, W_V, W_O, read, successor_ids, self_ids, ranks
+    return inputs, W_V, W_O, read, successor_ids, ranks
+
+
+def _ov_hits(inputs_l, W_V, W_O, read, succ, k):
+    top = read(inputs_l @ W_V @ W_O).topk(k, -1).indices
+    return (top == succ[:, None]).any(-1).float().mean().item()
 
 
 def check_ov_successor_score(ov_successor_score) -> None:
-    """Check the share of members whose OV output ranks the successor in the top k."""
-    resid, W_V, W_O, read, succ, _, ranks = _ov_case()
-    for k in (5, 3):
-        want = sum(r < k for r in ranks) / len(ranks)
-        got = call(
-            ov_successor_score,
-            resid,
-            W_V,
-            W_O,
-            read,
-            succ,
-            k,
-            name="ov_successor_score",
-        )
+    """Check the share of members whose OV output, from the head's own layer's input, ranks the successor in the top k."""
+    for layer, k in ((1, 5), (2, 3), (0, 5)):
+        inputs, W_V, W_O, read, succ, ranks = _ov_case(layer)
+        given = inputs.clone()
+        got = call(ov_successor_score, given, layer, W_V, W_O, read, succ, k,
+                   name="ov_successor_score")
+        if not torch.equal(given, inputs):
+            fail("`ov_successor_score` changes `inputs` in place; work on a copy.")
         value = float(as_tensor(got, "the score", shape=()))
+        want = sum(r < k for r in ranks) / len(ranks)
         if abs(value - want) < 1e-6:
             continue
+        where = f"For a layer-{layer} head with k = {k} it gives {value:.3f} instead of {want:.3f}"
         if abs(value - sum(r < k for r in ranks)) < 1e-6 and value > 1:
             fail(
                 f"It returns {value:g}, a count of members; return the share, a number "
@@ -300,23 +319,29 @@ def check_ov_successor_score(ov_successor_score) -> None:
             )
         if abs(value - sum(r == 0 for r in ranks) / len(ranks)) < 1e-6:
             fail(
-                f"With k = {k} it gives {value:.3f}, the share of members whose successor "
-                f"is the top-1 token; count a hit when it is anywhere in the top {k}."
+                f"{where}: the share whose successor is the top-1 token; count a hit "
+                f"when it is anywhere in the top {k}."
             )
-        raw = (resid @ W_V @ W_O).topk(min(k, resid.shape[1]), -1).indices
+        others = [L for L in range(inputs.shape[0]) if L != layer]
+        for L in others:
+            if abs(value - _ov_hits(inputs[L], W_V, W_O, read, succ, k)) < 1e-6:
+                fail(
+                    f"{where}: it reads layer {L}'s input; a head reads the members as its "
+                    f"own layer sees them, inputs[layer] = inputs[{layer}]."
+                )
+        raw = (inputs[layer] @ W_V @ W_O).topk(k, -1).indices
         if abs(value - (raw == succ[:, None]).any(-1).float().mean().item()) < 1e-6:
             fail(
                 "It ranks the OV output without `read` (the final LayerNorm and the "
-                "unembedding): logits = read(resid @ W_V @ W_O)."
+                "unembedding): logits = read(inputs[layer] @ W_V @ W_O)."
             )
         fail(
-            f"With k = {k} it gives {value:.3f} instead of {want:.3f}: compute "
-            "read(resid @ W_V @ W_O), take each row's top k tokens, and count the rows "
-            "that contain their successor."
+            f"{where}: compute read(inputs[layer] @ W_V @ W_O), take each row's top k "
+            "tokens, and count the rows that contain their successor."
         )
     passed(
-        "ov_successor_score counts the successors in the top k correctly "
-        "(k = 5 and k = 3 on six test members)."
+        "ov_successor_score reads each head's own layer's input and counts the "
+        "successors in the top k (layers 0, 1 and 2; k = 5 and 3)."
     )
 
 
@@ -378,3 +403,575 @@ def check_shared_components(shared_components) -> None:
         f"shared_components finds the overlap of all {len(_OVERLAP_CASES)} test pairs, "
         "in model order."
     )
+
+
+# ---------------------------------------------------------------------------
+# Helpers shared by the new checks
+# ---------------------------------------------------------------------------
+def _unchanged(originals: dict[str, torch.Tensor], given: dict[str, torch.Tensor], name: str):
+    """Fail when the learner's function changed one of its input tensors in place."""
+    for what, before in originals.items():
+        if not torch.equal(before, given[what]):
+            fail(
+                f"`{name}` changes its input `{what}` in place; work on a copy "
+                "(e.g. x = x.clone()) so the caller's tensors stay as they were."
+            )
+
+
+def _tensors(value: Any, n: int, what: str) -> tuple[torch.Tensor, ...]:
+    if value is None:
+        fail(f"{what} is None: did you forget a `return`?")
+    if not isinstance(value, (tuple, list)) or len(value) != n:
+        fail(f"{what} should be a tuple of {n} tensors.")
+    return tuple(as_tensor(v, f"item {i} of {what}") for i, v in enumerate(value))
+
+
+# ---------------------------------------------------------------------------
+# One attention head, as a QK and an OV circuit
+# ---------------------------------------------------------------------------
+def _head_case(batch: int, pos: int, d_model: int, d_head: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, pos, d_model, generator=g)
+    ws = [torch.randn(d_model, d_head, generator=g) for _ in range(3)]
+    W_O = torch.randn(d_head, d_model, generator=g)
+    return x, *ws, W_O
+
+
+def _head_variants(x, W_Q, W_K, W_V, W_O):
+    """The right pattern and output, and the patterns of plausible mistakes."""
+    d_head = W_Q.shape[1]
+    scores = (x @ W_Q) @ (x @ W_K).transpose(1, 2)  # [batch, q, k]
+    n = x.shape[1]
+    future = torch.ones(n, n, dtype=torch.bool).triu(1)
+    right = (scores / d_head**0.5).masked_fill(future, float("-inf")).softmax(-1)
+    wrong = {
+        "unscaled": scores.masked_fill(future, float("-inf")).softmax(-1),
+        "unmasked": (scores / d_head**0.5).softmax(-1),
+        "queries": (scores / d_head**0.5).masked_fill(future, float("-inf")).softmax(1),
+        "after": (scores / d_head**0.5).softmax(-1).masked_fill(future, 0.0),
+        "transposed": (scores.transpose(1, 2) / d_head**0.5)
+        .masked_fill(future, float("-inf"))
+        .softmax(-1),
+    }
+    return right, right @ x @ W_V @ W_O, wrong
+
+
+_HEAD_MISTAKES = {
+    "unscaled": "the scores are not divided by sqrt(d_head) before the softmax",
+    "unmasked": "positions attend to later positions; mask the future (keys after the "
+    "query) with -inf before the softmax",
+    "queries": "the softmax runs over the query axis; each query's weights over the keys "
+    "should sum to 1 (softmax(dim=-1))",
+    "after": "the mask is applied after the softmax, so the rows no longer sum to 1; mask "
+    "with -inf before it",
+    "transposed": "the pattern is transposed: row i should hold query i's scores x_i W_QK "
+    "x_j^T over keys j",
+}
+
+
+def check_attention_head(attention_head) -> None:
+    """Check a causal head computed from its QK and OV circuits."""
+    for shape in ((2, 5, 6, 3), (3, 7, 4, 2)):
+        x, W_Q, W_K, W_V, W_O = _head_case(*shape, seed=sum(shape))
+        given = {"x": x.clone(), "W_Q": W_Q.clone(), "W_K": W_K.clone(),
+                 "W_V": W_V.clone(), "W_O": W_O.clone()}
+        got = call(attention_head, *given.values(), name="attention_head")
+        _unchanged({"x": x, "W_Q": W_Q, "W_K": W_K, "W_V": W_V, "W_O": W_O}, given,
+                   "attention_head")
+        pattern, out = _tensors(got, 2, "the result of attention_head")
+        batch, pos = shape[:2]
+        if tuple(pattern.shape) != (batch, pos, pos):
+            fail(
+                f"The pattern has shape {tuple(pattern.shape)}; it should be [batch, "
+                f"query, key] = {(batch, pos, pos)}."
+            )
+        right, right_out, wrong = _head_variants(x, W_Q, W_K, W_V, W_O)
+        if not close(pattern, right):
+            for key, p in wrong.items():
+                if close(pattern, p):
+                    fail(f"Not the pattern yet: {_HEAD_MISTAKES[key]}.")
+            fail(
+                "The pattern differs from softmax(mask(x W_QK x^T / sqrt(d_head))) with "
+                "W_QK = W_Q W_K^T; check the product, the scaling and the mask."
+            )
+        if tuple(out.shape) != tuple(x.shape):
+            fail(
+                f"The output has shape {tuple(out.shape)}; a head writes back into the "
+                f"residual stream, shape {tuple(x.shape)} (did you skip W_O?)."
+            )
+        if close(out, right_out, atol=1e-3, rtol=1e-3):
+            continue
+        if close(out, right @ x):
+            fail("The output is the pattern times x; it must go through W_OV = W_V W_O.")
+        if close(out, right.transpose(1, 2) @ x @ W_V @ W_O, atol=1e-3, rtol=1e-3):
+            fail("The output uses the transposed pattern; each query mixes the keys' "
+                 "vectors: pattern @ x @ W_OV.")
+        else:
+            fail(
+                "The pattern is right but the output is not pattern @ x @ W_V @ W_O; check "
+                "the OV product."
+            )
+    passed(
+        "attention_head computes the pattern from W_QK and the output through W_OV, "
+        "on two shapes of input."
+    )
+
+
+# ---------------------------------------------------------------------------
+# A head set by hand: attend to the last member, copy it
+# ---------------------------------------------------------------------------
+_STREAM_CASES = (
+    dict(n=48, length=26, n_members=4, seed=11, gaps=(3, 6)),
+    dict(n=48, length=40, n_members=5, seed=12, gaps=(2, 7)),
+    dict(n=48, length=18, n_members=3, seed=13, gaps=(2, 5)),
+)
+
+
+def check_last_member_head(last_member_head) -> None:
+    """Check hand-set weights: from the final position, attend to the last member and copy its value."""
+    from neuralcircuits.science import transformer_parts as tp
+
+    weights = _tensors(call(last_member_head, name="last_member_head"), 4,
+                       "the result of last_member_head")
+    W_Q, W_K, W_V, W_O = weights
+    d = tp.D_MODEL
+    for name, w, rows in (("W_Q", W_Q, d), ("W_K", W_K, d), ("W_V", W_V, d)):
+        if w.dim() != 2 or w.shape[0] != rows:
+            fail(f"{name} has shape {tuple(w.shape)}; it should be [d_model = {d}, d_head].")
+    if W_Q.shape[1] != W_K.shape[1]:
+        fail(
+            f"W_Q and W_K have {W_Q.shape[1]} and {W_K.shape[1]} columns; queries and "
+            "keys must live in the same d_head space."
+        )
+    if W_O.dim() != 2 or W_O.shape != (W_V.shape[1], d):
+        fail(f"W_O has shape {tuple(W_O.shape)}; it should be [d_head of W_V, d_model = {d}].")
+    for case in _STREAM_CASES:
+        streams = tp.member_streams(**case)
+        pattern, out = tp.attention_head(streams.x, W_Q, W_K, W_V, W_O)
+        rows = torch.arange(streams.x.shape[0])
+        final = pattern[:, -1]  # [batch, key]
+        to_last = final[rows, streams.member_pos[:, -1]].mean()
+        to_members = final.gather(1, streams.member_pos).sum(-1).mean()
+        to_first = final[rows, streams.member_pos[:, 0]].mean()
+        where = f"On prompts of {case['length']} positions with {case['n_members']} members"
+        if to_last < 0.9:
+            if to_first > 0.5:
+                fail(
+                    f"{where}, the final position attends to the first member "
+                    f"({to_first:.0%}); the key's position score must grow with position."
+                )
+            if to_members > 0.9:
+                fail(
+                    f"{where}, it spreads attention over the members ({to_last:.0%} on the "
+                    "last); add a key score that grows with POSITION, steep enough to pick "
+                    "the latest."
+                )
+            fail(
+                f"{where}, only {to_last:.0%} of the final position's attention reaches the "
+                f"last member ({to_members:.0%} on members at all); score keys by IS_MEMBER "
+                "strongly enough to beat every non-member."
+            )
+        written = out[:, -1, tp.MEMBER_DIMS]  # [batch, 12]
+        top = written.argmax(-1)
+        if (top == streams.last_member).float().mean() < 0.95:
+            if (top == (streams.last_member + 1).clamp(max=11)).float().mean() > 0.9:
+                fail(
+                    f"{where}, it writes the last member's successor; this head only copies "
+                    "(W_V W_O the identity on MEMBER_DIMS); the +1 comes later."
+                )
+            fail(
+                f"{where}, the output's largest member direction is the last member in only "
+                f"{(top == streams.last_member).float().mean():.0%} of prompts; W_V W_O should "
+                "map each member direction to itself."
+            )
+        strength = written[rows, streams.last_member].mean()
+        if strength < 0.5:
+            fail(
+                f"{where}, it copies the right member but weakly ({strength:.2f} along its "
+                "direction); scale W_V W_O so a member comes out with strength about 1."
+            )
+    passed(
+        "Your head attends from the final position to the last member and copies it, "
+        "on three kinds of prompts (3 to 5 members, 18 to 40 positions)."
+    )
+
+
+# ---------------------------------------------------------------------------
+# The attention-to-last-member readout
+# ---------------------------------------------------------------------------
+def _readout_case(seed: int, batch: int, n_heads: int, pos: int):
+    g = torch.Generator().manual_seed(seed)
+    pattern = torch.randn(batch, n_heads, pos, pos, generator=g).exp()
+    future = torch.ones(pos, pos, dtype=torch.bool).triu(1)
+    pattern = pattern.masked_fill(future, 0)
+    pattern = pattern / pattern.sum(-1, keepdim=True)
+    member_pos = torch.stack(
+        [torch.randperm(pos - 2, generator=g)[:4].sort().values + 1 for _ in range(batch)]
+    )
+    return pattern, member_pos
+
+
+def check_attention_to_last_member(attention_to_last_member) -> None:
+    """Check the mean attention from the final position to each row's last member, per head."""
+    for seed, shape in ((0, (5, 3, 12)), (1, (4, 6, 9))):
+        pattern, member_pos = _readout_case(seed, *shape)
+        given = {"pattern": pattern.clone(), "member_pos": member_pos.clone()}
+        got = call(attention_to_last_member, *given.values(), name="attention_to_last_member")
+        _unchanged({"pattern": pattern, "member_pos": member_pos}, given,
+                   "attention_to_last_member")
+        batch, n_heads, pos = shape
+        if isinstance(got, torch.Tensor) and tuple(got.shape) == (batch, n_heads):
+            fail(
+                "It returns one value per prompt and head; average over the prompts "
+                f"(shape [n_heads] = ({n_heads},))."
+            )
+        value = as_tensor(got, "the result", shape=(n_heads,))
+        rows = torch.arange(batch)
+        final = pattern[:, :, -1]  # [batch, head, key]
+        want = final[rows, :, member_pos[:, -1]].mean(0)
+        if close(value, want):
+            continue
+        guesses = {
+            "the first member": final[rows, :, member_pos[:, 0]].mean(0),
+            "the final position itself": final[:, :, -1].mean(0),
+            "row 0's last-member position in every row": final[:, :, member_pos[0, -1]].mean(0),
+            "every member together": final.gather(
+                2, member_pos[:, None, :].expand(-1, n_heads, -1)).sum(-1).mean(0),
+            "the last member's own query row": pattern[rows, :, member_pos[:, -1],
+                                                       member_pos[:, -1]].mean(0),
+        }
+        for what, v in guesses.items():
+            if close(value, v):
+                fail(
+                    f"It reads the attention to {what}; read query -1 (the final position) "
+                    "at key member_pos[:, -1], row by row."
+                )
+        if close(value, want * batch):
+            fail("It sums over the prompts; take the mean.")
+        fail(
+            "Not the attention to the last member yet: take pattern[:, :, -1] (query = the "
+            "final position), pick each row's key member_pos[row, -1], average over rows."
+        )
+    passed(
+        "attention_to_last_member reads query -1 at each row's last member, on two shapes "
+        "where the members move from row to row."
+    )
+
+
+def check_head_prediction(prediction, head_table: torch.Tensor) -> None:
+    """Check a prediction ("L.H", or a function returning it) of the head patching ranks first."""
+    if callable(prediction):
+        prediction = call(prediction, name=getattr(prediction, "__name__", "your function"))
+    if prediction is None or prediction == "":
+        fail("Return your prediction, e.g. return \"0.3\" (layer 0, head 3).")
+    try:
+        comp = Component.parse(prediction)
+    except (ValueError, TypeError):
+        fail(f"{prediction!r} is not a head; write it as \"layer.head\", e.g. \"0.3\".")
+    if comp.kind != "head":
+        fail(f"{comp} is an MLP; the prediction is about a head (\"layer.head\").")
+    n_layers, n_heads = head_table.shape
+    if not (0 <= comp.layer < n_layers and 0 <= comp.head < n_heads):
+        fail(f"{comp} is not in this model ({n_layers} layers x {n_heads} heads).")
+    flat = int(head_table.flatten().argmax())
+    top = Component("head", flat // n_heads, flat % n_heads)
+    score = float(head_table[comp.layer, comp.head])
+    if comp != top:
+        fail(
+            f"Patching ranks head {top} first ({float(head_table[top.layer, top.head]):.2f}); "
+            f"{comp} restores {score:.2f}: look again at which head attends to the last "
+            "member from the final position."
+        )
+    passed(f"Right: patching ranks {top} first, restoring {score:.2f} of the clean answer.")
+
+
+# ---------------------------------------------------------------------------
+# Direct logit attribution of each head
+# ---------------------------------------------------------------------------
+def _dla_case(seed: int, batch: int, n_heads: int, d_head: int, d_model: int):
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(batch, n_heads, d_head, generator=g)
+    W_O = torch.randn(n_heads, d_head, d_model, generator=g)
+    scale = torch.rand(batch, 1, generator=g) * 3 + 0.5
+    directions = torch.randn(batch, d_model, generator=g)
+    return z, W_O, scale, directions
+
+
+def check_head_dla(head_dla) -> None:
+    """Check each head's mean direct contribution to the logit difference."""
+    for seed, shape in ((0, (5, 3, 4, 6)), (1, (7, 4, 2, 5))):
+        z, W_O, scale, directions = _dla_case(seed, *shape)
+        given = {"z": z.clone(), "W_O": W_O.clone(), "scale": scale.clone(),
+                 "directions": directions.clone()}
+        got = call(head_dla, *given.values(), name="head_dla")
+        _unchanged({"z": z, "W_O": W_O, "scale": scale, "directions": directions}, given,
+                   "head_dla")
+        batch, n_heads = shape[:2]
+        out = torch.einsum("bhd,hdm->bhm", z, W_O)
+        per = (out * directions[:, None]).sum(-1)  # [batch, heads], unscaled
+        want = (per / scale).mean(0)
+        if isinstance(got, torch.Tensor) and tuple(got.shape) == (batch, n_heads):
+            fail(
+                "It returns one value per prompt and head; average over the prompts "
+                f"(shape [n_heads] = ({n_heads},))."
+            )
+        value = as_tensor(got, "the result of head_dla", shape=(n_heads,))
+        if close(value, want):
+            continue
+        if close(value, -want):
+            fail("The sign is flipped: the direction already points from the wrong answer "
+                 "to the right one, so take the dot product as it is.")
+        if close(value, per.mean(0)):
+            fail("It forgets the final LayerNorm: divide each prompt's output by its "
+                 "`scale` before the dot product.")
+        if close(value, (per * scale).mean(0)):
+            fail("It multiplies by the LayerNorm's scale; the LayerNorm divides by it.")
+        if close(value, (per / scale).sum(0)):
+            fail("It sums over the prompts; take the mean.")
+        if close(value, (per.mean(0) / scale.mean())):
+            fail("It divides by the mean scale; divide each prompt by its own scale "
+                 "(the scale differs from prompt to prompt).")
+        fail(
+            "Not the direct attribution yet: write each head's output z @ W_O, divide by "
+            "the prompt's scale, dot it with the prompt's direction, average over prompts."
+        )
+    passed("head_dla gives every head's mean direct contribution, on two shapes.")
+
+
+# ---------------------------------------------------------------------------
+# The paper's iterative pruning loop
+# ---------------------------------------------------------------------------
+def _toy_components():
+    heads = [Component("head", L, h) for L in range(3) for h in range(2)]
+    mlps = [Component("mlp", L) for L in range(3)]
+    return heads, mlps
+
+
+def _toy_order(direction: str) -> list[Component]:
+    heads, mlps = _toy_components()
+    order = []
+    layers = (2, 1, 0) if direction == "backward" else (0, 1, 2)
+    for L in layers:
+        hs = [h for h in heads if h.layer == L]
+        m = [mlps[L]]
+        order += m + hs if direction == "backward" else hs + m
+    return order
+
+
+def _toy_performance(circuit) -> float:
+    """A made-up model: what its circuit keeps, by rules with backups and interactions."""
+    c = {Component.parse(x) for x in circuit}
+    H = lambda L, h: Component("head", L, h) in c  # noqa: E731
+    M = lambda L: Component("mlp", L) in c  # noqa: E731
+    score = 1.0
+    if not M(2):
+        score -= 0.7  # the last MLP is essential
+    if not (H(2, 0) or H(0, 1)):
+        score -= 0.6  # two heads back each other up
+    score -= 0.125 * (not H(1, 1)) + 0.125 * (not H(0, 0))  # each alone is fine, not both
+    if not M(1) and H(1, 0):
+        score -= 0.3  # head 1.0 hurts once MLP1 is gone
+    if not H(2, 1):
+        score -= 0.125  # a small cost that adds up with the others
+    if not M(0) and M(1):
+        score -= 0.3  # MLP0 can only go after MLP1
+    return score
+
+
+def _prune(order, performance, threshold, *, directions=("backward", "forward"),
+           rounds=10, cumulative=True, relative=False, strict=False):
+    heads, mlps = _toy_components()
+    circuit = set(heads + mlps)
+    full = performance(circuit)
+    for _ in range(rounds):
+        changed = False
+        for direction in directions:
+            for comp in order(direction):
+                if comp not in circuit:
+                    continue
+                base = circuit if cumulative else set(heads + mlps)
+                score = performance(base - {comp})
+                ref = performance(circuit) if relative else full
+                ok = score > threshold * ref if strict else score >= threshold * ref
+                if ok:
+                    circuit, changed = circuit - {comp}, True
+        if not changed:
+            break
+    return circuit
+
+
+_PRUNE_MISTAKES = {
+    "one pass": (dict(directions=("backward",), rounds=1),
+                 "it stops after the backward pass; visit forward too, and repeat the "
+                 "two passes until one removes nothing"),
+    "forward first": (dict(directions=("forward", "backward")),
+                      "it visits forward first; the paper goes backward (last layer "
+                      "first), then forward, so of two backup heads the later one goes"),
+    "not cumulative": (dict(cumulative=False),
+                       "it tests each component alone against the full model; ablate it "
+                       "together with everything removed so far"),
+    "relative": (dict(relative=True),
+                 "it compares with the current circuit's score; the threshold is a share "
+                 "of the full model's score, so the losses add up"),
+    "strict": (dict(strict=True),
+               "it removes a component only when the score is strictly above the "
+               "threshold; the paper keeps 'at least' the threshold (>=)"),
+    "one round": (dict(rounds=1),
+                  "it stops after one backward and one forward pass; repeat until a "
+                  "pass removes nothing"),
+}
+
+
+def check_iterative_prune(iterative_prune) -> None:
+    """Check the paper's pruning loop on a made-up model with backups and interactions."""
+    heads, mlps = _toy_components()
+    threshold = 0.75
+    calls = []
+
+    def performance(circuit):
+        calls.append(1)
+        if not isinstance(circuit, (set, frozenset, list, tuple)):
+            fail("performance(...) takes the candidate circuit, a set of components.")
+        return _toy_performance(circuit)
+
+    got = call(iterative_prune, _toy_order, performance, threshold, name="iterative_prune")
+    if got is None:
+        fail("`iterative_prune` returned None: return the circuit it keeps.")
+    try:
+        circuit = {Component.parse(c) for c in got}
+    except (ValueError, TypeError):
+        fail("The result should be a collection of components (the circuit kept).")
+    want = _prune(_toy_order, _toy_performance, threshold)
+    if circuit == want:
+        passed(
+            f"iterative_prune keeps {', '.join(str(c) for c in sorted(want))} on the "
+            f"made-up model, as the paper's loop does ({len(calls)} calls of performance)."
+        )
+        return
+    everything = set(heads + mlps)
+    if circuit == everything - want:
+        fail("It returns the components removed; return the ones kept (the circuit).")
+    if circuit == everything:
+        fail("It removes nothing: drop a component when the rest keeps >= threshold.")
+    for options, message in _PRUNE_MISTAKES.values():
+        if circuit == _prune(_toy_order, _toy_performance, threshold, **options):
+            fail(f"Not the paper's loop yet: {message}.")
+    shown = ", ".join(str(c) for c in sorted(circuit))
+    fail(
+        f"It keeps {shown or 'nothing'}; visit the components backward then forward, "
+        "drop each whose removal (with all removed so far) keeps >= threshold x full, "
+        "and repeat until a pass removes nothing."
+    )
+
+
+# ---------------------------------------------------------------------------
+# Fitting the surgery's corrections
+# ---------------------------------------------------------------------------
+def _shift_case(seed: int, d: int, missing: tuple[int, ...]):
+    g = torch.Generator().manual_seed(seed)
+    means = torch.randn(12, d, generator=g)
+    means[list(missing)] = float("nan")
+    return means
+
+
+def _shift_want(means, shift):
+    out = torch.zeros_like(means)
+    for m in range(12):
+        t = m + shift
+        if 0 <= t < 12 and not means[m].isnan().any() and not means[t].isnan().any():
+            out[m] = means[t] - means[m]
+    return out
+
+
+def check_shift_corrections(shift_corrections) -> None:
+    """Check the value corrections that make a head read member m as member m + shift."""
+    for seed, d, missing, shift in ((0, 4, (11,), -2), (1, 3, (0, 5), 1), (2, 5, (), -1)):
+        means = _shift_case(seed, d, missing)
+        given = means.clone()
+        got = call(shift_corrections, given, shift, name="shift_corrections")
+        if not torch.equal(given.nan_to_num(123.0), means.nan_to_num(123.0)):
+            fail("`shift_corrections` changes `value_means` in place; work on a copy.")
+        value = got if not isinstance(got, torch.Tensor) else got.nan_to_num(1e9)
+        value = as_tensor(value, "the result of shift_corrections", shape=(12, d))
+        want = _shift_want(means, shift)
+        if close(value, want):
+            continue
+        case = f"With shift {shift:+d}"
+        if close(value, -want):
+            fail(f"{case} the sign is flipped: the correction is mean[m + shift] - mean[m] "
+                 "(target minus source).")
+        if close(value, _shift_want(means, -shift)):
+            fail(f"{case} it shifts the wrong way: member m should read as member m + shift.")
+        if (value.abs() >= 1e8).any():
+            fail(f"{case} some corrections are NaN: a member never seen (a NaN row) gets "
+                 "a zero correction.")
+        inside = [m for m in range(12) if 0 <= m + shift < 12]
+        edge = [m for m in range(12) if m not in inside]
+        if edge and not close(value[edge], torch.zeros_like(value[edge])):
+            fail(f"{case} members with no member {shift:+d} places away (e.g. {edge[0] + 1}) "
+                 "get a correction; they have no target, so give them zero (no wrap-around).")
+        fail(f"{case} the corrections differ from mean[m + shift] - mean[m] for the members "
+             "whose target exists.")
+    passed("shift_corrections gives target minus source for every member with a target, "
+           "zero elsewhere (shifts -2, +1 and -1).")
+
+
+# ---------------------------------------------------------------------------
+# One is 1: the same value in two formats, layer by layer
+# ---------------------------------------------------------------------------
+def _streams_case(seed: int, depths: int, d: int):
+    g = torch.Generator().manual_seed(seed)
+    value = torch.randn(1, 1, 12, d, generator=g)
+    fmt = torch.randn(1, 3, 1, d, generator=g) * 0.5
+    offset = torch.randn(depths, 1, 1, d, generator=g) * 4  # shared by every member
+    noise = torch.randn(depths, 3, 12, d, generator=g)
+    mix = torch.linspace(0.2, 2.0, depths)[:, None, None, None]
+    return offset + fmt + mix * value + noise
+
+
+def _similarity_variants(streams, f, g):
+    cos = torch.nn.functional.cosine_similarity
+    centred = streams - streams.mean((1, 2), keepdim=True)
+    right = cos(centred[:, f], centred[:, g], dim=-1).mean(-1)
+    per_format = streams - streams.mean(2, keepdim=True)
+    return right, {
+        "not centred": cos(streams[:, f], streams[:, g], dim=-1).mean(-1),
+        "centred per format": cos(per_format[:, f], per_format[:, g], dim=-1).mean(-1),
+        "dot": (centred[:, f] * centred[:, g]).sum(-1).mean(-1),
+        "shifted": cos(centred[:, f, 1:], centred[:, g, :-1], dim=-1).mean(-1),
+    }
+
+
+_SIMILARITY_MISTAKES = {
+    "not centred": "it skips the centring; subtract each depth's mean over all 36 members "
+    "first, or the part every member shares makes everything look alike",
+    "centred per format": "it centres each format on its own mean; centre on the mean of "
+    "all 36 members, so a format's own offset still counts as a difference",
+    "dot": "it takes dot products; divide by the norms (cosine similarity)",
+    "shifted": "it pairs value v with value v + 1; compare the same value in both formats",
+}
+
+
+def check_format_similarity(format_similarity) -> None:
+    """Check the mean cosine similarity of the same value in two formats, per depth, after centring."""
+    for seed, depths, d, f, g in ((0, 3, 8, 0, 1), (1, 5, 6, 2, 0)):
+        streams = _streams_case(seed, depths, d)
+        given = streams.clone()
+        got = call(format_similarity, given, f, g, name="format_similarity")
+        if not torch.equal(given, streams):
+            fail("`format_similarity` changes `streams` in place; centre a copy "
+                 "(streams - mean, not streams -= mean).")
+        if isinstance(got, torch.Tensor) and tuple(got.shape) == (depths, 12):
+            fail("It returns one value per depth and member value; average over the 12 "
+                 f"values (shape [n_depths] = ({depths},)).")
+        value = as_tensor(got, "the result of format_similarity", shape=(depths,))
+        right, wrong = _similarity_variants(streams, f, g)
+        if close(value, right):
+            continue
+        for key, v in wrong.items():
+            if close(value, v):
+                fail(f"Not yet: {_SIMILARITY_MISTAKES[key]}.")
+        fail("Not yet: centre each depth on the mean of all 36 members, then average "
+             "cos(streams[:, f, v], streams[:, g, v]) over the 12 values v.")
+    passed("format_similarity centres on all 36 members and compares the same value "
+           "across formats, on two shapes.")

@@ -1,0 +1,44 @@
+"""Lesson 03's new figures, in the course style of teaching/figures.py."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import torch
+
+from neuralcircuits.teaching import figures  # noqa: F401  (applies the course style)
+
+MARKERS = ("o", "s", "^")
+
+
+FORMAT_COLOURS = ("#58C4DD", "#F0AC00", "#FC6255")  # figures.POSITIVE, OUTPUT, NEGATIVE
+
+
+def draw_member_pca(points: torch.Tensor, formats: Sequence[str], title: str = ""):
+    """The 36 members [n_formats * 12, 2] in a PCA plane, twice: coloured by value, then by format."""
+    fig, (by_value, by_format) = plt.subplots(1, 2, figsize=(12, 4.8), sharex=True, sharey=True)
+    pts = points.reshape(len(formats), 12, 2).numpy()
+    values = list(range(1, 13))
+    for i, (fmt, marker) in enumerate(zip(formats, MARKERS, strict=False)):
+        label = fmt.replace("_", " ")
+        image = by_value.scatter(pts[i, :, 0], pts[i, :, 1], c=values, cmap="viridis",
+                                 marker=marker, s=90, edgecolors="black", linewidths=0.6,
+                                 label=label)
+        by_format.scatter(pts[i, :, 0], pts[i, :, 1], color=FORMAT_COLOURS[i % 3],
+                          marker=marker, s=90, edgecolors="black", linewidths=0.6,
+                          label=label)
+        for v in (0, 11):  # label the ends of each format's run: 1 and 12
+            by_format.annotate(str(v + 1), pts[i, v], textcoords="offset points",
+                               xytext=(6, 4), fontsize=11)
+    fig.colorbar(image, ax=by_value, label="value (1 to 12)", ticks=[1, 4, 8, 12])
+    by_value.set_title("coloured by value")
+    by_format.set_title("coloured by format")
+    for ax in (by_value, by_format):
+        ax.set_xlabel("principal component 1")
+        ax.legend(loc="best", fontsize=11)
+    by_value.set_ylabel("principal component 2")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,289 @@
+"""The facts lesson 03's prose states about toy-seq, pinned (re-check them when toy-seq is retrained)."""
+
+import math
+
+import pytest
+import torch
+
+from neuralcircuits.science import attribution, patching, sequences, surgery
+from neuralcircuits.science import circuit_discovery as cd
+from neuralcircuits.science import circuit_study as study
+from neuralcircuits.science import hand_built_transformer as hb
+from neuralcircuits.science import head_roles as roles
+from neuralcircuits.science import representations as rep
+from neuralcircuits.science import transformer_parts as tp
+from neuralcircuits.science.hooks import hook_name
+from neuralcircuits.science.models import load_model
+from neuralcircuits.science.patching import Component
+
+TASKS = sequences.TASKS
+
+
+@pytest.fixture(scope="module")
+def toy():
+    torch.set_num_threads(1)
+    model = load_model("toy-seq", verbose=False)
+    data, _ = study.build_task_data(model)
+    return model, data
+
+
+def _carriers(model, data):
+    """The heads that carry the last member, as section 9 picks them."""
+    mean_last = torch.stack([roles.attention_to_members(model, data[t].clean)[..., -1]
+                             for t in TASKS]).mean(0)
+    return [Component("head", L, h) for L, h in
+            (mean_last >= 0.5 * mean_last.max()).nonzero().tolist()]
+
+
+# -- section 0 -----------------------------------------------------------------------
+def test_residual_stream_is_a_sum_and_layer_norm_matches(toy):
+    model, _ = toy
+    ds = sequences.make_dataset(model, "numerals", "clean", "done", n=4, seed=0)
+    _, cache = model.run_with_cache(ds.tokens)
+    for L in range(model.cfg.n_layers):
+        pre, mid, post = (cache[hook_name(k, L)] for k in ("resid_pre", "resid_mid", "resid_post"))
+        assert torch.allclose(pre + cache[hook_name("attn_out", L)], mid, atol=1e-5)
+        assert torch.allclose(mid + cache[hook_name("mlp_out", L)], post, atol=1e-5)
+    ln = model.blocks[0].ln1
+    mine = tp.layer_norm(cache[hook_name("resid_pre", 0)], ln.w, ln.b)
+    assert torch.allclose(mine, cache["blocks.0.ln1.hook_out"], atol=1e-5)
+
+
+def test_folded_biases_reproduce_head_0_0(toy):
+    model, _ = toy
+    ds = sequences.make_dataset(model, "numerals", "clean", "done", n=4, seed=0)
+    _, cache = model.run_with_cache(ds.tokens)
+    x = cache["blocks.0.ln1.hook_out"]
+    x1 = torch.cat([x, torch.ones(*x.shape[:2], 1)], -1)
+    with torch.no_grad():
+        W = [torch.cat([w[0, 0], b[0, 0][None]]) for w, b in
+             ((model.W_Q, model.b_Q), (model.W_K, model.b_K), (model.W_V, model.b_V))]
+        pattern, out = tp.attention_head(x1, *W, model.W_O[0, 0])
+        z = cache[hook_name("z", 0)][:, :, 0]
+    assert (pattern - cache[hook_name("pattern", 0)][:, 0]).abs().max() < 1e-4
+    assert (out - z @ model.W_O[0, 0]).abs().max() < 1e-4
+
+
+def test_the_hand_set_head_and_its_numbers():
+    assert abs(math.exp(8) - 3000) < 50  # "a factor e^8 ~ 3000"
+    streams = tp.member_streams(n=64, length=24, seed=0)
+    s = tp.score_last_member_head(tp.last_member_head(), streams)
+    assert s["attention"] > 0.99 and s["copied"] == 1.0
+
+
+# -- sections 3 and 4 ------------------------------------------------------------------
+def test_prediction_from_attention_is_patchings_top_head(toy):
+    model, data = toy
+    to_last = roles.attention_to_members(model, data["numerals"].clean)[..., -1]
+    patched = study.patching_results(model, data["numerals"])
+    assert roles.top_heads(to_last, 1)[0][0] == roles.top_heads(patched["heads"], 1)[0][0]
+
+
+def test_direct_attribution_adds_up(toy):
+    model, data = toy
+    for task in TASKS:
+        r = attribution.logit_attribution(model, data[task].clean)
+        total = r["heads"].sum() + r["mlps"].sum() + r["embed"] + r["attn_biases"] + r["constant"]
+        with torch.no_grad():
+            actual = sequences.logit_diff(model(data[task].clean.tokens), data[task].clean)
+        assert abs(float(total) - float(actual)) < 1e-3
+
+
+# -- sections 5 and 6 ------------------------------------------------------------------
+def test_ablation_kinds_on_the_costliest_component(toy):
+    model, data = toy
+    setup = cd.ablation_setup(model, data["numerals"].clean, data["numerals"].random)
+    single = cd.single_ablation_scores(model, setup)
+    worst = min(single, key=single.get)
+    kinds = attribution.ablation_kinds(model, worst, data["numerals"].clean,
+                                       data["numerals"].random)
+    assert kinds["mean"]["spread"] == 0.0 and kinds["resample"]["spread"] > 0
+    assert all(0 <= r["kept"] <= 1.2 for r in kinds.values())
+
+
+def test_the_loop_and_prune_circuit_agree(toy):
+    model, data = toy
+    setup = cd.ablation_setup(model, data["numerals"].clean, data["numerals"].random)
+    loop = cd.iterative_prune(lambda d: cd.visit_order(model, d),
+                              lambda c: cd.circuit_performance(model, setup, c))
+    assert loop == set(cd.prune_circuit(model, setup, progress=False).circuit)
+
+
+# -- section 9 -------------------------------------------------------------------------
+def test_a_numerals_only_fit_transfers_on_the_hand_built_model_not_on_toy_seq(toy):
+    model, data = toy
+    new_data, _ = study.build_task_data(model, seed=7)
+    movers = _carriers(model, data)  # the heads section 9 edits, found as the lesson finds them
+    edit = surgery.fit_member_shift(model, movers, [data["numerals"].clean,
+                                                    data["numerals"].random])
+    assert surgery.sequence_effect(model, edit, new_data["numerals"].clean)["shifted_after"] >= 0.9
+    for task in ("number_words", "months"):
+        assert surgery.sequence_effect(model, edit, new_data[task].clean)["shifted_after"] <= 0.1
+    hand = hb.build()
+    hand_data, _ = study.build_task_data(hand)
+    hand_edit = surgery.fit_member_shift(hand, [hb.MOVER], [hand_data["numerals"].clean,
+                                                           hand_data["numerals"].random])
+    for task in TASKS:
+        assert surgery.sequence_effect(hand, hand_edit, hand_data[task].clean)["shifted_after"] == 1.0
+
+
+def test_direct_attribution_on_toy_seq_and_the_hand_built_model(toy):
+    model, data = toy
+    for task in TASKS:
+        r = attribution.logit_attribution(model, data[task].clean)
+        assert abs(float(r["heads"].sum())) < 0.1 * float(r["mlps"].sum())  # MLPs carry it
+    hand = hb.build()
+    hand_data, _ = study.build_task_data(hand)
+    heads = attribution.logit_attribution(hand, hand_data["numerals"].clean)["heads"]
+    assert abs(float(heads[0, 0])) < 0.005 and float(heads[1, 0]) > 9.9
+
+
+# -- section 10: what toy-seq shows ----------------------------------------------------
+def test_one_is_1_on_toy_seq(toy):
+    model, data = toy
+    centred = rep.centre(rep.member_streams(model, data))
+    n_depths = centred.shape[0]
+    gaps = [
+        float(rep.cosine_by_layer(centred[:, f], centred[:, g])[d]
+              - rep.mismatched_cosine(centred[:, f], centred[:, g])[d])
+        for f, g in ((0, 1), (0, 2), (1, 2)) for d in range(n_depths)
+    ]
+    assert max(gaps) < 0.15  # "about as low as between different values"
+    for d in range(n_depths):
+        probe = rep.value_probe_transfer(model, data, d)
+        assert probe["numerals"]["exact"] >= 0.5  # reads the numerals
+        assert probe["number_words"]["exact"] <= 0.25  # near chance elsewhere
+        assert probe["months"]["exact"] <= 0.25
+    steps = rep.plus_one_direction(centred)
+    cos = torch.nn.functional.cosine_similarity
+    for d in range(n_depths):
+        assert abs(float(cos(steps[d, 0], steps[d, 1], dim=0))) < 0.5  # far from parallel
+        assert abs(float(cos(steps[d, 0], steps[d, 2], dim=0))) < 0.5
+    for task in TASKS:
+        effect = rep.steering_effect(model, data[task].clean, steps[0, 0], 0, (0.0, 1.0, 4.0))
+        assert max(r["plus_two"] for r in effect.values()) <= 0.05  # does not move the answer
+
+
+# -- the science functions themselves ----------------------------------------------------
+def test_probe_recovers_a_linear_value():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 5, generator=g)
+    y = x @ torch.tensor([1.0, -2.0, 0.0, 0.5, 3.0]) + 4
+    w = rep.fit_probe(x, y, ridge=1e-6)
+    assert rep.probe_scores(rep.probe_predict(w, x), y)["r2"] > 0.999
+
+
+def test_ablation_values():
+    ref = torch.arange(24.0).reshape(4, 3, 2)
+    assert attribution.ablation_values("zero", ref, 5).abs().sum() == 0
+    assert torch.equal(attribution.ablation_values("mean", ref, 5)[3], ref.mean(0))
+    rows = attribution.ablation_values("resample", ref, 5, seed=1)
+    assert all(any(torch.equal(r, q) for q in ref) for r in rows)
+    with pytest.raises(ValueError):
+        attribution.ablation_values("noise", ref, 5)
+
+
+def test_steering_with_alpha_zero_is_the_model(toy):
+    model, data = toy
+    ds = data["months"].clean
+    effect = rep.steering_effect(model, ds, torch.zeros(model.cfg.d_model), 1, (0.0,))
+    assert effect[0.0]["answer"] == pytest.approx(1.0)
+
+
+# -- "What you should see on toy-seq", section by section ---------------------------------
+def test_section_1_task_and_metric(toy):
+    model, data = toy
+    _, rates = study.build_task_data(model)
+    for task in TASKS:
+        d = data[task]
+        assert rates[task] == 1.0 and sequences.accuracy(model, d.clean) == 1.0
+        with torch.no_grad():
+            assert sequences.logit_diff(model(d.clean.tokens), d.clean) > 10
+            assert sequences.logit_diff(model(d.corrupted.tokens), d.clean) < -10
+
+
+def test_section_2_logit_lens(toy):
+    model, data = toy
+    for task in TASKS:
+        lens = study.lens_summary(model, data[task].clean)
+        assert (lens["answer_top1"][1:] == 1).all() and (lens["last_member_top1"][1:] == 0).all()
+        assert lens["answer_top1"][0] <= 0.125
+
+
+def test_sections_3_and_4_one_carrying_head(toy):
+    model, data = toy
+    to_members = {t: roles.attention_to_members(model, data[t].clean) for t in TASKS}
+    mean_last = torch.stack([to_members[t][..., -1] for t in TASKS]).mean(0)
+    carriers = (mean_last >= 0.5 * mean_last.max()).nonzero().tolist()
+    assert len(carriers) == 1
+    L, h = carriers[0]
+    for task in TASKS:
+        assert to_members[task][L, h, -1] >= 0.9
+        assert to_members[task][..., :-1].sum(-1).max() <= 0.15
+        patched = study.patching_results(model, data[task])
+        heads = patched["heads"].clone()
+        assert heads[L, h] > 0.8
+        heads[L, h] = 0
+        assert heads.max() <= 0.15
+        span = patched["clean"] - patched["corrupted"]
+        d = data[task]
+        attr = patching.attribution_patch_heads(
+            model, d.clean.tokens, d.corrupted.tokens, sequences.logit_diff_metric(d.clean)
+        ) / span
+        corr = torch.corrcoef(torch.stack([attr.flatten(), patched["heads"].flatten()]))[0, 1]
+        assert corr > 0.9 and roles.top_heads(attr, 1)[0][0] == f"{L}.{h}"
+
+
+def test_sections_5_6_8_ablation_and_circuits(toy):
+    model, data = toy
+    circuits = []
+    for task in TASKS:
+        setup = cd.ablation_setup(model, data[task].clean, data[task].random)
+        single = cd.single_ablation_scores(model, setup)
+        low = {c for c, v in single.items() if v < 0.7}
+        assert len(low) == 3 and {c.kind for c in low} == {"head", "mlp"}
+        assert all(v >= 0.9 for c, v in single.items() if c not in low)
+        found = cd.prune_circuit(model, setup, progress=False)
+        assert len(found.circuit) <= 4 and found.performance >= 0.9
+        assert cd.knockout_performance(model, setup, found.circuit) < 0.1
+        circuits.append(set(found.circuit))
+    assert circuits[0] == circuits[1] == circuits[2]
+
+
+def test_section_7_no_successor_head_on_toy_seq(toy):
+    model, data = toy
+    for task in TASKS:
+        inputs = roles.ov_inputs(model, [data[task].clean, data[task].random])
+        ids = sequences.member_token_ids(model.tokenizer, task)
+        assert roles.ov_successor_scores(model, inputs, ids).max() < 0.7
+
+
+def test_section_9_surgery_on_every_task(toy):
+    model, data = toy
+    new_data, _ = study.build_task_data(model, seed=7)
+    edit = surgery.MemberShift(-2)
+    for task in TASKS:
+        part = surgery.fit_member_shift(model, _carriers(model, data),
+                                        [data[task].clean, data[task].random], apply_to=(task,))
+        for head, table in part.corrections.items():
+            edit.corrections[head] = edit.corrections.get(head, 0) + table
+    for task in TASKS:
+        assert surgery.sequence_effect(model, edit, new_data[task].clean)["shifted_after"] >= 0.9
+    plain = surgery.non_sequence_dataset(model.tokenizer, n=study.N_PROMPTS, seed=5)
+    for where in ("last", "all"):
+        assert surgery.distribution_change(model, edit, plain.tokens, where)["mean_kl"] == 0
+
+
+def test_member_pca_figure_has_both_colourings():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neuralcircuits.teaching.sequence_circuits.figures import draw_member_pca
+
+    points = torch.randn(36, 2)
+    fig = draw_member_pca(points, TASKS, title="t")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "coloured by value" in titles and "coloured by format" in titles
+    plt.close(fig)
