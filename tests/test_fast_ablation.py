@@ -91,3 +91,15 @@ def test_analysis_rows_keep_everything_on_a_small_model_and_spread_templates_on_
     # clean, corrupted and random rows stay aligned
     assert torch.equal(rows.clean.answers, rows.corrupted.answers)
     assert rows.clean.prompts[0] in data["numerals"].clean.prompts
+
+
+def test_a_section_over_a_minute_says_so_first(monkeypatch, capsys):
+    model = ts.load()
+    data, _ = study.build_task_data(model, n=6, filter_rows=False)
+    monkeypatch.setitem(study.SECTION_COST, "pruning", 1000.0)
+    monkeypatch.setattr(study, "forward_seconds", lambda model, data: 0.5)
+    assert study.announce(model, data["numerals"], "pruning") == 500.0
+    assert "about 8 minutes" in capsys.readouterr().out
+    monkeypatch.setattr(study, "forward_seconds", lambda model, data: 0.01)
+    study.announce(model, data["numerals"], "pruning")
+    assert capsys.readouterr().out == ""  # ten seconds: nothing to say
