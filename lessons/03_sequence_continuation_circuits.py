@@ -5,7 +5,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 6e1843192dc06f38698c6b333c786aef662b5d53fd5b13c4463e51eeaa756756
+#     generated_sha256: ee83e6c11c78c3c541a3b87aa92a3e52425231dba6b330624f3f147880a7580e
 # ---
 
 # %% [markdown]
@@ -1016,9 +1016,9 @@ check_mean_ablate_head(mean_ablate_head)
 #
 # The means come from every random prompt. The scores are means of the logit
 # difference over the clean prompts: on a model as large as GPT-2 small,
-# `study.ablation_setup` uses 12 per task, 4 per template (the paper used
-# 1,536, on a GPU), so each score is noisier than the paper's; toy-seq uses
-# every prompt. An ablated run
+# `study.ablation_setup` uses 12 per task, 4 per template (the paper's
+# pruning used 1,536), so each score is noisier than the paper's; toy-seq
+# uses every prompt. An ablated run
 # is the clean run below its lowest ablated layer, so it starts there, and
 # the last layer computes only the last position, the one the metric reads.
 
