@@ -399,9 +399,13 @@ def last_logits(
     """
     from neuralcircuits.science.hooks import hook_name, run_until, store_hook
 
-    last = hook_name("resid_post", model.cfg.n_layers - 1)
+    stoppable = all(hasattr(model, a) for a in ("cfg", "run_with_hooks", "ln_final", "unembed"))
     outs = []
     for i in range(0, tokens.shape[0], batch_size):
+        if not stoppable:  # any callable from tokens to logits
+            outs.append(model(tokens[i : i + batch_size])[:, -1, :].float())
+            continue
+        last = hook_name("resid_post", model.cfg.n_layers - 1)
         store: dict[str, torch.Tensor] = {}
         run_until(model, tokens[i : i + batch_size], [(last, store_hook(store, "x", stop=True))])
         x = store["x"][:, -1:]
