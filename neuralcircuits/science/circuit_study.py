@@ -104,12 +104,12 @@ def ablation_setup(model: Any, data: TaskData) -> circuit_discovery.AblationSetu
     return circuit_discovery.ablation_setup(model, rows.clean, data.random)
 
 
-# How long each section's expensive cell takes, in forward passes of 8 of
-# the lesson's prompts (CPU time of the cell / CPU time of such a pass, about
-# 1 s, measured on GPT-2 small's shape with random weights by
-# ``tooling.lesson_run``; random weights make pruning stop after one pass, so
-# its figure is a lower bound for trained weights).
-SECTION_COST = {"patching": 580.0, "ablation": 300.0, "pruning": 320.0}
+# How long each section's expensive cell takes, in wall times of one forward
+# pass of 8 of the lesson's prompts (measured on GPT-2 small's shape with
+# random weights by ``tooling.lesson_run``, scaled to an unloaded machine;
+# random weights make pruning stop after one pass, so its figure is a lower
+# bound for trained weights).
+SECTION_COST = {"patching": 1030.0, "ablation": 530.0, "pruning": 570.0}
 _forward_s: dict[int, float] = {}
 
 
