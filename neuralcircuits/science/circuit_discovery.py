@@ -29,10 +29,11 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from neuralcircuits.science import sequences
+from neuralcircuits.science import disk_cache, fast_ablation, sequences
+from neuralcircuits.science.hooks import hook_name, run_until, store_hook
 from neuralcircuits.science.patching import Component, mean_activations
 
-MAX_ROWS = 2048  # prompts per stacked forward pass
+MAX_STACKED_PROMPTS = 2048  # prompt rows in one stacked forward pass
 
 # The circuits the paper found in GPT-2 small at threshold 0.8
 # (results/*_circuit_thres_0.8.json of apartresearch/seqcont_circuits).
@@ -230,8 +231,8 @@ def _hooks(
 
         return hook
 
-    hooks = [(f"blocks.{L}.attn.hook_z", z_hook(L)) for L in head_mask]
-    hooks += [(f"blocks.{L}.hook_mlp_out", mlp_hook(L)) for L in mlp_mask]
+    hooks = [(hook_name("z", L), z_hook(L)) for L in head_mask]
+    hooks += [(hook_name("mlp_out", L), mlp_hook(L)) for L in mlp_mask]
     return hooks
 
 
@@ -240,9 +241,30 @@ def ablated_logit_diffs(
     model: Any,
     setup: AblationSetup,
     configs: Sequence[Iterable[Any]],
-    max_rows: int = MAX_ROWS,
+    max_rows: int = MAX_STACKED_PROMPTS,
 ) -> torch.Tensor:
-    """Mean logit difference with each configuration's components mean-ablated  # [n_configs]."""
+    """Mean logit difference with each configuration's components mean-ablated  # [n_configs].
+
+    Runs on ``fast_ablation`` (each run starts from the clean residual stream
+    below its lowest ablated layer; the last layer and the unembedding run at
+    the last position only) when that path verified on this setup, else
+    through the model's hooks (``hooked_logit_diffs``); the same numbers.
+    """
+    configs = [list(c) for c in configs]
+    runner = fast_ablation.runner_for(model, setup)
+    if runner is not None:
+        return runner.logit_diffs(configs)
+    return hooked_logit_diffs(model, setup, configs, max_rows)
+
+
+@torch.no_grad()
+def hooked_logit_diffs(
+    model: Any,
+    setup: AblationSetup,
+    configs: Sequence[Iterable[Any]],
+    max_rows: int = MAX_STACKED_PROMPTS,
+) -> torch.Tensor:
+    """``ablated_logit_diffs`` through the model's forward hooks, many configurations stacked  # [n_configs]."""
     configs = [list(c) for c in configs]
     tokens = setup.tokens
     rows = tokens.shape[0]
@@ -260,10 +282,6 @@ def ablated_logit_diffs(
     return torch.cat(out)
 
 
-class _Stop(Exception):
-    pass
-
-
 @torch.no_grad()
 def final_logits(
     model: Any, tokens: torch.Tensor, fwd_hooks: Sequence = ()
@@ -275,17 +293,9 @@ def final_logits(
     the largest cost).
     """
     store: dict[str, torch.Tensor] = {}
-    last = f"blocks.{model.cfg.n_layers - 1}.hook_resid_post"
-
-    def grab(x, hook):
-        store["x"] = x[:, -1].detach()
-        raise _Stop
-
-    try:
-        model.run_with_hooks(tokens, fwd_hooks=[*fwd_hooks, (last, grab)])
-    except _Stop:
-        pass
-    return model.unembed(model.ln_final(store["x"][:, None]))[:, 0].float()
+    last = hook_name("resid_post", model.cfg.n_layers - 1)
+    run_until(model, tokens, [*fwd_hooks, (last, store_hook(store, "x", stop=True))])
+    return model.unembed(model.ln_final(store["x"][:, -1:]))[:, 0].float()
 
 
 def complement(model: Any, circuit: Iterable[Any]) -> list[Component]:
@@ -376,11 +386,19 @@ def knockout_comparison(
     )
 
 
-def single_ablation_scores(model: Any, setup: AblationSetup) -> dict[Component, float]:
-    """Each component mean-ablated alone, as a share of the full logit diff."""
-    comps = all_components(model)
-    values = ablated_logit_diffs(model, setup, [[c] for c in comps])
-    return {c: float(v) / setup.full for c, v in zip(comps, values, strict=True)}
+def single_ablation_scores(
+    model: Any, setup: AblationSetup, cache: bool = True
+) -> dict[Component, float]:
+    """Each component mean-ablated alone, as a share of the full logit diff (kept on disk with ``cache``)."""
+
+    def compute() -> dict[Component, float]:
+        comps = all_components(model)
+        values = ablated_logit_diffs(model, setup, [[c] for c in comps])
+        return {c: float(v) / setup.full for c, v in zip(comps, values, strict=True)}
+
+    if not cache:
+        return compute()
+    return disk_cache.cached("single-ablation", model, _setup_data(setup), {}, compute)
 
 
 # ---------------------------------------------------------------------------
@@ -433,29 +451,74 @@ def prune_circuit(
     max_rounds: int = 10,
     progress: bool = True,
     desc: str = "pruning",
+    cache: bool = True,
 ) -> PruneResult:
-    """The paper's iterative node pruning: drop a component while the rest keeps >= threshold."""
+    """The paper's iterative node pruning: drop a component while the rest keeps >= threshold.
+
+    On the fast path a candidate (the circuit without one component of layer
+    L) shares everything below L with the current circuit, so its run starts
+    from the current circuit's residual stream at L. Each pass shows a
+    progress bar over the components it will visit. With ``cache`` the
+    result is kept on disk (``disk_cache``), keyed by the model's weights,
+    the setup's prompts and means, and the science package's code.
+    """
+    args = {"threshold": threshold, "max_rounds": max_rounds}
+
+    def compute() -> PruneResult:
+        return _prune(model, setup, threshold, max_rounds, progress, desc)
+
+    if not cache:
+        return compute()
+    return disk_cache.cached("prune", model, _setup_data(setup), args, compute)
+
+
+def _setup_data(setup: AblationSetup) -> list:
+    """What an ablation result depends on besides the model: prompts, answers, groups, means."""
+    d = setup.dataset
+    means = [setup.means[c] for c in sorted(setup.means, key=lambda c: (c.kind, c.layer, c.head or 0))]
+    return [d.tokens, d.answers, d.wrong_answers, setup.groups, means]
+
+
+def _prune(model, setup, threshold, max_rounds, progress, desc) -> PruneResult:
     circuit = set(all_components(model))
     steps: list[PruneStep] = []
-    bar = tqdm(desc=desc, disable=not progress, leave=False, unit="run")
+    runner = fast_ablation.runner_for(model, setup)
+    base = list(runner.clean_resid) if runner is not None else None  # current circuit's resid_pre
+
+    def score(candidate: set, comp: Component):
+        if runner is None:
+            return circuit_performance(model, setup, candidate), None
+        heads, mlps = runner.masks(complement(model, candidate))
+        value, kept = runner.run_from(
+            comp.layer, base[comp.layer], heads[None], mlps[None], keep=True
+        )
+        return float(value[0]) / setup.full, kept
+
     for rnd in range(1, max_rounds + 1):
         changed = False
         for direction in ("backward", "forward"):
-            for comp in _visit_order(model, direction):
+            order = [c for c in _visit_order(model, direction) if c in circuit]
+            bar = tqdm(
+                order, desc=f"{desc}: round {rnd} {direction}", disable=not progress, leave=False
+            )
+            for comp in bar:
                 if comp not in circuit:
                     continue
                 candidate = circuit - {comp}
-                score = circuit_performance(model, setup, candidate)
-                bar.update(1)
-                removed = score >= threshold
-                steps.append(PruneStep(rnd, direction, comp, score, removed))
+                value, kept = score(candidate, comp)
+                removed = value >= threshold
+                steps.append(PruneStep(rnd, direction, comp, value, removed))
                 if removed:
                     circuit, changed = candidate, True
+                    if base is not None:
+                        base[comp.layer + 1 :] = kept
+            bar.close()
         if not changed:
             break
-    bar.close()
-    kept = sort_components(circuit)
-    return PruneResult(kept, circuit_performance(model, setup, kept), threshold, steps)
+    kept_circuit = sort_components(circuit)
+    return PruneResult(
+        kept_circuit, circuit_performance(model, setup, kept_circuit), threshold, steps
+    )
 
 
 # ---------------------------------------------------------------------------

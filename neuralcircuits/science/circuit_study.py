@@ -9,12 +9,13 @@ row by row.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from neuralcircuits.science import patching, sequences
+from neuralcircuits.science import circuit_discovery, disk_cache, patching, sequences
 from neuralcircuits.science.hooks import hook_name, replace_hook
 from neuralcircuits.science.members import N_VALUES
 
@@ -65,6 +66,75 @@ def build_task_data(
         for task, d in raw.items()
     }
     return data, rates
+
+
+# Prompts per task each analysis uses on a model as large as GPT-2 small. A
+# small model (toy-seq) is cheap, so it uses every prompt. Patching compares
+# two runs that differ in one token and gives nearly the same map on every
+# prompt; the paper's own patching notebooks used 6 to 8. Ablation and pruning
+# compare means of the logit difference, so they get more.
+ANALYSIS_PROMPTS = {"patching": 8, "ablation": 12}
+
+
+def is_large(model: Any) -> bool:
+    """Whether a model is too large to run every analysis on every prompt (GPT-2 small is)."""
+    return model.cfg.d_model * model.cfg.n_layers >= 4096
+
+
+def analysis_rows(model: Any, data: TaskData, analysis: str) -> TaskData:
+    """The rows an analysis uses: all of them on a small model; on a large one
+    ``ANALYSIS_PROMPTS[analysis]``, spread evenly over the templates."""
+    n = ANALYSIS_PROMPTS[analysis]
+    if not is_large(model) or len(data) <= n:
+        return data
+    templates = data.clean.templates or [data.clean.template] * len(data)
+    names = list(dict.fromkeys(templates))
+    by_name = {t: [i for i, x in enumerate(templates) if x == t] for t in names}
+    keep: list[int] = []
+    for k in range(len(data)):  # round robin over the templates
+        for t in names:
+            if k < len(by_name[t]) and len(keep) < n:
+                keep.append(by_name[t][k])
+    keep.sort()
+    return TaskData(*(getattr(data, kind).subset(keep) for kind in sequences.KINDS))
+
+
+def ablation_setup(model: Any, data: TaskData) -> circuit_discovery.AblationSetup:
+    """``circuit_discovery.ablation_setup`` on the task's ablation rows, the means from every random prompt."""
+    rows = analysis_rows(model, data, "ablation")
+    return circuit_discovery.ablation_setup(model, rows.clean, data.random)
+
+
+# How long each section's expensive cell takes, in wall times of one forward
+# pass of 8 of the lesson's prompts (measured on GPT-2 small's shape with
+# random weights by ``tooling.lesson_run``, scaled to an unloaded machine;
+# random weights make pruning stop after one pass, so its figure is a lower
+# bound for trained weights).
+SECTION_COST = {"patching": 1030.0, "ablation": 530.0, "pruning": 570.0}
+_forward_s: dict[int, float] = {}
+
+
+def forward_seconds(model: Any, data: TaskData) -> float:
+    """Seconds one forward pass of 8 of the task's prompts takes here (measured once per model)."""
+    if id(model) not in _forward_s:
+        tokens = data.clean.tokens[:8]
+        with torch.no_grad():
+            start = time.perf_counter()
+            model(tokens)
+            _forward_s[id(model)] = time.perf_counter() - start
+    return _forward_s[id(model)]
+
+
+def announce(model: Any, data: TaskData, section: str) -> float:
+    """Estimate a section's time on this machine; say so when it is over a minute. Returns seconds."""
+    estimate = SECTION_COST[section] * forward_seconds(model, data)
+    if estimate > 60:
+        print(
+            f"This section takes about {estimate / 60:.0f} minutes on this machine "
+            f"({model.cfg.n_layers} layers x {model.cfg.n_heads} heads); progress bars "
+            "below show how far it is. A second run reads the results from build/cache."
+        )
+    return estimate
 
 
 def example_prompts(
@@ -154,24 +224,40 @@ def _patch_layers_all_pos(model, clean, corrupted, metric, kind: str) -> torch.T
     _, cache = model.run_with_cache(clean, names_filter=lambda n: n in names)
     out = torch.zeros(model.cfg.n_layers)
     for L, name in enumerate(names):
-        logits = model.run_with_hooks(
-            corrupted, fwd_hooks=[(name, replace_hook(cache[name]))]
+        # the metric reads the last position: compute only its logits
+        logits = circuit_discovery.final_logits(
+            model, corrupted, [(name, replace_hook(cache[name]))]
         )
-        out[L] = float(metric(logits))
+        out[L] = float(metric(logits[:, None]))
     return out
 
 
 def patching_results(
-    model: Any, data: TaskData, progress: bool | None = None
+    model: Any, data: TaskData, progress: bool | None = True, cache: bool = True
 ) -> dict[str, Any]:
-    """Every patching sweep of one task, normalised: 0 = corrupted run, 1 = clean run."""
+    """Every patching sweep of one task, normalised: 0 = corrupted run, 1 = clean run.
+
+    Runs on the task's patching rows (``analysis_rows``; they are under
+    "data"); with ``cache`` the result is kept on disk (``disk_cache``).
+    """
+    data = analysis_rows(model, data, "patching")
+    tensors = [data.clean.tokens, data.corrupted.tokens, data.clean.answers, data.clean.wrong_answers]
+
+    def compute() -> dict[str, Any]:
+        return _patching_results(model, data, progress)
+
+    out = disk_cache.cached("patching", model, tensors, {}, compute) if cache else compute()
+    return {**out, "data": data}
+
+
+def _patching_results(model: Any, data: TaskData, progress: bool | None) -> dict[str, Any]:
     clean, corrupted = data.clean.tokens, data.corrupted.tokens
 
     metric = sequences.logit_diff_metric(data.clean)
 
-    with torch.no_grad():
-        base_clean = float(metric(model(clean)))
-        base_corrupted = float(metric(model(corrupted)))
+    with torch.no_grad():  # the metric reads the last position only
+        base_clean = float(metric(sequences.last_logits(model, clean)[:, None]))
+        base_corrupted = float(metric(sequences.last_logits(model, corrupted)[:, None]))
     span = base_clean - base_corrupted
 
     def norm(x: torch.Tensor) -> torch.Tensor:

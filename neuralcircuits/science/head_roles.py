@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from neuralcircuits.science import sequences
-from neuralcircuits.science.hooks import hook_name
+from neuralcircuits.science.hooks import StopForward, hook_name, run_until, store_hook
 from neuralcircuits.science.members import N_VALUES
 
 # The paper's OV successor scores in GPT-2 small (top-5 successor hits).
@@ -44,9 +44,14 @@ PAPER_OV_SCORES = {
 @torch.no_grad()
 def final_attention(model: Any, dataset: sequences.SequenceDataset) -> torch.Tensor:
     """Mean attention from the final position to every position  # [n_layers, n_heads, pos]."""
-    names = [hook_name("pattern", L) for L in range(model.cfg.n_layers)]
-    _, cache = model.run_with_cache(dataset.tokens, names_filter=lambda n: n in names)
-    return torch.stack([cache[n][:, :, -1].float().mean(0) for n in names])
+    n_layers = model.cfg.n_layers
+    store: dict[int, torch.Tensor] = {}
+    hooks = [
+        (hook_name("pattern", L), store_hook(store, L, stop=L == n_layers - 1))
+        for L in range(n_layers)
+    ]
+    run_until(model, dataset.tokens, hooks)  # stops after the last pattern: no MLP, no unembedding
+    return torch.stack([store[L][:, :, -1].float().mean(0) for L in range(n_layers)])
 
 
 @torch.no_grad()
@@ -84,8 +89,9 @@ def member_residuals(
     total = torch.zeros(N_VALUES, model.cfg.d_model)
     count = torch.zeros(N_VALUES)
     for ds in datasets:
-        _, cache = model.run_with_cache(ds.tokens, names_filter=lambda n: n == name)
-        resid = cache[name].float()  # [batch, pos, d_model]
+        store: dict[str, torch.Tensor] = {}
+        run_until(model, ds.tokens, [(name, store_hook(store, "x", stop=True))])
+        resid = store["x"].float()  # [batch, pos, d_model]; the pass stopped there
         at = resid.gather(1, ds.member_pos[..., None].expand(-1, -1, resid.shape[-1]))
         total.index_add_(0, ds.member_ids.flatten(), at.flatten(0, 1))
         count.index_add_(0, ds.member_ids.flatten(), torch.ones(ds.member_ids.numel()))
@@ -110,7 +116,9 @@ def ov_inputs(
     total = torch.zeros(n_layers, N_VALUES, d)
     count = torch.zeros(N_VALUES)
     for ds in datasets:
-        _, cache = model.run_with_cache(ds.tokens, names_filter=lambda n: n in names)
+        cache: dict[str, torch.Tensor] = {}
+        hooks = [(n, store_hook(cache, n, stop=n == names[1])) for n in names]
+        run_until(model, ds.tokens, hooks)  # block 0 is all it reads
         ids = ds.member_ids.flatten()
         count.index_add_(0, ids, torch.ones(ids.numel()))
         at = {}
@@ -222,21 +230,53 @@ def neuron_profiles(
 ) -> torch.Tensor:
     """Mean activation of each neuron of MLP ``layer`` at the final position,
     by task and last member shown  # [n_tasks, 12, d_mlp] (NaN where unseen)."""
-    name = hook_name("mlp_post", layer)
     tasks = list(datasets)
     d_mlp = model.cfg.d_mlp
     total = torch.zeros(len(tasks), N_VALUES, d_mlp)
     count = torch.zeros(len(tasks), N_VALUES)
     for t, task in enumerate(tasks):
         for ds in datasets[task]:
-            _, cache = model.run_with_cache(ds.tokens, names_filter=lambda n: n == name)
-            act = cache[name][:, -1].float()  # [batch, d_mlp]
+            act = final_mlp_post(model, ds.tokens)[layer].float()  # [batch, d_mlp]
             last = ds.member_ids[:, -1]
             total[t].index_add_(0, last, act)
             count[t].index_add_(0, last, torch.ones(len(last)))
     out = total / count[..., None]
     out[count == 0] = float("nan")
     return out
+
+
+_MLP_POST: dict[tuple, list[torch.Tensor]] = {}
+
+
+@torch.no_grad()
+def final_mlp_post(model: Any, tokens: torch.Tensor) -> list[torch.Tensor]:
+    """Every MLP's neuron activations at the final position  # per layer [batch, d_mlp].
+
+    One forward pass (stopped after the last MLP) serves every layer; the
+    result is remembered for this model's weights and these tokens, so asking
+    for one layer after another costs one pass.
+    """
+    from neuralcircuits.science import disk_cache
+
+    key = (id(model), disk_cache.model_key(model), disk_cache.data_key(tokens))
+    if key not in _MLP_POST:
+        n_layers = model.cfg.n_layers
+        store: dict[int, torch.Tensor] = {}
+
+        def keep_final(L):
+            def hook(act, hook):
+                store[L] = act[:, -1].detach().clone()
+                if L == n_layers - 1:
+                    raise StopForward
+                return act
+
+            return hook
+
+        run_until(model, tokens, [(hook_name("mlp_post", L), keep_final(L)) for L in range(n_layers)])
+        if len(_MLP_POST) >= 16:
+            _MLP_POST.pop(next(iter(_MLP_POST)))
+        _MLP_POST[key] = [store[L] for L in range(n_layers)]
+    return _MLP_POST[key]
 
 
 @dataclass

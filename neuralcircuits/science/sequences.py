@@ -386,10 +386,26 @@ def logit_diff_metric(dataset: SequenceDataset) -> Callable[[torch.Tensor], torc
 def last_logits(
     model: Any, tokens: torch.Tensor, batch_size: int = 128
 ) -> torch.Tensor:
-    """The model's logits at the last position, in batches  # [batch, d_vocab]."""
+    """The model's logits at the last position, in batches  # [batch, d_vocab].
+
+    The forward pass stops after the last block and the unembedding runs on
+    the last position only (with GPT-2's 50,257-token vocabulary the
+    unembedding of every position costs about as much as the blocks); the
+    final LayerNorm is per position, so the numbers are the model's own.
+    """
+    from neuralcircuits.science.hooks import hook_name, run_until, store_hook
+
+    stoppable = all(hasattr(model, a) for a in ("cfg", "run_with_hooks", "ln_final", "unembed"))
     outs = []
     for i in range(0, tokens.shape[0], batch_size):
-        outs.append(model(tokens[i : i + batch_size])[:, -1, :].float())
+        if not stoppable:  # any callable from tokens to logits
+            outs.append(model(tokens[i : i + batch_size])[:, -1, :].float())
+            continue
+        last = hook_name("resid_post", model.cfg.n_layers - 1)
+        store: dict[str, torch.Tensor] = {}
+        run_until(model, tokens[i : i + batch_size], [(last, store_hook(store, "x", stop=True))])
+        x = store["x"][:, -1:]
+        outs.append(model.unembed(model.ln_final(x))[:, 0].float())
     return torch.cat(outs)
 
 

@@ -1,4 +1,4 @@
-"""Benchmark of neuralcircuits.science.patching against transformer_lens.patching; writes build/bench.json.
+"""Benchmark of neuralcircuits.science.patching against transformer_lens.patching, and lesson 03 end to end; writes build/bench.json.
 
 ``python -m neuralcircuits.tooling.bench`` (``make bench``). Two models:
 
@@ -7,6 +7,12 @@
   prompts of 24 random tokens, a logit-difference metric at the last position.
 - ``toy-seq``: the course's model on its three tasks (``sequences.make_dataset``
   clean / corrupted pairs), when it is installed.
+
+and ``lesson03`` (``--only lesson03``): lesson 03's solution run top to bottom
+on GPT-2 small's shape (random weights, GPT-2's tokenizer, the correctness
+filter bypassed so all 96 prompts per task stay) and on toy-seq, each in a
+fresh process with an empty result cache, then again with the cache it filled
+(``tooling.lesson_run``): wall and CPU time, peak memory, per-section times.
 
 On a 2-core CPU one forward pass of the GPT-2-shaped model takes seconds, so
 TransformerLens's full sweeps (one forward pass per cell: 144 cells for heads,
@@ -556,6 +562,61 @@ def bench_toy_seq(repeats: int, n_prompts: int, log) -> tuple[list[Row], dict]:
 
 
 # ---------------------------------------------------------------------------
+# Lesson 03 end to end
+# ---------------------------------------------------------------------------
+def bench_lesson03(models: list[str], log) -> tuple[list[Row], dict]:
+    """Lesson 03's solution top to bottom (``tooling.lesson_run``), one fresh process per model.
+
+    Each run starts with an empty result cache (a learner's first run) and is
+    timed again with the cache it filled (re-running the lesson). Wall and CPU
+    time, peak memory and per-section times go to the row and the info.
+    """
+    import subprocess
+    import tempfile
+
+    rows: list[Row] = []
+    info: dict[str, Any] = {}
+    for name in models:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, "NEURALCIRCUITS_CACHE": os.path.join(tmp, "cache")}
+            runs = {}
+            for label in ("cold", "warm"):
+                out = os.path.join(tmp, f"{label}.json")
+                log(f"lesson 03 on {name}, {label} cache ...")
+                subprocess.run(
+                    [sys.executable, "-m", "neuralcircuits.tooling.lesson_run", "03",
+                     "--model", name, "--out", out],
+                    env=env, check=True, stdout=subprocess.DEVNULL,
+                )
+                with open(out) as f:
+                    runs[label] = json.load(f)
+                log(f"    {runs[label]['wall_s']:.0f} s wall, {runs[label]['cpu_s']:.0f} s CPU")
+        cold, warm = runs["cold"], runs["warm"]
+        info[name] = {"cold": cold, "warm": warm}
+        rows.append(
+            Row(
+                name,
+                "lesson 03 end to end",
+                "every cell" + (", filter bypassed (96 prompts/task)" if name != "toy-seq" else ""),
+                cold["wall_s"],
+                None,
+                None,
+                None,
+                None,
+                cold["peak_rss_mb"],
+                None,
+                "1/-",
+                notes=(
+                    f"CPU {cold['cpu_s']:.0f} s; re-run with its cache {warm['wall_s']:.0f} s; "
+                    f"load {cold['load_average'][0]:.1f}"
+                ),
+                ours_times=[cold["wall_s"]],
+            )
+        )
+    return rows, info
+
+
+# ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
 def _fmt(x, spec=".2f", none="-"):
@@ -589,7 +650,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeats", type=int, default=5, help="runs per method (default 5)"
     )
-    parser.add_argument("--only", choices=["gpt2-shaped", "toy-seq"], default=None)
+    parser.add_argument(
+        "--only", choices=["gpt2-shaped", "toy-seq", "lesson03"], default=None,
+        help="one group of rows (lesson03: lesson 03 end to end on GPT-2's shape and toy-seq)",
+    )
     parser.add_argument(
         "--full",
         action="store_true",
@@ -619,6 +683,10 @@ def main(argv: list[str] | None = None) -> int:
         except (ImportError, FileNotFoundError) as err:
             log(f"toy-seq skipped: {err}")
             info["toy-seq"] = {"skipped": str(err)}
+    if args.only in (None, "lesson03"):
+        r, i = bench_lesson03(["gpt2-shaped", "toy-seq"], log)
+        rows += r
+        info["lesson03"] = i
     info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     info["wall_s"] = time.perf_counter() - start
     info["machine"] = {
@@ -648,6 +716,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"{model}: our complete {key[5:-2]} sweep took {i[key]:.0f} s (1 run)"
                 )
+    for name, runs in info.get("lesson03", {}).items():
+        print(f"lesson 03 on {name}, per section (first run: wall s / CPU s; re-run wall s):")
+        warm = runs["warm"]["sections"]
+        for section, t in runs["cold"]["sections"].items():
+            again = warm.get(section, {}).get("wall_s", float("nan"))
+            print(f"  {section[:56]:<57}{t['wall_s']:>8.1f}{t['cpu_s']:>8.1f}{again:>8.1f}")
     print(
         f"peak memory of the whole benchmark {info['peak_rss_mb']:.0f} MB; "
         f"wall time {info['wall_s']:.0f} s; load average {os.getloadavg()[0]:.1f} "

@@ -78,6 +78,13 @@ class Sweep:
         self.baseline = float(scalar(metric, self.logits))
         self.read = metric_positions(metric, self.logits)
         self.end = max(self.read) + 1  # positions from `end` on cannot change the metric
+        # Before the first position where the clean and corrupted tokens differ
+        # (in any row) the two runs are the same, so patching a clean activation
+        # there changes nothing: those cells are the corrupted run's metric.
+        self.same_before = 0
+        if clean_kinds:
+            differs = (clean_tokens != corrupted_tokens).any(0).nonzero()
+            self.same_before = int(differs[0]) if len(differs) else self.n_pos
         self.engine = None
         reason = fast_path_reason(model) if fast is not False else "fast=False"
         if reason is None:
@@ -125,8 +132,9 @@ class Sweep:
         """Fill out[cell.index] with the metric of every cell's patched run."""
         live = []
         for cell in cells:
-            if cell.pos >= self.end:
-                # The patch cannot reach a position the metric reads.
+            if cell.pos >= self.end or cell.pos < self.same_before:
+                # The patch cannot reach a position the metric reads, or it
+                # writes the value the corrupted run already has.
                 out[cell.index] = self.baseline
             else:
                 live.append(cell)

