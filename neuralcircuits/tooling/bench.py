@@ -463,11 +463,8 @@ def bench_toy_seq(repeats: int, n_prompts: int, log) -> tuple[list[Row], dict]:
         )
         data[task] = (clean, corrupted)
 
-    def metric_for(dataset):
-        return lambda logits: sequences.logit_diff(logits, dataset)
-
     clean, corrupted = data["numerals"]
-    metric = metric_for(clean)
+    metric = sequences.logit_diff_metric(clean)
     ct, cc = clean.tokens, corrupted.tokens
     n_pos = ct.shape[1]
     with torch.no_grad():
@@ -535,7 +532,7 @@ def bench_toy_seq(repeats: int, n_prompts: int, log) -> tuple[list[Row], dict]:
     rows.append(row)
 
     for task, (clean, corrupted) in data.items():
-        metric = metric_for(clean)
+        metric = sequences.logit_diff_metric(clean)
         with torch.no_grad():
             base = float(metric(model(corrupted.tokens)))
         info["pearson"][task] = {}
