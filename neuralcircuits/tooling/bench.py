@@ -223,6 +223,16 @@ def random_task(d_vocab: int, batch: int = 8, pos: int = 24, seed: int = 0):
     return clean, corrupted, metric
 
 
+def forward_row(
+    model: str, shape: str, times: list[float], peak: int, repeats: int
+) -> Row:
+    """The row of one plain forward pass: the unit other rows are measured in."""
+    return Row(
+        model, "forward pass (reference unit)", shape, _median(times), None, None,
+        None, None, peak / 2**20, None, f"{repeats}/-", ours_times=times,
+    )
+
+
 def representative_subsets(n_layers: int, n_pos: int) -> dict[str, dict[str, list[int]]]:
     """Per sweep, layers / positions whose cells cost what the whole sweep's do on average.
 
@@ -324,22 +334,7 @@ def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
         fwd_times, fwd_peak, _ = measure(lambda: model(corrupted), repeats)
     fwd = _median(fwd_times)
     info["forward_s"] = fwd
-    rows.append(
-        Row(
-            "gpt2-shaped",
-            "forward pass (reference unit)",
-            "8 x 24 tokens",
-            fwd,
-            None,
-            None,
-            None,
-            None,
-            fwd_peak / 2**20,
-            None,
-            f"{repeats}/-",
-            ours_times=fwd_times,
-        )
-    )
+    rows.append(forward_row("gpt2-shaped", "8 x 24 tokens", fwd_times, fwd_peak, repeats))
     log(f"  forward pass {fwd:.2f} s")
     cache_times, _, (_, clean_cache) = measure(lambda: model.run_with_cache(clean), 1)
 
@@ -470,22 +465,8 @@ def bench_toy_seq(repeats: int, n_prompts: int, log) -> tuple[list[Row], dict]:
     with torch.no_grad():
         model(cc)
         fwd_times, fwd_peak, _ = measure(lambda: model(cc), repeats)
-    fwd = _median(fwd_times)
     rows.append(
-        Row(
-            "toy-seq",
-            "forward pass (reference unit)",
-            f"{n_prompts} x {n_pos} tokens",
-            fwd,
-            None,
-            None,
-            None,
-            None,
-            fwd_peak / 2**20,
-            None,
-            f"{repeats}/-",
-            ours_times=fwd_times,
-        )
+        forward_row("toy-seq", f"{n_prompts} x {n_pos} tokens", fwd_times, fwd_peak, repeats)
     )
     for method in ["heads", "heads_by_pos", "resid", "attn_out", "mlp_out"]:
         total = _n_cells(method, cfg.n_layers, cfg.n_heads, n_pos)
