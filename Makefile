@@ -15,12 +15,16 @@ INSTALLED := $(VENV)/.installed
 # cairo and pango; MathTex needs LaTeX and dvisvgm; the videos' offline voice
 # is espeak-ng (sox is what manim-voiceover uses to change a voice's speed).
 # The site, slide and JupyterLab tests drive Debian's headless Chromium with
-# its driver; npm packs the pinned JavaScript the site and the decks serve
-# themselves (WEB_PACKAGES), so neither needs a CDN. apt.txt (repo2docker)
-# lists the same packages: tests/test_repo2docker.py keeps them in step.
+# its driver. apt.txt (repo2docker) lists the same packages:
+# tests/test_repo2docker.py keeps them in step.
 APT_PACKAGES := libcairo2-dev libpango1.0-dev pkg-config \
 	texlive-latex-extra texlive-latex-recommended texlive-fonts-recommended dvisvgm \
-	espeak-ng sox chromium chromium-driver npm
+	espeak-ng sox chromium chromium-driver
+# npm packs the pinned JavaScript the site and the decks serve themselves
+# (WEB_PACKAGES), so neither needs a CDN. Debian's npm is installed only when
+# no npm is on the PATH: a Node.js from elsewhere brings its own, and
+# Debian's npm package conflicts with it.
+NEEDED_APT = $(APT_PACKAGES) $(if $(shell command -v npm),,npm)
 WEB_PACKAGES := reveal.js@6.0.1 mathjax@3.2.2
 WEB_ASSETS := $(VENV)/share/neuralcircuits-web
 WEB_TARBALLS := $(foreach p,$(WEB_PACKAGES),$(WEB_ASSETS)/$(subst @,-,$(p)).tgz)
@@ -40,14 +44,14 @@ setup: system-packages $(INSTALLED) $(WEB_TARBALLS) ## install everything: syste
 	@echo "Setup complete. Next: make test (or make lab to start learning)."
 
 system-packages: ## the apt packages Manim and LaTeX need (sudo when not root)
-	@if command -v dpkg-query >/dev/null && dpkg-query -W -f='$${Status}\n' $(APT_PACKAGES) 2>/dev/null \
-			| grep -c "install ok installed" | grep -qx "$(words $(APT_PACKAGES))"; then \
+	@if command -v dpkg-query >/dev/null && dpkg-query -W -f='$${Status}\n' $(NEEDED_APT) 2>/dev/null \
+			| grep -c "install ok installed" | grep -qx "$(words $(NEEDED_APT))"; then \
 		echo "System packages: already installed."; \
 	elif command -v apt-get >/dev/null; then \
 		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 		echo "Installing system packages with apt-get (about a minute)..."; \
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
-			--no-install-recommends $(APT_PACKAGES); \
+			--no-install-recommends $(NEEDED_APT); \
 	elif pkg-config --exists cairo pangocairo 2>/dev/null && command -v latex >/dev/null \
 			&& command -v dvisvgm >/dev/null; then \
 		echo "System packages: no apt-get, but cairo, pango and LaTeX are present."; \
