@@ -33,10 +33,17 @@ ANSWERS = {
     # wrong: the max network's read-out (adds the greaterness detector)
     "exercise_02": ("return (torch.tensor([[1.0, 0.0], [-1.0, 0.0], [1.0, -1.0]]),\n"
                     "            torch.tensor([[1.0, -1.0, 1.0]]))"),
-    "exercise_03": None,  # blank
-    "exercise_04": "return (torch.relu(x @ W_in.T) == 0).all(dim=1)",  # right
+    # right, written differently from the solution: search directions on a circle
+    "exercise_03": ("import math\n"
+                    "    for k in range(48):\n"
+                    "        a = k * math.pi / 24\n"
+                    "        x = torch.tensor([math.cos(a), math.sin(a)])\n"
+                    "        if abs(float(torch.relu(x @ W_in.T) @ W_out[0]) - float(x.min())) > 1e-3:\n"
+                    "            return x"),
+    "exercise_04": None,  # blank
+    "exercise_05": "return (torch.relu(x @ W_in.T) == 0).all(dim=1)",  # right
 }
-EXPECTED = {"check_01": 1.0, "check_02": 0.0, "check_03": 0.0, "check_04": 1.0}
+EXPECTED = {"check_01": 1.0, "check_02": 0.0, "check_03": 3.0, "check_04": 0.0, "check_05": 1.0}
 
 READ_GRADES = f"""
 import json, sys
@@ -77,7 +84,7 @@ def test_autograde_scores_a_submission(tmp_path: Path):
     generate(course, [SOLUTIONS / f"{LESSON}.py"])
     released = course / "release" / LESSON / f"{LESSON}.ipynb"
     notebook = nbformat.read(released, as_version=4)
-    assert max_points(notebook) == 6
+    assert max_points(notebook) == 9
     stubbed = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")]
     assert [c.metadata["nbgrader"]["grade_id"] for c in stubbed] == list(ANSWERS)
     for cell in stubbed:
@@ -98,6 +105,6 @@ def test_autograde_scores_a_submission(tmp_path: Path):
     graded = json.loads(done.stdout)
     print("nbgrader scores:", graded)
     assert {name: graded["grades"][name] for name in EXPECTED} == EXPECTED
-    assert graded["score"] == 2.0 and graded["max_score"] == 6.0
+    assert graded["score"] == 5.0 and graded["max_score"] == 9.0
     autograded = course / "autograded" / STUDENT / LESSON / f"{LESSON}.ipynb"
     assert autograded.exists()

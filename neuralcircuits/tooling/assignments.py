@@ -71,7 +71,7 @@ def _meta(grade_id: str, *, solution=False, grade=False, locked=False, points=No
 def source_notebook(script: Path):
     """The nbgrader source notebook of a solution script."""
     notebook = jupytext.read(script)
-    cells, exercise, last_markdown, points = [], 0, "", 1
+    cells, exercises, last_markdown = [], {}, ""
     for index, cell in enumerate(notebook.cells):
         tags = cell.metadata.get("tags", [])
         if "solution" in tags:
@@ -80,11 +80,20 @@ def source_notebook(script: Path):
             last_markdown = cell.source
             cell.metadata["nbgrader"] = _meta(f"story_{index:03d}", locked=True)
         elif "exercise" in tags:
-            exercise += 1
-            points = points_of(last_markdown)
-            cell.metadata["nbgrader"] = _meta(f"exercise_{exercise:02d}", solution=True)
+            number = len(exercises) + 1
+            name = re.search(r"^def (\w+)", cell.source, re.M)
+            exercises[name[1] if name else f"exercise {number}"] = (
+                number, points_of(last_markdown))
+            cell.metadata["nbgrader"] = _meta(f"exercise_{number:02d}", solution=True)
         elif "check" in tags:
-            cell.metadata["nbgrader"] = _meta(f"check_{exercise:02d}", grade=True,
+            # A check grades the exercise whose function it is given, which
+            # need not be the last one written (a prediction is checked later).
+            called = re.findall(r"\w+", cell.source.split("(", 1)[-1])
+            number, points = next(
+                (exercises[n] for n in called if n in exercises),
+                (len(exercises), points_of(last_markdown)),
+            )
+            cell.metadata["nbgrader"] = _meta(f"check_{number:02d}", grade=True,
                                               locked=True, points=points)
             if "raises-exception" not in tags:  # Run All goes on past a failed check
                 cell.metadata["tags"] = [*tags, "raises-exception"]
