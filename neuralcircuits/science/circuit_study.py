@@ -177,22 +177,21 @@ def patching_results(
     def norm(x: torch.Tensor) -> torch.Tensor:
         return (x - base_corrupted) / span
 
-    kw = {"progress": progress}
     return {
         "clean": base_clean,
         "corrupted": base_corrupted,
         "residual stream": norm(
-            patching.patch_resid(model, clean, corrupted, metric, **kw)
+            patching.patch_resid(model, clean, corrupted, metric, progress=progress)
         ),
         "attention output": norm(
-            patching.patch_attn_out(model, clean, corrupted, metric, **kw)
+            patching.patch_attn_out(model, clean, corrupted, metric, progress=progress)
         ),
         "MLP output": norm(
-            patching.patch_mlp_out(model, clean, corrupted, metric, **kw)
+            patching.patch_mlp_out(model, clean, corrupted, metric, progress=progress)
         ),
-        "heads": norm(patching.patch_heads(model, clean, corrupted, metric, **kw)),
+        "heads": norm(patching.patch_heads(model, clean, corrupted, metric, progress=progress)),
         "heads by position": norm(
-            patching.patch_heads(model, clean, corrupted, metric, by_pos=True, **kw)
+            patching.patch_heads(model, clean, corrupted, metric, by_pos=True, progress=progress)
         ),
         "attention output, all positions": norm(
             _patch_layers_all_pos(model, clean, corrupted, metric, "attn_out")

@@ -141,7 +141,7 @@ _TL_SPEC = {
     "mlp_out": ("mlp_out", "layer_pos_patch_setter", ["layer", "pos"]),
 }
 
-_OURS = {
+_OURS: dict[str, Callable[..., torch.Tensor]] = {
     "heads": P.patch_heads,
     "heads_by_pos": partial(P.patch_heads, by_pos=True),
     "resid": P.patch_resid,
@@ -196,7 +196,7 @@ def gpt2_shaped(n_layers: int = 12):
         normalization_type="LN",
         seed=0,
     )
-    model = TransformerBridge.boot_native(cfg)
+    model = TransformerBridge.boot_native(cfg)  # type: ignore[attr-defined]  # TL attaches boot_native with setattr
     model.eval()
     return model
 
@@ -353,22 +353,18 @@ def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
         )
         ours_times, fixed_times, tl_times, tl_values = [], [], [], []
         ours_peak = tl_peak = 0
-        empty = {"layers": []}
+        empty: dict[str, list[int]] = {"layers": []}
         for r in range(repeats):
             # Interleaved, so that a change in the machine's load hits both tools.
             t, peak, ours = measure(
-                lambda method=method, subset=subset: _ours_subset(
-                    model, clean, corrupted, metric, method, subset
-                ),
+                partial(_ours_subset, model, clean, corrupted, metric, method, subset),
                 1,
             )
             ours_times += t
             ours_peak = max(ours_peak, peak)
             run_cells = picks[r * k : (r + 1) * k]
             t, peak, vals = measure(
-                lambda run_cells=run_cells, method=method: tl_cells(
-                    model, corrupted, clean_cache, metric, method, run_cells
-                ),
+                partial(tl_cells, model, corrupted, clean_cache, metric, method, run_cells),
                 1,
             )
             tl_times.append(t[0] / len(run_cells))
@@ -376,9 +372,7 @@ def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
             tl_values += list(zip(run_cells, vals.tolist(), strict=True))
             # Our fixed cost per sweep (caches, exactness check, metric probe).
             t, _, _ = measure(
-                lambda method=method, empty=empty: _ours_subset(
-                    model, clean, corrupted, metric, method, empty
-                ),
+                partial(_ours_subset, model, clean, corrupted, metric, method, empty),
                 1,
             )
             fixed_times += t
@@ -429,7 +423,7 @@ def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
         for method in ["heads", "heads_by_pos"]:
             log(f"  --full: our complete {method} sweep, once ...")
             t, peak, _ = measure(
-                lambda method=method: _OURS[method](model, clean, corrupted, metric), 1
+                partial(_OURS[method], model, clean, corrupted, metric), 1
             )
             info[f"full_{method}_s"] = t[0]
             info[f"full_{method}_peak_mb"] = peak / 2**20
@@ -503,15 +497,15 @@ def bench_toy_seq(repeats: int, n_prompts: int, log) -> tuple[list[Row], dict]:
             t, peak, ref = measure(tl_run, 1)
             tl_times += t
             tl_peak = max(tl_peak, peak)
-        o, t = _median(ours_times), _median(tl_times)
+        o, tl = _median(ours_times), _median(tl_times)
         rows.append(
             Row(
                 "toy-seq",
                 method,
                 f"all {total}",
                 o,
-                t,
-                t / o,
+                tl,
+                tl / o,
                 float((ours - ref).abs().max()),
                 float(ref.abs().max()),
                 ours_peak / 2**20,
@@ -521,7 +515,7 @@ def bench_toy_seq(repeats: int, n_prompts: int, log) -> tuple[list[Row], dict]:
                 tl_times=tl_times,
             )
         )
-        log(f"    ours {o:.2f} s, TL {t:.2f} s, ratio {t / o:.1f}x")
+        log(f"    ours {o:.2f} s, TL {tl:.2f} s, ratio {tl / o:.1f}x")
 
     row, info["attribution_forward_passes"] = bench_attribution(
         "toy-seq", model, ct, cc, metric, repeats

@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from neuralcircuits.tooling.notebooks import execute, to_notebook
@@ -48,10 +49,10 @@ def run_course(quality: str = "low") -> list[tuple[str, str, float, str]]:
     # Videos first, so that each executed notebook embeds its lesson's video.
     for script in lesson_scripts(ANIMATIONS):
         rows.append(_timed(f"video  {script.stem} ({quality})",
-                           lambda script=script: make_video(script, quality)))
+                           partial(make_video, script, quality)))
     for script in lesson_scripts(SOLUTIONS):
         rows.append(_timed(f"lesson {script.stem}",
-                           lambda script=script: execute_lesson(script)))
+                           partial(execute_lesson, script)))
     return rows
 
 

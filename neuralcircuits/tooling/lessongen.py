@@ -163,7 +163,9 @@ def generate(solution_text: str, source: str = "<solution>") -> str:
     cells = _split_cells(solution_text.splitlines(keepends=True))
     kept: list[str] = list(cells[0])
     for cell in cells[1:]:
-        header = CELL.match(cell[0])["rest"]
+        match = CELL.match(cell[0])
+        assert match is not None  # _split_cells starts every cell at its header
+        header = match["rest"]
         tags = _cell_tags(header)
         if "solution" in tags:
             continue

@@ -98,7 +98,7 @@ def _difficulty_points(text: str) -> int:
 
 def exercises(notebook) -> list[dict]:
     """The exercises of a lesson notebook: its markdown, code cell index and check cell index."""
-    found = []
+    found: list[dict] = []
     cells = notebook.cells
     for index, cell in enumerate(cells):
         if "exercise" not in cell.metadata.get("tags", []):
@@ -141,6 +141,8 @@ def _duration(video: Path) -> float:
 
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
+        if stream.average_rate is None:
+            raise ValueError(f"{video}: its video stream has no frame rate")
         return float(stream.frames / stream.average_rate)
 
 

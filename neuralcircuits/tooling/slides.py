@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from manim import config
-from manim_slides import Slide
+from manim_slides.slide import Slide
 
 from neuralcircuits.tooling.paths import ANIMATIONS, BUILD, REPO, lesson_scripts
 from neuralcircuits.tooling.videos import (

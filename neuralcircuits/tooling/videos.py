@@ -102,6 +102,8 @@ def video_duration(video: Path) -> float:
 
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
+        if stream.average_rate is None:
+            raise ValueError(f"{video}: its video stream has no frame rate")
         return float(stream.frames / stream.average_rate)
 
 
@@ -152,6 +154,8 @@ def join(parts: list[Path], out: Path, titles: list[str] | None = None) -> list[
         with av.open(str(parts[0])) as first:
             out_stream = output.add_stream_from_template(first.streams.video[0])
             time_base = first.streams.video[0].time_base
+            if time_base is None:
+                raise ValueError(f"{parts[0]}: its video stream has no time base")
         sound = None
         if np.abs(audio).max(initial=0) > 0:
             sound = output.add_stream("aac", rate=AUDIO_RATE, layout="mono")
@@ -162,6 +166,8 @@ def join(parts: list[Path], out: Path, titles: list[str] | None = None) -> list[
                 for packet in source.demux(source.streams.video[0]):
                     if packet.dts is None:
                         continue
+                    if packet.pts is None:
+                        raise ValueError(f"{part}: a video packet without a timestamp")
                     last = max(last, packet.pts + (packet.duration or 0))
                     packet.pts += offset
                     packet.dts += offset

@@ -78,7 +78,7 @@ class Sweep:
         self.baseline = float(scalar(metric, self.logits))
         self.read = metric_positions(metric, self.logits)
         self.end = max(self.read) + 1  # positions from `end` on cannot change the metric
-        self.engine = None
+        self.engine: FastEngine | None = None
         reason = fast_path_reason(model) if fast is not False else "fast=False"
         if reason is None:
             with torch.no_grad():
@@ -168,9 +168,11 @@ class Sweep:
         self, pos: int, chunk: list[Cell], buffer: torch.Tensor
     ) -> list[float]:
         eng, b = self.engine, self.batch
+        if eng is None:
+            raise RuntimeError("the fast path needs a verified FastEngine")
         read_here = [r - pos for r in self.read if r >= pos]
         read_before = [r for r in self.read if r < pos]
-        x = None
+        x: torch.Tensor | None = None
         first = min(c.start for c in chunk)
         for L in range(first, self.n_layers):
             entering = [c.row() for c in chunk if c.start == L]
@@ -179,10 +181,12 @@ class Sweep:
                     ([x] if x is not None else []) + [e for e in entering], dim=0
                 )
             last = L == self.n_layers - 1
+            assert x is not None  # the chunk's earliest cells entered at `first`
             x = eng.layer(L, x, pos, b, out_rows=read_here if last else None)
         entering = [c.row()[:, read_here] for c in chunk if c.start == self.n_layers]
         if entering:
             x = torch.cat(([x] if x is not None else []) + entering, dim=0)
+        assert x is not None  # a chunk holds at least one cell
         logits = eng.logits(x)  # [cells * batch, n_read, vocab]
         values = []
         read_here_abs = [r + pos for r in read_here]

@@ -190,13 +190,11 @@ def train(
 def freeze_uniform_attention(net: torch.nn.Module, layers: tuple[int, ...]) -> None:
     """Zero and freeze the query and key weights of ``layers``: uniform causal attention."""
     for L in layers:
-        attn = net.layers[L].attn
-        for lin in (attn.q, attn.k):
-            with torch.no_grad():
-                lin.weight.zero_()
-                lin.bias.zero_()
-            lin.weight.requires_grad_(False)
-            lin.bias.requires_grad_(False)
+        for name in ("q", "k"):  # each a Linear: its weight and bias
+            for param in net.get_submodule(f"layers.{L}.attn.{name}").parameters():
+                with torch.no_grad():
+                    param.zero_()
+                param.requires_grad_(False)
 
 
 def _train_loop(net, data, opt, sched, cfg, bar, losses) -> None:

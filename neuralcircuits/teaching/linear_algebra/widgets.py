@@ -105,7 +105,8 @@ def draw_half_plane(
     _scatter_classes(ax, X, y)
     _square(ax, extent)
     mask = toy_classifier.half_plane_mask(X, w, b)
-    fractions = tuple(float(mask[y == label].float().mean()) for label in (0, 1))
+    class0, class1 = (float(mask[y == label].float().mean()) for label in (0, 1))
+    fractions = (class0, class1)
     ax.set_title(
         f"active on {fractions[0]:.0%} of class 0,\n{fractions[1]:.0%} of class 1",
         fontsize=12,

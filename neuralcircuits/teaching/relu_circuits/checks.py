@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from neuralcircuits.science import relu_training
@@ -167,7 +169,7 @@ def check_match_units(match_units) -> None:
     """
     for what, learned, reference, min_cosine in _MATCH_CASES:
         learned_t, reference_t = torch.tensor(learned), torch.tensor(reference)
-        extra = {} if min_cosine is None else {"min_cosine": min_cosine}
+        extra: dict[str, Any] = {} if min_cosine is None else {"min_cosine": min_cosine}
         threshold = 0.99 if min_cosine is None else min_cosine
         got = call(match_units, learned_t, reference_t, name="match_units", **extra)
         shown = f"for {what} (learned {learned}, reference {reference})"
