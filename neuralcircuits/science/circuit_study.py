@@ -38,7 +38,8 @@ def build_task_data(
     model: Any, n: int | None = None, seed: int = SEED, filter_rows: bool = True
 ) -> tuple[dict[str, TaskData], dict[str, float]]:
     """Per task, the filtered datasets (n rows before filtering, default ``N_PROMPTS``);
-    and per task, the share of rows that passed alone."""
+    and per task, the share of rows that passed alone.
+    """
     n = N_PROMPTS if n is None else n
     raw = {
         task: TaskData(
@@ -119,7 +120,8 @@ def answer_kept_when_earlier_members_change(
     model: Any, dataset: sequences.SequenceDataset, seed: int = 0
 ) -> float:
     """Share of prompts whose top-1 stays when the members before the last are
-    replaced by random other members (the last member kept)."""
+    replaced by random other members (the last member kept).
+    """
     g = torch.Generator().manual_seed(seed)
     ids = sequences.member_token_ids(sequences.get_tokenizer(model), dataset.task)
     tokens = dataset.tokens.clone()

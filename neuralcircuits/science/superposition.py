@@ -189,7 +189,8 @@ def polygon_angles(model: ToyModel) -> list[float]:
 
 def is_regular_polygon(model: ToyModel, angle_tol: float = 8.0, norm_tol: float = 0.1) -> bool:
     """Return True when all features are stored at equal angles (within angle_tol degrees)
-    and nearly equal lengths (within norm_tol, relative): the regular polygon."""
+    and nearly equal lengths (within norm_tol, relative): the regular polygon.
+    """
     n = model.n_features
     if len(stored_features(model)) != n:
         return False
@@ -210,7 +211,8 @@ def features_per_neuron(model: ToyModel, threshold: float = 0.25) -> list[int]:
 
 def rotate_hidden(model: ToyModel, angle_deg: float) -> ToyModel:
     """Return the model with its hidden plane rotated by angle_deg (W -> R W): same outputs,
-    because W^T R^T R W = W^T W; the hidden basis of this model is not privileged."""
+    because W^T R^T R W = W^T W; the hidden basis of this model is not privileged.
+    """
     t = math.radians(angle_deg)
     R = torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
     return ToyModel(R @ model.W, model.b.clone(), model.sparsity, model.importance.clone(),
@@ -220,7 +222,8 @@ def rotate_hidden(model: ToyModel, angle_deg: float) -> ToyModel:
 def most_exciting_input(w: torch.Tensor) -> torch.Tensor:
     """Return the x >= 0 with |x| = 1 that maximises w · x (features are intensities, never
     negative): ReLU(w) normalised when some weight is positive, else the least negative
-    feature alone. Here w is one hidden dimension's weights, a row of W."""
+    feature alone. Here w is one hidden dimension's weights, a row of W.
+    """
     positive = torch.relu(w)
     if positive.norm() > 0:
         return positive / positive.norm()

@@ -232,7 +232,8 @@ def _train_loop(net, data, opt, sched, cfg, bar, losses) -> None:
 @torch.no_grad()
 def evaluate(model: Any, n: int = 480, seed: int = 1) -> dict[str, dict[str, float]]:
     """Per task: held-out clean top-1 accuracy, the paper's filter pass rate, and
-    how often a corrupted prompt's top-1 is the successor of its last member."""
+    how often a corrupted prompt's top-1 is the successor of its last member.
+    """
     out = {}
     for task in sequences.TASKS:
         clean = ts.held_out_dataset(model.tokenizer, task, "clean", "all", n, seed)

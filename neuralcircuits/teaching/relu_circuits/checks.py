@@ -51,7 +51,7 @@ def _evaluate(w_in: torch.Tensor, w_out: torch.Tensor, x: torch.Tensor) -> torch
 
 
 def _multiple_of(got: torch.Tensor, target: torch.Tensor) -> float | None:
-    """k when got == k * target (k not 0 or 1), else None."""
+    """The factor k when got == k * target (k not 0 or 1), else None."""
     scale = float((got * target).sum() / (target * target).sum().clamp(min=1e-12))
     if abs(scale) > 1e-3 and abs(scale - 1) > 1e-3 and close(got, scale * target):
         return scale
