@@ -70,7 +70,7 @@ def load_model(name: str = "toy-seq", verbose: bool = True) -> Any:
 
 
 def model_name(model: Any) -> str:
-    """ "toy-seq" or "gpt2" (or the bridge's own name for anything else)."""
+    """The model's short name: "toy-seq", "gpt2", or the bridge's own name for anything else."""
     name = str(getattr(model.cfg, "model_name", "") or "")
     if name == "toy-seq":
         return "toy-seq"

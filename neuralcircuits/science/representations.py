@@ -191,7 +191,7 @@ def steering_effect(
     layer: int,
     alphas: Sequence[float] = (0.0, 1.0, 2.0),
 ) -> dict[float, dict[str, float]]:
-    """Add alpha * direction to the residual stream before block ``layer`` at the last member; what does the model answer?
+    """What the model answers with alpha * direction added before block ``layer`` at the last member.
 
     Per alpha: the share of prompts whose top token is the answer (the
     member after the last), the member after that ("+2", one step further),

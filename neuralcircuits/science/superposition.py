@@ -48,6 +48,7 @@ class ToyModel:
 
     @property
     def n_features(self) -> int:
+        """The number of features (columns of W)."""
         return self.W.shape[1]
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
@@ -184,7 +185,7 @@ def polygon_angles(model: ToyModel) -> list[float]:
     if len(D) < 2:
         return []
     theta = sorted((math.degrees(math.atan2(y, x)) % 360 for x, y in D.tolist()))
-    return [(b - a) for a, b in zip(theta, theta[1:] + [theta[0] + 360], strict=True)]
+    return [(b - a) for a, b in zip(theta, [*theta[1:], theta[0] + 360], strict=True)]
 
 
 def is_regular_polygon(model: ToyModel, angle_tol: float = 8.0, norm_tol: float = 0.1) -> bool:

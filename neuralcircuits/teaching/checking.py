@@ -227,6 +227,7 @@ def as_tensor(value: Any, what: str, shape: Sequence[int] | None = None) -> torc
 
 
 def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-4, rtol: float = 1e-4) -> bool:
+    """Whether a and b are equal within atol and rtol (a Python bool, for checks)."""
     return bool(torch.allclose(a, b, atol=atol, rtol=rtol))
 
 

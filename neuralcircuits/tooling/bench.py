@@ -271,8 +271,7 @@ def _ours_subset(model, clean, corrupted, metric, method, subset):
 def bench_attribution(label, model, clean, corrupted, metric, repeats: int):
     """Time attribution patching of every head and position, interleaved with
     forward passes so load changes hit both; return its row and its cost in
-    forward passes (median of the paired ratios).
-    """
+    forward passes (median of the paired ratios)."""
     attr_times, fwd_times, attr_peak = [], [], 0
     for _ in range(repeats):
         t, peak, _ = measure(

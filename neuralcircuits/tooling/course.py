@@ -65,6 +65,7 @@ def execute_lesson(script: Path, course_dir: Path = COURSE) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: execute every lesson, render every video, print the summary; return the exit status."""
     parser = argparse.ArgumentParser(description="Execute every lesson, render every video.")
     parser.add_argument("--quality", choices=sorted(QUALITY_FLAGS), default="low")
     args = parser.parse_args(argv)

@@ -186,6 +186,7 @@ def captions(stem: str, videos: Path = VIDEOS, media: Path = MEDIA) -> str:
 
 
 def video_html(stem: str) -> str:
+    """The HTML <video> of a lesson, with its English captions, for its site page."""
     return (f'<video controls preload="metadata" class="lesson-video" '
             f'style="width: 100%; max-width: 720px">'
             f'<source src="_static/videos/{stem}.mp4" type="video/mp4">'
@@ -323,6 +324,7 @@ def build(course: Path = COURSE, out: Path = SITE, source: Path = SOURCE,
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: build the course website; return the exit status."""
     parser = argparse.ArgumentParser(description="Build the course website (Jupyter Book).")
     parser.add_argument("--course", type=Path, default=COURSE)
     parser.add_argument("--out", type=Path, default=SITE)

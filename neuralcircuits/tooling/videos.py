@@ -111,7 +111,7 @@ def _audio(part: Path, seconds: float) -> np.ndarray:
     """A part's audio as mono float32 at AUDIO_RATE, cut or padded to `seconds`."""
     import av
 
-    n = int(round(seconds * AUDIO_RATE))
+    n = round(seconds * AUDIO_RATE)
     out = np.zeros(n, dtype=np.float32)
     with av.open(str(part)) as source:
         if not source.streams.audio:
@@ -129,6 +129,8 @@ def _audio(part: Path, seconds: float) -> np.ndarray:
 
 @dataclass
 class Chapter:
+    """A titled stretch of a joined video, in seconds."""
+
     title: str
     start: float
     end: float
@@ -243,6 +245,7 @@ def make_video(script: Path, quality: str = "low", out_dir: Path = VIDEOS) -> Pa
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: render and join a lesson's video; return the exit status."""
     parser = argparse.ArgumentParser(description="Render and join a lesson's video.")
     parser.add_argument("script", type=Path)
     parser.add_argument("--quality", choices=sorted(QUALITY_FLAGS), default="low")

@@ -72,7 +72,7 @@ class Sweep:
         self.n_layers = model.cfg.n_layers
         kinds = sorted(set(corrupted_kinds) | {"resid_pre"})
         self.logits, self.corr = run_cache(
-            model, corrupted_tokens, kinds + ["resid_post"]
+            model, corrupted_tokens, [*kinds, "resid_post"]
         )
         self.clean = run_cache(model, clean_tokens, clean_kinds)[1] if clean_kinds else {}
         self.baseline = float(scalar(metric, self.logits))

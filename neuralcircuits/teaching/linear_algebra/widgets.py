@@ -241,7 +241,7 @@ def matrix_explorer():
     import ipywidgets as widgets
 
     def show(angle=30.0, scale_x=1.0, scale_y=1.0, shear=0.0):
-        fig, ax = plt.subplots(figsize=(5.5, 5.5))
+        _, ax = plt.subplots(figsize=(5.5, 5.5))
         draw_matrix_grid(
             ax, linear_maps.matrix_from_controls(angle, scale_x, scale_y, shear)
         )
@@ -269,7 +269,7 @@ def neuron_explorer(X: torch.Tensor, y: torch.Tensor):
     import ipywidgets as widgets
 
     def show(angle=45.0, length=1.0, bias=0.0):
-        fig, ax = plt.subplots(figsize=(5.5, 5.5))
+        _, ax = plt.subplots(figsize=(5.5, 5.5))
         draw_half_plane(ax, weight_from_angle(angle, length), bias, X, y)
         plt.show()
 

@@ -618,7 +618,7 @@ def check_attention_to_last_member(attention_to_last_member) -> None:
         got = call(attention_to_last_member, *given.values(), name="attention_to_last_member")
         _unchanged({"pattern": pattern, "member_pos": member_pos}, given,
                    "attention_to_last_member")
-        batch, n_heads, pos = shape
+        batch, n_heads, _ = shape
         if isinstance(got, torch.Tensor) and tuple(got.shape) == (batch, n_heads):
             fail(
                 "It returns one value per prompt and head; average over the prompts "
