@@ -143,7 +143,9 @@ class Sweep:
         bar.close()
         return out
 
-    def _chunks(self, cells, max_rows, max_logit_elements):
+    def _chunks(
+        self, cells: list[Cell], max_rows: int, max_logit_elements: int
+    ) -> list[tuple[int, list[Cell]]]:
         by_pos: dict[int, list[Cell]] = {}
         for cell in cells:
             by_pos.setdefault(cell.pos, []).append(cell)
