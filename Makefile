@@ -120,10 +120,13 @@ toy-model: $(INSTALLED) ## retrain the embedded toy-seq model from its fixed see
 	$(OFFLINE) $(PY) -m neuralcircuits.science.toy_seq.train
 
 LINT_PATHS := neuralcircuits solutions lessons animations tests
+# lessons/ is generated from solutions/ (tests/test_sync.py keeps them equal):
+# format solutions/, then regenerate lessons/ (make lessons FORCE=1).
+FORMAT_PATHS := $(filter-out lessons,$(LINT_PATHS))
 lint: $(INSTALLED) ## ruff (rules and format) over the code, lessons, scenes, tests; mypy over the package
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/mypy
-	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(FORMAT_PATHS)
 
 clean: ## remove build/ (notebooks, videos, benchmark output)
 	rm -rf build media .pytest_cache
