@@ -1,4 +1,4 @@
-""""One is 1": do 5, five and May share a representation? (the precursor of Lan, Torr & Barez 2023).
+"""The "One is 1" question: do 5, five and May share a representation? (the precursor of Lan, Torr & Barez 2023).
 
 At the members' positions we collect the residual stream before every block
 and after the last, averaged per member value (1..12) and per format
