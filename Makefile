@@ -83,7 +83,7 @@ $(WEB_TARBALLS): | $(INSTALLED)
 	cd $(WEB_ASSETS) && npm pack --silent \
 		$(foreach p,$(WEB_PACKAGES),$(if $(filter $(notdir $@),$(subst @,-,$(p)).tgz),$(p))) >/dev/null
 
-test: $(INSTALLED) $(WEB_TARBALLS) ## unit tests, every notebook, lessons/ in sync, every scene, site, slides, lab (offline)
+test: $(INSTALLED) $(WEB_TARBALLS) lint ## lint first, then unit tests, every notebook, lessons/ in sync, every scene, site, slides, lab (offline)
 	@$(PY) -m neuralcircuits.tooling.notebooks build/notebooks
 	@# solutions/ run once, in tests/test_site.py, which builds the site from them.
 	$(OFFLINE) $(PY) -m pytest tests build/notebooks/lessons --nbval-lax --nbval-current-env -p no:cacheprovider
@@ -123,8 +123,14 @@ bench: $(INSTALLED) ## benchmarks against TransformerLens and lesson 03 end to e
 toy-model: $(INSTALLED) ## retrain the embedded toy-seq model from its fixed seed (a few minutes)
 	$(OFFLINE) $(PY) -m neuralcircuits.science.toy_seq.train
 
-lint: $(INSTALLED) ## ruff over the package, lessons, scenes and tests
-	$(VENV)/bin/ruff check neuralcircuits solutions animations tests
+LINT_PATHS := neuralcircuits solutions lessons animations tests
+# lessons/ is generated from solutions/ (tests/test_sync.py keeps them equal):
+# format solutions/, then regenerate lessons/ (make lessons FORCE=1).
+FORMAT_PATHS := $(filter-out lessons,$(LINT_PATHS))
+lint: $(INSTALLED) ## ruff (rules and format) over the code, lessons, scenes, tests; mypy over the package
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/mypy
+	$(VENV)/bin/ruff format --check $(FORMAT_PATHS)
 
 clean: ## remove build/ (notebooks, videos, benchmark output)
 	rm -rf build media .pytest_cache

@@ -157,7 +157,7 @@ class LayerIsAMatrix(NarratedScene):
                           run_time=0.8)
 
         self.next_section("collapse")
-        W2, b2 = linear_maps.collapse_linear_layers(W_in, b_in, W_out, b_out)
+        W2, _ = linear_maps.collapse_linear_layers(W_in, b_in, W_out, b_out)
         shapes = MathTex(
             r"W_2 (W_1 x + b_1) + b_2 = (W_2 W_1)\,x + (W_2 b_1 + b_2)",
             font_size=BODY_SIZE,
@@ -276,7 +276,7 @@ class ReluPrivilegedBasis(NarratedScene):
     """ReLU and the privileged basis."""
 
     def construct(self):
-        model, W_in, b_in, W_out, b_out = _toy_layers()
+        _, W_in, b_in, W_out, b_out = _toy_layers()
         X, _ = toy_classifier.two_moons()
         d_hidden = len(W_in)
         R = linear_maps.random_rotation(d_hidden, seed=0)
@@ -404,8 +404,8 @@ class ReluFoldsThePlane(NarratedScene):
             foot = -b_k * w_k / w_k.norm() ** 2
             ends = torch.stack([foot - 2.4 * direction, foot + 2.4 * direction])
             p = ends.numpy() * scale_in
-            boundaries.add(Line([*p[0], 0] + centre, [*p[1], 0] + centre, color=HIGHLIGHT,
-                                stroke_width=2))
+            boundaries.add(Line(np.array([*p[0], 0]) + centre, np.array([*p[1], 0]) + centre,
+                                color=HIGHLIGHT, stroke_width=2))
         caption = Tex(f"{len(W)} ReLU neurons: {len(W)} fold lines", font_size=LABEL_SIZE)
         caption.to_corner(DR, buff=0.6)
         self.next_section("fold lines")
@@ -436,7 +436,8 @@ class ReluFoldsThePlane(NarratedScene):
         foot = -b_out * normal / w_out.norm()
         ends = torch.stack([foot - 2.6 / scale_out * along, foot + 2.6 / scale_out * along])
         p = ends.numpy() * scale_out
-        cut = Line([*p[0], 0] + centre, [*p[1], 0] + centre, color=GOOD, stroke_width=5)
+        cut = Line(np.array([*p[0], 0]) + centre, np.array([*p[1], 0]) + centre,
+                   color=GOOD, stroke_width=5)
         accuracy = toy_classifier.accuracy(model, *toy_classifier.two_moons())
         label = Tex(f"one line separates them:\\\\accuracy {accuracy:.1%}".replace("%", r"\%"),
                     font_size=LABEL_SIZE, color=GOOD).to_corner(DR, buff=0.6)

@@ -347,7 +347,7 @@ class TheSuccessorMapping(NarratedScene):
         self.next_section("ov")
         ov = n["ov"]
         mean_ov = torch.stack(list(ov.values())).mean(0)
-        best, score = roles.top_heads(mean_ov, 1)[0]
+        best, _ = roles.top_heads(mean_ov, 1)[0]
         note = Text(f"best OV successor head {best}: "
                     + ", ".join(f"{ov[t].flatten()[mean_ov.argmax()]:.0%}" for t in ov),
                     font_size=22, color=OUTPUT)

@@ -1710,9 +1710,10 @@ def shift_corrections(value_means, shift):
     out = torch.zeros_like(value_means)
     for m in range(value_means.shape[0]):
         t = m + shift
-        if 0 <= t < value_means.shape[0]:
-            if not (value_means[m].isnan().any() or value_means[t].isnan().any()):
-                out[m] = value_means[t] - value_means[m]
+        if 0 <= t < value_means.shape[0] and not (
+            value_means[m].isnan().any() or value_means[t].isnan().any()
+        ):
+            out[m] = value_means[t] - value_means[m]
     return out
     # END SOLUTION
 

@@ -4,9 +4,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # tests draw figures without a screen
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
 
 def pytest_configure(config):

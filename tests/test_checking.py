@@ -28,7 +28,7 @@ def test_call_catches_shape_changes_list_changes_and_keywords():
         call(lambda x, W: x @ W.t_(), torch.ones(2, 3), torch.ones(4, 3))
     with pytest.raises(CheckFailed, match="`vocab` in place"):
         call(lambda E, vocab: vocab.pop(), torch.ones(2), ["a", "b"])
-    with pytest.raises(CheckFailed, match="`min_cosine`|`learned`"):
+    with pytest.raises(CheckFailed, match=r"`min_cosine`|`learned`"):
         call(lambda learned, min_cosine=0.9: learned.zero_(), torch.ones(2), min_cosine=0.5)
 
 

@@ -311,7 +311,7 @@ def test_attention_head(capsys):
 
     def variant(kind):
         def fn(x, W_Q, W_K, W_V, W_O):
-            right, _, wrong = checks._head_variants(x, W_Q, W_K, W_V, W_O)
+            _, _, wrong = checks._head_variants(x, W_Q, W_K, W_V, W_O)
             pattern = wrong[kind]
             return pattern, pattern.nan_to_num() @ x @ W_V @ W_O
 

@@ -12,7 +12,7 @@ def test_exact_weights_give_zero_error():
 
 
 def test_a_dead_unit_leaves_an_error():
-    x, y, wanted, mse = explorer_curve(1, 0.5, 1, 0.5, "abs")  # both units positive
+    x, y, _, mse = explorer_curve(1, 0.5, 1, 0.5, "abs")  # both units positive
     assert (y[x < 0] == 0).all() and mse > 0.5
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import itertools
 import sys
 from pathlib import Path
 
@@ -192,7 +193,7 @@ def test_one_lesson_renders_narrated_captioned_and_chaptered(tmp_path, monkeypat
     assert abs(streams["chapter_ends"][-1] - length) < 1.0
     cues = list(srt.parse(out.with_suffix(".srt").read_text()))
     assert len(cues) > 20 and all(c.content.strip() for c in cues)
-    assert all(a.end <= b.start for a, b in zip(cues, cues[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(cues))
     assert abs(cues[-1].end.total_seconds() - length) < 5.0  # the last line ends the video
     vtt = out.with_suffix(".vtt").read_text()
     assert vtt.startswith("WEBVTT") and vtt.count(" --> ") == len(cues)

@@ -135,7 +135,7 @@ def test_every_page_in_chromium(built_site):
             links = driver.execute_script(
                 "return [...document.querySelectorAll('a[href]')].map(a => a.href)")
             for link in links:
-                target, fragment = urldefrag(link)
+                target, _ = urldefrag(link)
                 if not target.startswith(base):
                     continue
                 if target not in checked_links:

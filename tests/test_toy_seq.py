@@ -191,7 +191,7 @@ def test_a_short_training_run_learns(model):
         d_head=8,
         d_mlp=64,
     )
-    bridge, net, losses = tr.train(small, cfg, model.tokenizer, progress=False)
+    bridge, _, losses = tr.train(small, cfg, model.tokenizer, progress=False)
     start, end = sum(losses[:10]) / 10, sum(losses[-10:]) / 10
     assert start > 4 and end < 0.3 * start
     assert not bridge.training and bridge.cfg.d_model == 32
@@ -207,7 +207,7 @@ def copy_dir(tmp_path):
 def test_missing_weights_file(copy_dir):
     (copy_dir / ts.WEIGHTS_FILE).unlink()
     with pytest.raises(
-        FileNotFoundError, match="weights file .* is missing.*make toy-model"
+        FileNotFoundError, match=r"weights file .* is missing.*make toy-model"
     ):
         ts.load(copy_dir)
 
@@ -224,9 +224,9 @@ def test_weights_that_do_not_match_the_config(copy_dir):
     state = load_file(str(copy_dir / ts.WEIGHTS_FILE))
     state["tok_embed.weight"] = torch.zeros(3, 3)
     save_file(state, str(copy_dir / ts.WEIGHTS_FILE))
-    with pytest.raises(ValueError, match="does not match config.json"):
+    with pytest.raises(ValueError, match=r"does not match config\.json"):
         ts.load(copy_dir)
     del state["tok_embed.weight"]
     save_file(state, str(copy_dir / ts.WEIGHTS_FILE))
-    with pytest.raises(ValueError, match="missing keys.*tok_embed.weight"):
+    with pytest.raises(ValueError, match=r"missing keys.*tok_embed\.weight"):
         ts.load(copy_dir)

@@ -4,12 +4,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
-import neuralcircuits.teaching.linear_algebra.widgets as pictures  # noqa: E402
-from neuralcircuits.science import analogies, linear_maps, toy_classifier  # noqa: E402
+import neuralcircuits.teaching.linear_algebra.widgets as pictures
+from neuralcircuits.science import analogies, linear_maps, toy_classifier
 
 
 @pytest.fixture(scope="module")

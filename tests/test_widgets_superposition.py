@@ -4,11 +4,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-import neuralcircuits.teaching.linear_algebra.superposition as toy_pictures  # noqa: E402
-from neuralcircuits.science import superposition as sp  # noqa: E402
+import neuralcircuits.teaching.linear_algebra.superposition as toy_pictures
+from neuralcircuits.science import superposition as sp
 
 
 @pytest.fixture(scope="module")

@@ -79,7 +79,8 @@ def logit_attribution(
     model: Any, dataset: sequences.SequenceDataset
 ) -> dict[str, Any]:
     """Direct logit attribution of every head [n_layers, n_heads], every MLP [n_layers], the embeddings,
-    the attention biases and the constant terms; they add up to the logit difference."""
+    the attention biases and the constant terms; they add up to the logit difference.
+    """
     cache = final_cache(model, dataset)
     directions = answer_directions(model, dataset)
     scale = cache["ln_final.hook_scale"].reshape(-1, 1)

@@ -186,7 +186,7 @@ def ablation_setup(
 
 
 def _hooks(
-    model: Any, setup: AblationSetup, configs: Sequence[Sequence[Component]], rows: int
+    model: Any, setup: AblationSetup, configs: Sequence[Iterable[Any]], rows: int
 ):
     """Forward hooks that mean-ablate configs[c] in the c-th block of ``rows`` prompts."""
     n_cfg = len(configs)

@@ -39,7 +39,8 @@ def build_task_data(
     model: Any, n: int | None = None, seed: int = SEED, filter_rows: bool = True
 ) -> tuple[dict[str, TaskData], dict[str, float]]:
     """Per task, the filtered datasets (n rows before filtering, default ``N_PROMPTS``);
-    and per task, the share of rows that passed alone."""
+    and per task, the share of rows that passed alone.
+    """
     n = N_PROMPTS if n is None else n
     raw = {
         task: TaskData(
@@ -83,7 +84,8 @@ def is_large(model: Any) -> bool:
 
 def analysis_rows(model: Any, data: TaskData, analysis: str) -> TaskData:
     """The rows an analysis uses: all of them on a small model; on a large one
-    ``ANALYSIS_PROMPTS[analysis]``, spread evenly over the templates."""
+    ``ANALYSIS_PROMPTS[analysis]``, spread evenly over the templates.
+    """
     n = ANALYSIS_PROMPTS[analysis]
     if not is_large(model) or len(data) <= n:
         return data
@@ -189,7 +191,8 @@ def answer_kept_when_earlier_members_change(
     model: Any, dataset: sequences.SequenceDataset, seed: int = 0
 ) -> float:
     """Share of prompts whose top-1 stays when the members before the last are
-    replaced by random other members (the last member kept)."""
+    replaced by random other members (the last member kept).
+    """
     g = torch.Generator().manual_seed(seed)
     ids = sequences.member_token_ids(sequences.get_tokenizer(model), dataset.task)
     tokens = dataset.tokens.clone()
@@ -263,22 +266,21 @@ def _patching_results(model: Any, data: TaskData, progress: bool | None) -> dict
     def norm(x: torch.Tensor) -> torch.Tensor:
         return (x - base_corrupted) / span
 
-    kw = {"progress": progress}
     return {
         "clean": base_clean,
         "corrupted": base_corrupted,
         "residual stream": norm(
-            patching.patch_resid(model, clean, corrupted, metric, **kw)
+            patching.patch_resid(model, clean, corrupted, metric, progress=progress)
         ),
         "attention output": norm(
-            patching.patch_attn_out(model, clean, corrupted, metric, **kw)
+            patching.patch_attn_out(model, clean, corrupted, metric, progress=progress)
         ),
         "MLP output": norm(
-            patching.patch_mlp_out(model, clean, corrupted, metric, **kw)
+            patching.patch_mlp_out(model, clean, corrupted, metric, progress=progress)
         ),
-        "heads": norm(patching.patch_heads(model, clean, corrupted, metric, **kw)),
+        "heads": norm(patching.patch_heads(model, clean, corrupted, metric, progress=progress)),
         "heads by position": norm(
-            patching.patch_heads(model, clean, corrupted, metric, by_pos=True, **kw)
+            patching.patch_heads(model, clean, corrupted, metric, by_pos=True, progress=progress)
         ),
         "attention output, all positions": norm(
             _patch_layers_all_pos(model, clean, corrupted, metric, "attn_out")

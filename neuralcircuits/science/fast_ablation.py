@@ -87,7 +87,7 @@ class AblationRunner:
         """Block L on x [C * rows, pos, d] with config c's heads[c] / mlps[c] of this layer ablated."""
         eng, rows = self.eng, self.rows
         C = heads.shape[0]
-        S, P, _ = x.shape
+        P = x.shape[1]
         q, k, v = eng.qkv(L, x)  # [S, H, P, dh]
         Q = 1 if last_only else P
         if last_only:

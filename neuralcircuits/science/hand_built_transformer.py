@@ -299,7 +299,7 @@ def build(tokenizer: Any = None) -> Any:
     if tokenizer is None:
         tokenizer = toy_seq.load_tokenizer()
     cfg = config(len(tokenizer))
-    model = TransformerBridge.boot_native(
+    model = TransformerBridge.boot_native(  # type: ignore[attr-defined]  # TL attaches boot_native with setattr
         TransformerBridgeConfig(**cfg, seed=0),
         tokenizer=tokenizer,
         model_name=MODEL_NAME,

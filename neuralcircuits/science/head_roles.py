@@ -229,7 +229,8 @@ def neuron_profiles(
     model: Any, datasets: dict[str, list[sequences.SequenceDataset]], layer: int
 ) -> torch.Tensor:
     """Mean activation of each neuron of MLP ``layer`` at the final position,
-    by task and last member shown  # [n_tasks, 12, d_mlp] (NaN where unseen)."""
+    by task and last member shown  # [n_tasks, 12, d_mlp] (NaN where unseen).
+    """
     tasks = list(datasets)
     d_mlp = model.cfg.d_mlp
     total = torch.zeros(len(tasks), N_VALUES, d_mlp)
@@ -325,7 +326,8 @@ def neuron_output_members(
     model: Any, layer: int, member_ids: dict[str, torch.Tensor]
 ) -> torch.Tensor:
     """Direct effect of each neuron's output on each member's logit, averaged over tasks
-    # [12, d_mlp] (the unembedding of W_out, centred over the task's members)."""
+    # [12, d_mlp] (the unembedding of W_out, centred over the task's members).
+    """
     W_out = (
         model.blocks[layer].mlp.W_out
         if hasattr(model.blocks[layer].mlp, "W_out")

@@ -70,7 +70,7 @@ def load_model(name: str = "toy-seq", verbose: bool = True) -> Any:
 
 
 def model_name(model: Any) -> str:
-    """ "toy-seq" or "gpt2" (or the bridge's own name for anything else)."""
+    """The model's short name: "toy-seq", "gpt2", or the bridge's own name for anything else."""
     name = str(getattr(model.cfg, "model_name", "") or "")
     if name == "toy-seq":
         return "toy-seq"
@@ -232,14 +232,16 @@ def gpt2_bpe_files() -> tuple[Path, Path]:
 
 def gpt2_tokenizer(directory: Path | str | None = None) -> Any:
     """GPT-2's real tokenizer, offline, loaded from a directory with add_bos_token=True."""
-    from transformers import GPT2TokenizerFast
+    # transformers 5: GPT2Tokenizer is the fast (Rust) tokenizer; the name
+    # GPT2TokenizerFast survives only as a runtime alias of it, unknown to its types.
+    from transformers import GPT2Tokenizer
 
     directory = Path(directory or tempfile.mkdtemp(prefix="gpt2-tokenizer-"))
     directory.mkdir(parents=True, exist_ok=True)
     vocab, merges = gpt2_bpe_files()
     shutil.copyfile(vocab, directory / "vocab.json")
     shutil.copyfile(merges, directory / "merges.txt")
-    return GPT2TokenizerFast.from_pretrained(str(directory), add_bos_token=True)
+    return GPT2Tokenizer.from_pretrained(str(directory), add_bos_token=True)
 
 
 def random_gpt2(

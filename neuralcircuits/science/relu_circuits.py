@@ -215,7 +215,7 @@ def min_counterexample(W_in: torch.Tensor, W_out: torch.Tensor) -> torch.Tensor:
         a = math.atan2(float(w[0]), -float(w[1]))
         angles += [a % (2 * math.pi), (a + math.pi) % (2 * math.pi)]
     angles = sorted(set(angles))
-    gaps = zip(angles, angles[1:] + [angles[0] + 2 * math.pi], strict=True)
+    gaps = zip(angles, [*angles[1:], angles[0] + 2 * math.pi], strict=True)
     angles += [(a + b) / 2 for a, b in gaps]
     x = torch.tensor([[math.cos(a), math.sin(a)] for a in angles])  # [n, 2]
     error = (two_unit_output(W_in, W_out, x) - x.min(dim=1).values).abs()

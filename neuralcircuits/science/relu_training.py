@@ -1,4 +1,4 @@
-"""Does training find the hand-built ReLU circuits? (Osier 2022's empirical check.)
+"""Does training find the hand-built ReLU circuits? Osier 2022's empirical check.
 
 Bias-free Linear/ReLU stacks are trained from random initialisation on inputs
 uniform in [-1, 1] with MSE and plain SGD (lr 0.1, batches of 1000), as in
@@ -20,6 +20,7 @@ positive scale and their order, and the outcome of each run is named:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import torch
@@ -69,7 +70,7 @@ def init_weights(sizes: list[int], seed: int) -> list[torch.Tensor]:
     """PyTorch's default Linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), from one seed."""
     generator = torch.Generator().manual_seed(seed)
     weights = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         bound = fan_in**-0.5
         weights.append((torch.rand(fan_out, fan_in, generator=generator) * 2 - 1) * bound)
     return weights

@@ -1,4 +1,4 @@
-""""One is 1": do 5, five and May share a representation? (the precursor of Lan, Torr & Barez 2023).
+"""The "One is 1" question: do 5, five and May share a representation? (the precursor of Lan, Torr & Barez 2023).
 
 At the members' positions we collect the residual stream before every block
 and after the last, averaged per member value (1..12) and per format
@@ -191,7 +191,7 @@ def steering_effect(
     layer: int,
     alphas: Sequence[float] = (0.0, 1.0, 2.0),
 ) -> dict[float, dict[str, float]]:
-    """Add alpha * direction to the residual stream before block ``layer`` at the last member; what does the model answer?
+    """What the model answers with alpha * direction added before block ``layer`` at the last member.
 
     Per alpha: the share of prompts whose top token is the answer (the
     member after the last), the member after that ("+2", one step further),

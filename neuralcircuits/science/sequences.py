@@ -181,7 +181,7 @@ class SequenceDataset:
         else:
             rows = [int(i) for i in torch.as_tensor(index).flatten().tolist()]
         idx = torch.tensor(rows, dtype=torch.long)
-        out = {}
+        out: dict[str, Any] = {}  # field name -> its rows (tensor, list or str)
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, torch.Tensor):
@@ -345,7 +345,7 @@ def concat(datasets: Sequence[SequenceDataset]) -> SequenceDataset:
         if d.tokens.shape[1] != first.tokens.shape[1]:
             raise ValueError("concat needs datasets of one token length")
     templates = {d.template for d in datasets}
-    out = {}
+    out: dict[str, Any] = {}  # field name -> the rows of all datasets
     for f in fields(SequenceDataset):
         values = [getattr(d, f.name) for d in datasets]
         if isinstance(values[0], torch.Tensor):

@@ -48,6 +48,7 @@ class ToyModel:
 
     @property
     def n_features(self) -> int:
+        """The number of features (columns of W)."""
         return self.W.shape[1]
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
@@ -184,12 +185,13 @@ def polygon_angles(model: ToyModel) -> list[float]:
     if len(D) < 2:
         return []
     theta = sorted((math.degrees(math.atan2(y, x)) % 360 for x, y in D.tolist()))
-    return [(b - a) for a, b in zip(theta, theta[1:] + [theta[0] + 360], strict=True)]
+    return [(b - a) for a, b in zip(theta, [*theta[1:], theta[0] + 360], strict=True)]
 
 
 def is_regular_polygon(model: ToyModel, angle_tol: float = 8.0, norm_tol: float = 0.1) -> bool:
     """Return True when all features are stored at equal angles (within angle_tol degrees)
-    and nearly equal lengths (within norm_tol, relative): the regular polygon."""
+    and nearly equal lengths (within norm_tol, relative): the regular polygon.
+    """
     n = model.n_features
     if len(stored_features(model)) != n:
         return False
@@ -210,7 +212,8 @@ def features_per_neuron(model: ToyModel, threshold: float = 0.25) -> list[int]:
 
 def rotate_hidden(model: ToyModel, angle_deg: float) -> ToyModel:
     """Return the model with its hidden plane rotated by angle_deg (W -> R W): same outputs,
-    because W^T R^T R W = W^T W; the hidden basis of this model is not privileged."""
+    because W^T R^T R W = W^T W; the hidden basis of this model is not privileged.
+    """
     t = math.radians(angle_deg)
     R = torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
     return ToyModel(R @ model.W, model.b.clone(), model.sparsity, model.importance.clone(),
@@ -220,7 +223,8 @@ def rotate_hidden(model: ToyModel, angle_deg: float) -> ToyModel:
 def most_exciting_input(w: torch.Tensor) -> torch.Tensor:
     """Return the x >= 0 with |x| = 1 that maximises w · x (features are intensities, never
     negative): ReLU(w) normalised when some weight is positive, else the least negative
-    feature alone. Here w is one hidden dimension's weights, a row of W."""
+    feature alone. Here w is one hidden dimension's weights, a row of W.
+    """
     positive = torch.relu(w)
     if positive.norm() > 0:
         return positive / positive.norm()

@@ -114,9 +114,9 @@ def fit_member_shift(
                     per_index.setdefault(m, []).append(target - source)
         table = torch.zeros(model.cfg.d_vocab, model.cfg.d_head)
         for task in applied:
-            ids = sequences.member_token_ids(tok, task)
+            applied_ids = sequences.member_token_ids(tok, task)
             for m, diffs in per_index.items():
-                table[ids[m]] = torch.stack(diffs).mean(0)
+                table[applied_ids[m]] = torch.stack(diffs).mean(0)
         edit.corrections[head] = table
     return edit
 
@@ -149,6 +149,8 @@ def surgery_hooks(edit: MemberShift, tokens: torch.Tensor) -> list[tuple[str, An
     """Forward hooks applying the edit on ``tokens`` [batch, pos]."""
     by_layer: dict[int, list[tuple[int, torch.Tensor]]] = {}
     for head, table in edit.corrections.items():
+        if head.head is None:
+            raise ValueError(f"{head} is not an attention head")
         by_layer.setdefault(head.layer, []).append(
             (head.head, table[tokens])
         )  # [batch, pos, d_head]

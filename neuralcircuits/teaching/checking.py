@@ -43,7 +43,7 @@ import functools
 import inspect
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 
@@ -73,7 +73,7 @@ def _install_notebook_handler() -> None:
 _install_notebook_handler()
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Stop the check with one sentence for the learner."""
     raise CheckFailed(message)
 
@@ -186,8 +186,9 @@ def clean_model(model: torch.nn.Module) -> torch.nn.Module:
     the permanent ones the library itself added; raw torch hooks
     (``register_forward_hook`` ...) on any module are removed.
     """
-    if hasattr(model, "reset_hooks"):
-        model.reset_hooks(including_permanent=False)
+    reset_hooks = getattr(model, "reset_hooks", None)  # TransformerLens models only
+    if callable(reset_hooks):
+        reset_hooks(including_permanent=False)
     for module in model.modules():
         keep: set[int] = set()
         for handle in [*getattr(module, "fwd_hooks", []), *getattr(module, "bwd_hooks", [])]:
@@ -226,6 +227,7 @@ def as_tensor(value: Any, what: str, shape: Sequence[int] | None = None) -> torc
 
 
 def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-4, rtol: float = 1e-4) -> bool:
+    """Whether a and b are equal within atol and rtol (a Python bool, for checks)."""
     return bool(torch.allclose(a, b, atol=atol, rtol=rtol))
 
 

@@ -34,13 +34,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.backend_bases import RendererBase
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
+from matplotlib.typing import RcKeyType
 
 # Colours match the videos (animations/style.py): one colour per idea.
 POSITIVE = "#58C4DD"
@@ -57,7 +60,7 @@ MIN_FONT_PT = 11.0
 OUTPUT_CHARS = 100
 TABLE_CHARS = 80
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "figure.dpi": DPI,
     "savefig.dpi": DPI,
     "figure.figsize": (COLUMN_IN, 3.6),
@@ -84,7 +87,7 @@ apply_style()
 
 
 def figure(nrows: int = 1, ncols: int = 1, height: float = 3.6,
-           width: float = COLUMN_IN, **kwargs) -> tuple[Figure, object]:
+           width: float = COLUMN_IN, **kwargs) -> tuple[Figure, Any]:
     """A new figure at most one column wide (constrained layout); returns (fig, axes)."""
     width = min(width, COLUMN_IN)
     kwargs.setdefault("layout", "constrained")
@@ -123,6 +126,22 @@ def heatmap(ax: Axes, matrix, rows: Sequence[str], cols: Sequence[str],
     return image
 
 
+@runtime_checkable
+class _Renders(Protocol):
+    """A canvas that draws with a renderer we can measure text with (Agg's)."""
+
+    def get_renderer(self) -> RendererBase: ...
+
+
+def _renderer(fig: Figure | SubFigure) -> RendererBase:
+    """The renderer of fig's canvas (every Agg-based backend has one)."""
+    canvas = fig.canvas
+    if not isinstance(canvas, _Renders):
+        raise TypeError(f"{type(canvas).__name__} has no get_renderer(): "
+                        "measuring a figure needs an Agg-based backend")
+    return canvas.get_renderer()
+
+
 _LABEL_BOX = {"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85}
 
 
@@ -136,7 +155,7 @@ def label_points(ax: Axes, xy, labels: Sequence[str],
     whose box overlaps neither an earlier label nor a point. Returns the texts.
     """
     fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     points = torch.as_tensor(xy).detach().float().tolist()
     if isinstance(colours, str):
         colours = [colours] * len(labels)
@@ -215,7 +234,7 @@ def figure_problems(fig: Figure, max_px: int = COLUMN_PX,
     """
     fig.set_dpi(DPI)
     fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     problems = []
     width_px = (fig.get_tightbbox(renderer).width + 2 * PAD_IN) * DPI  # the PNG shown
     if width_px > max_px + 1:
@@ -241,8 +260,9 @@ def figure_problems(fig: Figure, max_px: int = COLUMN_PX,
              if t.get_visible() and t.get_text().strip() and t.figure is fig]
     boxes = []
     for t in texts:
-        if t.get_fontsize() < min_font - 0.01:
-            problems.append(f"text {t.get_text()!r} is {t.get_fontsize():.1f} pt, "
+        size = float(t.get_fontsize())  # points (the stub also allows "large")
+        if size < min_font - 0.01:
+            problems.append(f"text {t.get_text()!r} is {size:.1f} pt, "
                             f"under {min_font} pt")
         box = t.get_window_extent(renderer)
         if box.width > 0 and box.height > 0:
@@ -270,13 +290,18 @@ def plot_function(ax, fn: Callable[[torch.Tensor], torch.Tensor], label: str,
     ax.set_xlabel("x")
 
 
+def _relu_unit(w: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The activation x -> ReLU(w x) of a hidden unit with input weight w."""
+    return lambda x: torch.relu(w * x)
+
+
 def hidden_units_figure(net, title: str, output_label: str):
     """Left: each hidden unit's activation; right: the network's output."""
     w_in, w_out = (w.detach() for w in net.weights)
     fig, (left, right) = figure(1, 2, height=4.2)
     for i, w in enumerate(w_in[:, 0]):
         colour = POSITIVE if w > 0 else NEGATIVE
-        plot_function(left, lambda x, w=w: torch.relu(w * x),
+        plot_function(left, _relu_unit(w),
                       f"unit {i}: ReLU({w:.2f}x)·{w_out[0, i]:.2f}", colour)
     left.set_title("hidden units")
     left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=1, frameon=False)

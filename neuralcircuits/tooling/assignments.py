@@ -107,6 +107,7 @@ def source_notebook(script: Path):
 
 
 def max_points(notebook) -> int:
+    """The points of a notebook: the sum over its graded nbgrader cells."""
     return sum(c.metadata["nbgrader"].get("points", 0) for c in notebook.cells
                if c.metadata.get("nbgrader", {}).get("grade"))
 
@@ -146,6 +147,7 @@ def generate(out: Path = ASSIGNMENTS, scripts: list[Path] | None = None) -> list
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: write the nbgrader course (--out); return the exit status."""
     parser = argparse.ArgumentParser(description="Write the nbgrader course of the lessons.")
     parser.add_argument("--out", type=Path, default=ASSIGNMENTS)
     args = parser.parse_args(argv)

@@ -109,6 +109,8 @@ def measure(fn: Callable[[], Any], repeats: int) -> tuple[list[float], int, Any]
 
 @dataclass
 class Row:
+    """One line of the benchmark table: a method on a model, ours beside TransformerLens."""
+
     model: str
     method: str
     cells: str  # which cells were timed
@@ -147,7 +149,7 @@ _TL_SPEC = {
     "mlp_out": ("mlp_out", "layer_pos_patch_setter", ["layer", "pos"]),
 }
 
-_OURS = {
+_OURS: dict[str, Callable[..., torch.Tensor]] = {
     "heads": P.patch_heads,
     "heads_by_pos": partial(P.patch_heads, by_pos=True),
     "resid": P.patch_resid,
@@ -202,7 +204,7 @@ def gpt2_shaped(n_layers: int = 12):
         normalization_type="LN",
         seed=0,
     )
-    model = TransformerBridge.boot_native(cfg)
+    model = TransformerBridge.boot_native(cfg)  # type: ignore[attr-defined]  # TL attaches boot_native with setattr
     model.eval()
     return model
 
@@ -287,7 +289,8 @@ def _ours_subset(model, clean, corrupted, metric, method, subset):
 def bench_attribution(label, model, clean, corrupted, metric, repeats: int):
     """Time attribution patching of every head and position, interleaved with
     forward passes so load changes hit both; return its row and its cost in
-    forward passes (median of the paired ratios)."""
+    forward passes (median of the paired ratios).
+    """
     attr_times, fwd_times, attr_peak = [], [], 0
     for _ in range(repeats):
         t, peak, _ = measure(
@@ -320,6 +323,7 @@ def bench_attribution(label, model, clean, corrupted, metric, repeats: int):
 
 
 def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
+    """The rows of GPT-2 small's shape (random weights) and what was measured about the machine."""
     torch.manual_seed(0)
     log("gpt2-shaped: building the model (boot_native, 12 layers)...")
     model = gpt2_shaped()
@@ -354,22 +358,18 @@ def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
         )
         ours_times, fixed_times, tl_times, tl_values = [], [], [], []
         ours_peak = tl_peak = 0
-        empty = {"layers": []}
+        empty: dict[str, list[int]] = {"layers": []}
         for r in range(repeats):
             # Interleaved, so that a change in the machine's load hits both tools.
             t, peak, ours = measure(
-                lambda method=method, subset=subset: _ours_subset(
-                    model, clean, corrupted, metric, method, subset
-                ),
+                partial(_ours_subset, model, clean, corrupted, metric, method, subset),
                 1,
             )
             ours_times += t
             ours_peak = max(ours_peak, peak)
             run_cells = picks[r * k : (r + 1) * k]
             t, peak, vals = measure(
-                lambda run_cells=run_cells, method=method: tl_cells(
-                    model, corrupted, clean_cache, metric, method, run_cells
-                ),
+                partial(tl_cells, model, corrupted, clean_cache, metric, method, run_cells),
                 1,
             )
             tl_times.append(t[0] / len(run_cells))
@@ -377,9 +377,7 @@ def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
             tl_values += list(zip(run_cells, vals.tolist(), strict=True))
             # Our fixed cost per sweep (caches, exactness check, metric probe).
             t, _, _ = measure(
-                lambda method=method, empty=empty: _ours_subset(
-                    model, clean, corrupted, metric, method, empty
-                ),
+                partial(_ours_subset, model, clean, corrupted, metric, method, empty),
                 1,
             )
             fixed_times += t
@@ -430,7 +428,7 @@ def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
         for method in ["heads", "heads_by_pos"]:
             log(f"  --full: our complete {method} sweep, once ...")
             t, peak, _ = measure(
-                lambda method=method: _OURS[method](model, clean, corrupted, metric), 1
+                partial(_OURS[method], model, clean, corrupted, metric), 1
             )
             info[f"full_{method}_s"] = t[0]
             info[f"full_{method}_peak_mb"] = peak / 2**20
@@ -441,6 +439,7 @@ def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
 # toy-seq
 # ---------------------------------------------------------------------------
 def bench_toy_seq(repeats: int, n_prompts: int, log) -> tuple[list[Row], dict]:
+    """The rows of toy-seq (every sweep in full) and the attribution-vs-patching correlations."""
     import transformer_lens.patching as tlp
 
     from neuralcircuits.science import sequences
@@ -487,15 +486,15 @@ def bench_toy_seq(repeats: int, n_prompts: int, log) -> tuple[list[Row], dict]:
             t, peak, ref = measure(tl_run, 1)
             tl_times += t
             tl_peak = max(tl_peak, peak)
-        o, t = _median(ours_times), _median(tl_times)
+        o, tl = _median(ours_times), _median(tl_times)
         rows.append(
             Row(
                 "toy-seq",
                 method,
                 f"all {total}",
                 o,
-                t,
-                t / o,
+                tl,
+                tl / o,
                 float((ours - ref).abs().max()),
                 float(ref.abs().max()),
                 ours_peak / 2**20,
@@ -505,7 +504,7 @@ def bench_toy_seq(repeats: int, n_prompts: int, log) -> tuple[list[Row], dict]:
                 tl_times=tl_times,
             )
         )
-        log(f"    ours {o:.2f} s, TL {t:.2f} s, ratio {t / o:.1f}x")
+        log(f"    ours {o:.2f} s, TL {tl:.2f} s, ratio {tl / o:.1f}x")
 
     row, info["attribution_forward_passes"] = bench_attribution(
         "toy-seq", model, ct, cc, metric, repeats
@@ -602,6 +601,7 @@ def _fmt(x, spec=".2f", none="-"):
 
 
 def table(rows: list[Row]) -> str:
+    """The rows as the printed benchmark table."""
     head = (
         f"{'model':<12} {'method':<36} {'ours s':>8} {'TL s':>9} {'ratio':>7} "
         f"{'max diff':>9} {'scale':>7} {'peak MB ours/TL':>16} {'runs':>18}  cells / notes"
@@ -624,6 +624,7 @@ def table(rows: list[Row]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks (`make bench`), print the table, write build/bench.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--repeats", type=int, default=5, help="runs per method (default 5)"

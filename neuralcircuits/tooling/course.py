@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from neuralcircuits.tooling.notebooks import execute, to_notebook
@@ -48,10 +49,10 @@ def run_course(quality: str = "low") -> list[tuple[str, str, float, str]]:
     # Videos first, so that each executed notebook embeds its lesson's video.
     for script in lesson_scripts(ANIMATIONS):
         rows.append(_timed(f"video  {script.stem} ({quality})",
-                           lambda script=script: make_video(script, quality)))
+                           partial(make_video, script, quality)))
     for script in lesson_scripts(SOLUTIONS):
         rows.append(_timed(f"lesson {script.stem}",
-                           lambda script=script: execute_lesson(script)))
+                           partial(execute_lesson, script)))
     return rows
 
 
@@ -64,6 +65,7 @@ def execute_lesson(script: Path, course_dir: Path = COURSE) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: execute every lesson, render every video, print the summary; return the exit status."""
     parser = argparse.ArgumentParser(description="Execute every lesson, render every video.")
     parser.add_argument("--quality", choices=sorted(QUALITY_FLAGS), default="low")
     args = parser.parse_args(argv)

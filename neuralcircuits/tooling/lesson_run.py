@@ -83,6 +83,8 @@ def lesson_cells(path: Path) -> list[LessonCell]:
 
 @dataclass
 class CellTime:
+    """The cost of one lesson cell: wall and CPU seconds and peak memory."""
+
     index: int
     section: str
     wall_s: float
@@ -112,6 +114,7 @@ class LessonRun:
         return out
 
     def table(self) -> str:
+        """Wall and CPU seconds per section, as a printed table."""
         lines = [f"{'section':<58}{'wall s':>9}{'CPU s':>9}"]
         for name, (w, u) in self.sections().items():
             lines.append(f"{name[:57]:<58}{w:>9.1f}{u:>9.1f}")
@@ -123,6 +126,7 @@ class LessonRun:
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
+        """The run as JSON-ready data (for build/bench.json)."""
         return {
             "lesson": self.lesson,
             "model": self.model,
@@ -157,7 +161,8 @@ def lesson_environment(
     model: Any, bypass_filter: bool, n_prompts: int | None = None
 ) -> Iterator[None]:
     """``load_model`` returns ``model``; with ``bypass_filter`` (random weights) every prompt
-    passes the filter and prediction checks are skipped; ``N_PROMPTS`` if given."""
+    passes the filter and prediction checks are skipped; ``N_PROMPTS`` if given.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -220,7 +225,7 @@ def run_lesson(
                 continue
             code = compile(cell.source, f"{path.name}[cell {cell.index}]", "exec")
             w, u = time.perf_counter(), time.process_time()
-            exec(code, scope)  # noqa: S102 - the lesson is the course's own code
+            exec(code, scope)
             plt.close("all")
             first = next((s for s in cell.source.splitlines() if s and not s.startswith("#")), "")
             ct = CellTime(
@@ -246,6 +251,7 @@ def lesson_path(number: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Time one lesson cell by cell on a model (``python -m neuralcircuits.tooling.lesson_run 03``)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lesson", nargs="?", default="03")

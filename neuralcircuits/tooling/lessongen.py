@@ -163,7 +163,9 @@ def generate(solution_text: str, source: str = "<solution>") -> str:
     cells = _split_cells(solution_text.splitlines(keepends=True))
     kept: list[str] = list(cells[0])
     for cell in cells[1:]:
-        header = CELL.match(cell[0])["rest"]
+        match = CELL.match(cell[0])
+        assert match is not None  # _split_cells starts every cell at its header
+        header = match["rest"]
         tags = _cell_tags(header)
         if "solution" in tags:
             continue
@@ -190,6 +192,8 @@ def same_cells(lesson_text: str, wanted: str) -> bool:
 
 @dataclass
 class Outcome:
+    """What sync_lesson did to one lesson file."""
+
     lesson: Path
     action: str  # "written", "unchanged", "kept" (local edits) or "stale" (check mode)
 
@@ -218,6 +222,7 @@ def sync_lesson(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: regenerate lessons/ from solutions/ (--force, --check); return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="overwrite edited lessons")
     parser.add_argument("--check", action="store_true", help="only report drift")

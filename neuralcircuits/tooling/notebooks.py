@@ -46,6 +46,7 @@ def execute(notebook_path: Path, out_path: Path, timeout: int = 900) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: write .ipynb copies of solutions and lessons into a folder; return the exit status."""
     args = sys.argv[1:] if argv is None else argv
     dest = Path(args[0]) if args else BUILD / "notebooks"
     for folder in (SOLUTIONS, LESSONS):

@@ -98,7 +98,7 @@ def _difficulty_points(text: str) -> int:
 
 def exercises(notebook) -> list[dict]:
     """The exercises of a lesson notebook: its markdown, code cell index and check cell index."""
-    found = []
+    found: list[dict] = []
     cells = notebook.cells
     for index, cell in enumerate(cells):
         if "exercise" not in cell.metadata.get("tags", []):
@@ -141,6 +141,8 @@ def _duration(video: Path) -> float:
 
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
+        if stream.average_rate is None:
+            raise ValueError(f"{video}: its video stream has no frame rate")
         return float(stream.frames / stream.average_rate)
 
 
@@ -184,6 +186,7 @@ def captions(stem: str, videos: Path = VIDEOS, media: Path = MEDIA) -> str:
 
 
 def video_html(stem: str) -> str:
+    """The HTML <video> of a lesson, with its English captions, for its site page."""
     return (f'<video controls preload="metadata" class="lesson-video" '
             f'style="width: 100%; max-width: 720px">'
             f'<source src="_static/videos/{stem}.mp4" type="video/mp4">'
@@ -321,6 +324,7 @@ def build(course: Path = COURSE, out: Path = SITE, source: Path = SOURCE,
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: build the course website; return the exit status."""
     parser = argparse.ArgumentParser(description="Build the course website (Jupyter Book).")
     parser.add_argument("--course", type=Path, default=COURSE)
     parser.add_argument("--out", type=Path, default=SITE)

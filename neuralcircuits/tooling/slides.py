@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from manim import config
-from manim_slides import Slide
+from manim_slides.slide import Slide
 
 from neuralcircuits.tooling.paths import ANIMATIONS, BUILD, REPO, lesson_scripts
 from neuralcircuits.tooling.videos import (
@@ -63,6 +63,7 @@ class SectionSlide(Slide):
         super(Slide, self).__init__(*args, **kwargs)
 
     def render(self, *args, **kwargs):
+        """Render the scene, keeping every partial movie file the slides are cut from."""
         # Slide.render as in manim-slides 5.7, but with Manim 0.22's way of
         # saying "keep every cached file" (-1; 0.22 rejects float("inf")):
         # the slides are cut from the partial movie files.
@@ -160,6 +161,7 @@ def expected_slides(script: Path, out_dir: Path = SLIDES) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: build each lesson's slide deck; return the exit status."""
     parser = argparse.ArgumentParser(description="Build each lesson's slide deck.")
     parser.add_argument("scripts", nargs="*", type=Path)
     parser.add_argument("--quality", choices=sorted(QUALITY_DIRS), default="low")

@@ -102,6 +102,8 @@ def video_duration(video: Path) -> float:
 
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
+        if stream.average_rate is None:
+            raise ValueError(f"{video}: its video stream has no frame rate")
         return float(stream.frames / stream.average_rate)
 
 
@@ -109,7 +111,7 @@ def _audio(part: Path, seconds: float) -> np.ndarray:
     """A part's audio as mono float32 at AUDIO_RATE, cut or padded to `seconds`."""
     import av
 
-    n = int(round(seconds * AUDIO_RATE))
+    n = round(seconds * AUDIO_RATE)
     out = np.zeros(n, dtype=np.float32)
     with av.open(str(part)) as source:
         if not source.streams.audio:
@@ -127,6 +129,8 @@ def _audio(part: Path, seconds: float) -> np.ndarray:
 
 @dataclass
 class Chapter:
+    """A titled stretch of a joined video, in seconds."""
+
     title: str
     start: float
     end: float
@@ -152,6 +156,8 @@ def join(parts: list[Path], out: Path, titles: list[str] | None = None) -> list[
         with av.open(str(parts[0])) as first:
             out_stream = output.add_stream_from_template(first.streams.video[0])
             time_base = first.streams.video[0].time_base
+            if time_base is None:
+                raise ValueError(f"{parts[0]}: its video stream has no time base")
         sound = None
         if np.abs(audio).max(initial=0) > 0:
             sound = output.add_stream("aac", rate=AUDIO_RATE, layout="mono")
@@ -162,6 +168,8 @@ def join(parts: list[Path], out: Path, titles: list[str] | None = None) -> list[
                 for packet in source.demux(source.streams.video[0]):
                     if packet.dts is None:
                         continue
+                    if packet.pts is None:
+                        raise ValueError(f"{part}: a video packet without a timestamp")
                     last = max(last, packet.pts + (packet.duration or 0))
                     packet.pts += offset
                     packet.dts += offset
@@ -237,6 +245,7 @@ def make_video(script: Path, quality: str = "low", out_dir: Path = VIDEOS) -> Pa
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: render and join a lesson's video; return the exit status."""
     parser = argparse.ArgumentParser(description="Render and join a lesson's video.")
     parser.add_argument("script", type=Path)
     parser.add_argument("--quality", choices=sorted(QUALITY_FLAGS), default="low")

@@ -17,6 +17,7 @@ WEB_PACKAGES = {"reveal.js": "6.0.1", "mathjax": "3.2.2"}
 
 
 def web_assets_dir() -> Path:
+    """The folder of the pinned npm tarballs (make setup packs them into the venv)."""
     return Path(sys.prefix) / "share" / "neuralcircuits-web"
 
 

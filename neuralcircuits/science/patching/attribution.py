@@ -39,8 +39,8 @@ def attribution_patch_heads(
     check_pair(model, clean_tokens, corrupted_tokens)
     nL = model.cfg.n_layers
     z_clean = _clean_z(model, clean_tokens)
-    z_corr: list[torch.Tensor] = [None] * nL  # type: ignore[list-item]
-    probes: list[torch.Tensor] = [None] * nL  # type: ignore[list-item]
+    z_corr: dict[int, torch.Tensor] = {}  # layer -> corrupted z, filled by the hooks
+    probes: dict[int, torch.Tensor] = {}  # layer -> the zero added to z
 
     def grab(L):
         # z + 0: the gradient with respect to the zero is the metric's gradient
@@ -66,7 +66,7 @@ def attribution_patch_heads(
                 raise ValueError(
                     "metric must be computed from the logits with torch operations"
                 )
-            grads = torch.autograd.grad(value, probes)
+            grads = torch.autograd.grad(value, [probes[L] for L in range(nL)])
     finally:
         for p in params:
             p.requires_grad_(True)

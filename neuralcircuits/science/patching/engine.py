@@ -125,7 +125,7 @@ class FastEngine:
         out_rows: list[int] | None = None,
     ) -> torch.Tensor:
         """Block L on rows x [S, R, d] at positions p.. (S = cells * batch); keys before p from the corrupted run."""
-        S, R, d = x.shape
+        S, R, _ = x.shape
         n_cells = S // batch
         q, k, v = self.qkv(L, x)
         if p > 0:

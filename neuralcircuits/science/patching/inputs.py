@@ -49,7 +49,7 @@ def scalar(metric: Metric, logits: torch.Tensor) -> torch.Tensor:
     out = metric(logits)
     try:
         value = torch.as_tensor(out)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise TypeError(
             f"metric must return a scalar tensor, got {type(out).__name__}"
         ) from exc

@@ -72,7 +72,7 @@ class Sweep:
         self.n_layers = model.cfg.n_layers
         kinds = sorted(set(corrupted_kinds) | {"resid_pre"})
         self.logits, self.corr = run_cache(
-            model, corrupted_tokens, kinds + ["resid_post"]
+            model, corrupted_tokens, [*kinds, "resid_post"]
         )
         self.clean = run_cache(model, clean_tokens, clean_kinds)[1] if clean_kinds else {}
         self.baseline = float(scalar(metric, self.logits))
@@ -85,7 +85,7 @@ class Sweep:
         if clean_kinds:
             differs = (clean_tokens != corrupted_tokens).any(0).nonzero()
             self.same_before = int(differs[0]) if len(differs) else self.n_pos
-        self.engine = None
+        self.engine: FastEngine | None = None
         reason = fast_path_reason(model) if fast is not False else "fast=False"
         if reason is None:
             with torch.no_grad():
@@ -151,7 +151,9 @@ class Sweep:
         bar.close()
         return out
 
-    def _chunks(self, cells, max_rows, max_logit_elements):
+    def _chunks(
+        self, cells: list[Cell], max_rows: int, max_logit_elements: int
+    ) -> list[tuple[int, list[Cell]]]:
         by_pos: dict[int, list[Cell]] = {}
         for cell in cells:
             by_pos.setdefault(cell.pos, []).append(cell)
@@ -176,9 +178,11 @@ class Sweep:
         self, pos: int, chunk: list[Cell], buffer: torch.Tensor
     ) -> list[float]:
         eng, b = self.engine, self.batch
+        if eng is None:
+            raise RuntimeError("the fast path needs a verified FastEngine")
         read_here = [r - pos for r in self.read if r >= pos]
         read_before = [r for r in self.read if r < pos]
-        x = None
+        x: torch.Tensor | None = None
         first = min(c.start for c in chunk)
         for L in range(first, self.n_layers):
             entering = [c.row() for c in chunk if c.start == L]
@@ -187,10 +191,12 @@ class Sweep:
                     ([x] if x is not None else []) + [e for e in entering], dim=0
                 )
             last = L == self.n_layers - 1
+            assert x is not None  # the chunk's earliest cells entered at `first`
             x = eng.layer(L, x, pos, b, out_rows=read_here if last else None)
         entering = [c.row()[:, read_here] for c in chunk if c.start == self.n_layers]
         if entering:
             x = torch.cat(([x] if x is not None else []) + entering, dim=0)
+        assert x is not None  # a chunk holds at least one cell
         logits = eng.logits(x)  # [cells * batch, n_read, vocab]
         values = []
         read_here_abs = [r + pos for r in read_here]

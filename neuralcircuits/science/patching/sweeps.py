@@ -163,6 +163,8 @@ def _head_cells(
 ):
     """Cells of a head sweep; source_z[L] [batch, pos, H, dh] is patched into the corrupted z."""
     eng, H = sw.engine, sw.model.cfg.n_heads
+    if eng is None:
+        raise RuntimeError("head cells need the verified FastEngine")
     z_corr = sw.corr["z"]
     cells = []
     for L in layers:

@@ -212,7 +212,7 @@ def build_model(model_cfg: dict, tokenizer: Any, seed: int | None = None) -> Any
     from transformer_lens.model_bridge import TransformerBridge
 
     cfg = TransformerBridgeConfig(**model_cfg, seed=seed)
-    return TransformerBridge.boot_native(cfg, tokenizer=tokenizer, model_name="toy-seq")
+    return TransformerBridge.boot_native(cfg, tokenizer=tokenizer, model_name="toy-seq")  # type: ignore[attr-defined]  # TL attaches boot_native with setattr
 
 
 def build_native(model_cfg: dict, seed: int = 0) -> torch.nn.Module:

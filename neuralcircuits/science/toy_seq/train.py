@@ -190,13 +190,11 @@ def train(
 def freeze_uniform_attention(net: torch.nn.Module, layers: tuple[int, ...]) -> None:
     """Zero and freeze the query and key weights of ``layers``: uniform causal attention."""
     for L in layers:
-        attn = net.layers[L].attn
-        for lin in (attn.q, attn.k):
-            with torch.no_grad():
-                lin.weight.zero_()
-                lin.bias.zero_()
-            lin.weight.requires_grad_(False)
-            lin.bias.requires_grad_(False)
+        for name in ("q", "k"):  # each a Linear: its weight and bias
+            for param in net.get_submodule(f"layers.{L}.attn.{name}").parameters():
+                with torch.no_grad():
+                    param.zero_()
+                param.requires_grad_(False)
 
 
 def _train_loop(net, data, opt, sched, cfg, bar, losses) -> None:
@@ -234,7 +232,8 @@ def _train_loop(net, data, opt, sched, cfg, bar, losses) -> None:
 @torch.no_grad()
 def evaluate(model: Any, n: int = 480, seed: int = 1) -> dict[str, dict[str, float]]:
     """Per task: held-out clean top-1 accuracy, the paper's filter pass rate, and
-    how often a corrupted prompt's top-1 is the successor of its last member."""
+    how often a corrupted prompt's top-1 is the successor of its last member.
+    """
     out = {}
     for task in sequences.TASKS:
         clean = ts.held_out_dataset(model.tokenizer, task, "clean", "all", n, seed)

@@ -43,7 +43,8 @@ def draw_features(ax: Axes, model: sp.ToyModel, title: str | None = None) -> Non
 
 def draw_interference(ax: Axes, model: sp.ToyModel) -> None:
     """Draw W^T W as a labelled heatmap: the diagonal is each feature's gain, the rest
-    how much feature i leaks into feature j's output before the bias."""
+    how much feature i leaks into feature j's output before the bias.
+    """
     G = sp.interference_matrix(model)
     n = model.n_features
     ax.imshow(G.numpy(), cmap="RdBu", vmin=-1.4, vmax=1.4, interpolation="nearest")

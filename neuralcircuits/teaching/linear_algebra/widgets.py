@@ -105,7 +105,8 @@ def draw_half_plane(
     _scatter_classes(ax, X, y)
     _square(ax, extent)
     mask = toy_classifier.half_plane_mask(X, w, b)
-    fractions = tuple(float(mask[y == label].float().mean()) for label in (0, 1))
+    class0, class1 = (float(mask[y == label].float().mean()) for label in (0, 1))
+    fractions = (class0, class1)
     ax.set_title(
         f"active on {fractions[0]:.0%} of class 0,\n{fractions[1]:.0%} of class 1",
         fontsize=12,
@@ -240,7 +241,7 @@ def matrix_explorer():
     import ipywidgets as widgets
 
     def show(angle=30.0, scale_x=1.0, scale_y=1.0, shear=0.0):
-        fig, ax = plt.subplots(figsize=(5.5, 5.5))
+        _, ax = plt.subplots(figsize=(5.5, 5.5))
         draw_matrix_grid(
             ax, linear_maps.matrix_from_controls(angle, scale_x, scale_y, shear)
         )
@@ -268,7 +269,7 @@ def neuron_explorer(X: torch.Tensor, y: torch.Tensor):
     import ipywidgets as widgets
 
     def show(angle=45.0, length=1.0, bias=0.0):
-        fig, ax = plt.subplots(figsize=(5.5, 5.5))
+        _, ax = plt.subplots(figsize=(5.5, 5.5))
         draw_half_plane(ax, weight_from_angle(angle, length), bias, X, y)
         plt.show()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from neuralcircuits.science import relu_training
@@ -49,7 +51,7 @@ def _evaluate(w_in: torch.Tensor, w_out: torch.Tensor, x: torch.Tensor) -> torch
 
 
 def _multiple_of(got: torch.Tensor, target: torch.Tensor) -> float | None:
-    """k when got == k * target (k not 0 or 1), else None."""
+    """The factor k when got == k * target (k not 0 or 1), else None."""
     scale = float((got * target).sum() / (target * target).sum().clamp(min=1e-12))
     if abs(scale) > 1e-3 and abs(scale - 1) > 1e-3 and close(got, scale * target):
         return scale
@@ -167,7 +169,7 @@ def check_match_units(match_units) -> None:
     """
     for what, learned, reference, min_cosine in _MATCH_CASES:
         learned_t, reference_t = torch.tensor(learned), torch.tensor(reference)
-        extra = {} if min_cosine is None else {"min_cosine": min_cosine}
+        extra: dict[str, Any] = {} if min_cosine is None else {"min_cosine": min_cosine}
         threshold = 0.99 if min_cosine is None else min_cosine
         got = call(match_units, learned_t, reference_t, name="match_units", **extra)
         shown = f"for {what} (learned {learned}, reference {reference})"

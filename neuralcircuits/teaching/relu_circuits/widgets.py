@@ -47,7 +47,7 @@ def relu_explorer(target: str = "abs"):
         with out:
             out.clear_output(wait=True)
             # beside the 300 px sliders: 500 px keeps the explorer inside the column
-            fig, ax = plt.subplots(figsize=(5.0, 3.6))
+            _, ax = plt.subplots(figsize=(5.0, 3.6))
             ax.plot(x, wanted, color=TARGET, lw=6, alpha=0.5, label=controls["target"].value)
             ax.plot(x, y, color=OUTPUT, lw=2.5, label="network")
             ax.set_title(f"mean squared error: {mse:.4f}" + ("  ✔ exact" if mse < 1e-10 else ""))

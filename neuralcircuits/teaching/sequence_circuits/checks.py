@@ -519,7 +519,7 @@ def check_attention_head(attention_head) -> None:
 # ---------------------------------------------------------------------------
 # A head set by hand: attend to the last member, copy it
 # ---------------------------------------------------------------------------
-_STREAM_CASES = (
+_STREAM_CASES: tuple[dict[str, Any], ...] = (
     dict(n=48, length=26, n_members=4, seed=11, gaps=(3, 6)),
     dict(n=48, length=40, n_members=5, seed=12, gaps=(2, 7)),
     dict(n=48, length=18, n_members=3, seed=13, gaps=(2, 5)),
@@ -534,8 +534,8 @@ def check_last_member_head(last_member_head) -> None:
                        "the result of last_member_head")
     W_Q, W_K, W_V, W_O = weights
     d = tp.D_MODEL
-    for name, w, rows in (("W_Q", W_Q, d), ("W_K", W_K, d), ("W_V", W_V, d)):
-        if w.dim() != 2 or w.shape[0] != rows:
+    for name, w, n_rows in (("W_Q", W_Q, d), ("W_K", W_K, d), ("W_V", W_V, d)):
+        if w.dim() != 2 or w.shape[0] != n_rows:
             fail(f"{name} has shape {tuple(w.shape)}; it should be [d_model = {d}, d_head].")
     if W_Q.shape[1] != W_K.shape[1]:
         fail(
@@ -618,7 +618,7 @@ def check_attention_to_last_member(attention_to_last_member) -> None:
         got = call(attention_to_last_member, *given.values(), name="attention_to_last_member")
         _unchanged({"pattern": pattern, "member_pos": member_pos}, given,
                    "attention_to_last_member")
-        batch, n_heads, pos = shape
+        batch, n_heads, _ = shape
         if isinstance(got, torch.Tensor) and tuple(got.shape) == (batch, n_heads):
             fail(
                 "It returns one value per prompt and head; average over the prompts "
@@ -666,7 +666,7 @@ def check_head_prediction(prediction, head_table: torch.Tensor) -> None:
         comp = Component.parse(prediction)
     except (ValueError, TypeError):
         fail(f"{prediction!r} is not a head; write it as \"layer.head\", e.g. \"0.3\".")
-    if comp.kind != "head":
+    if comp.kind != "head" or comp.head is None:
         fail(f"{comp} is an MLP; the prediction is about a head (\"layer.head\").")
     n_layers, n_heads = head_table.shape
     if not (0 <= comp.layer < n_layers and 0 <= comp.head < n_heads):
@@ -798,7 +798,7 @@ def _prune(order, performance, threshold, *, directions=("backward", "forward"),
     return circuit
 
 
-_PRUNE_MISTAKES = {
+_PRUNE_MISTAKES: dict[str, tuple[dict[str, Any], str]] = {
     "one pass": (dict(directions=("backward",), rounds=1),
                  "it stops after the backward pass; visit forward too, and repeat the "
                  "two passes until one removes nothing"),

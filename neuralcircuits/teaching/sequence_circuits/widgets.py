@@ -34,8 +34,8 @@ def draw_attention(
     fig, (top, bottom) = figures.figure(
         2, 1, height=3.4 + rows_in, gridspec_kw={"height_ratios": [1.5, rows_in]}
     )
-    pattern = pattern.numpy()  # matplotlib reads numpy, not torch tensors
-    last = pattern[-1]
+    weights = pattern.numpy()  # matplotlib reads numpy, not torch tensors
+    last = weights[-1]
     colours = ["#F0AC00" if i in member_pos else "#888888" for i in range(len(words))]
     labels = [repr(w)[1:-1] for w in words]  # show spaces and newlines as typed
     top.bar(range(len(words)), last, color=colours)
@@ -44,7 +44,7 @@ def draw_attention(
     top.set_ylabel("attention")
     top.set_ylim(0, 1)
     top.set_title(f"{title}: where the final position looks\n(members in gold)")
-    figures.heatmap(bottom, pattern, labels, labels, "attention", cmap="viridis",
+    figures.heatmap(bottom, weights, labels, labels, "attention", cmap="viridis",
                     vmin=0, vmax=1)
     bottom.set_xlabel("key (attended to)")
     bottom.set_ylabel("query")
