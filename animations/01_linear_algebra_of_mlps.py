@@ -40,7 +40,9 @@ class UnitsToDotProduct(NarratedScene):
             "multiply by 2.2. That is already a tiny neuron: one input, one weight."
         ) as tracker:
             title_card(self, "A neuron is a dot product", "from a change of units")
-            units = MathTex(r"\text{pounds} = 2.2 \times \text{kg}", font_size=BODY_SIZE + 8)
+            units = MathTex(
+                r"\text{pounds} = 2.2 \times \text{kg}", font_size=BODY_SIZE + 8
+            )
             units.shift(UP * 1.2)
             self.play(Write(units), run_time=min(2, tracker.duration / 2))
 
@@ -49,7 +51,9 @@ class UnitsToDotProduct(NarratedScene):
         x = torch.tensor([2.0, 0.5])
         b = 1.0
         price = float(linear_maps.neuron(x[None], w, b)[0])
-        weighted = MathTex(r"\text{price} = 3\,x_1 + 4\,x_2 + 1", font_size=BODY_SIZE + 8)
+        weighted = MathTex(
+            r"\text{price} = 3\,x_1 + 4\,x_2 + 1", font_size=BODY_SIZE + 8
+        )
         dot = MathTex(r"= w \cdot x + b", font_size=BODY_SIZE + 8, color=OUTPUT)
         VGroup(weighted, dot).arrange(RIGHT).next_to(units, DOWN, buff=0.7)
         self.next_section("weighted sum")
@@ -62,8 +66,11 @@ class UnitsToDotProduct(NarratedScene):
             self.play(Write(dot))
         example = MathTex(
             r"w = \begin{bmatrix} 3 \\ 4 \end{bmatrix},\ x = \begin{bmatrix} "
-            + _fmt(x[0]) + r" \\ " + _fmt(x[1])
-            + r" \end{bmatrix}:\quad w\cdot x + b = " + _fmt(price),
+            + _fmt(x[0])
+            + r" \\ "
+            + _fmt(x[1])
+            + r" \end{bmatrix}:\quad w\cdot x + b = "
+            + _fmt(price),
             font_size=BODY_SIZE,
         ).next_to(VGroup(weighted, dot), DOWN, buff=0.7)
         with self.voiceover(
@@ -77,7 +84,10 @@ class UnitsToDotProduct(NarratedScene):
         # What the dot product measures: the projection on w
         self.next_section("projection")
         plane = NumberPlane(
-            x_range=[-1, 5, 1], y_range=[-1, 4, 1], x_length=6, y_length=5,
+            x_range=[-1, 5, 1],
+            y_range=[-1, 4, 1],
+            x_length=6,
+            y_length=5,
             background_line_style={"stroke_opacity": 0.3},
         ).shift(LEFT * 2.8 + DOWN * 0.7)
         direction = torch.tensor([1.0, 0.5])
@@ -85,12 +95,19 @@ class UnitsToDotProduct(NarratedScene):
         reach = float(linear_maps.projection_length(v, direction))
         foot = reach * direction / direction.norm()
         cos = float(linear_maps.cosine_similarity(v, direction))
-        w_arrow = Arrow(plane.c2p(0, 0), plane.c2p(*(1.6 * direction).tolist()), buff=0,
-                        color=POSITIVE)
+        w_arrow = Arrow(
+            plane.c2p(0, 0),
+            plane.c2p(*(1.6 * direction).tolist()),
+            buff=0,
+            color=POSITIVE,
+        )
         v_arrow = Arrow(plane.c2p(0, 0), plane.c2p(*v.tolist()), buff=0, color=OUTPUT)
-        drop = DashedLine(plane.c2p(*v.tolist()), plane.c2p(*foot.tolist()), color=GREY_B)
-        shadow = Line(plane.c2p(0, 0), plane.c2p(*foot.tolist()), color=HIGHLIGHT,
-                      stroke_width=8)
+        drop = DashedLine(
+            plane.c2p(*v.tolist()), plane.c2p(*foot.tolist()), color=GREY_B
+        )
+        shadow = Line(
+            plane.c2p(0, 0), plane.c2p(*foot.tolist()), color=HIGHLIGHT, stroke_width=8
+        )
         labels = VGroup(
             MathTex("w", color=POSITIVE).next_to(w_arrow.get_end(), DOWN),
             MathTex("x", color=OUTPUT).next_to(v_arrow.get_end(), UP),
@@ -99,14 +116,26 @@ class UnitsToDotProduct(NarratedScene):
             text="What does a dot product measure? Draw the weights as an arrow, w, and "
             "the input as another, x."
         ):
-            self.play(Create(plane), GrowArrow(w_arrow), GrowArrow(v_arrow), FadeIn(labels))
-        formula = VGroup(
-            MathTex(r"w \cdot x = \lVert w \rVert\,\lVert x \rVert \cos\theta",
-                    font_size=BODY_SIZE),
-            MathTex(r"\text{projection} = " + _fmt(reach), font_size=BODY_SIZE,
-                    color=HIGHLIGHT),
-            MathTex(r"\cos\theta = " + _fmt(cos), font_size=BODY_SIZE),
-        ).arrange(DOWN, aligned_edge=LEFT).to_edge(RIGHT, buff=0.6).shift(DOWN * 0.3)
+            self.play(
+                Create(plane), GrowArrow(w_arrow), GrowArrow(v_arrow), FadeIn(labels)
+            )
+        formula = (
+            VGroup(
+                MathTex(
+                    r"w \cdot x = \lVert w \rVert\,\lVert x \rVert \cos\theta",
+                    font_size=BODY_SIZE,
+                ),
+                MathTex(
+                    r"\text{projection} = " + _fmt(reach),
+                    font_size=BODY_SIZE,
+                    color=HIGHLIGHT,
+                ),
+                MathTex(r"\cos\theta = " + _fmt(cos), font_size=BODY_SIZE),
+            )
+            .arrange(DOWN, aligned_edge=LEFT)
+            .to_edge(RIGHT, buff=0.6)
+            .shift(DOWN * 0.3)
+        )
         with self.voiceover(
             text=f"Drop x onto the line of w: its shadow is {_fmt(reach)} long. The dot "
             "product is that shadow times the length of w. It is large when x points "
@@ -153,8 +182,9 @@ class LayerIsAMatrix(NarratedScene):
         ):
             self.play(FadeIn(product))
             for k in range(3):
-                self.play(Indicate(Wm.get_rows()[k]), Indicate(ym.get_rows()[k]),
-                          run_time=0.8)
+                self.play(
+                    Indicate(Wm.get_rows()[k]), Indicate(ym.get_rows()[k]), run_time=0.8
+                )
 
         self.next_section("collapse")
         W2, _ = linear_maps.collapse_linear_layers(W_in, b_in, W_out, b_out)
@@ -166,7 +196,8 @@ class LayerIsAMatrix(NarratedScene):
         note = Tex(
             f"{W_in.shape[0]} hidden neurons, yet one {W2.shape[0]}"
             rf"$\times${W2.shape[1]} matrix does the same",
-            font_size=LABEL_SIZE, color=GREY_B,
+            font_size=LABEL_SIZE,
+            color=GREY_B,
         ).next_to(shapes, DOWN, buff=0.35)
         with self.voiceover(
             text="Stack a second layer on the first and something disappointing happens: "
@@ -183,12 +214,18 @@ class MatrixChangesBasis(NarratedScene):
     """Basis vectors, and what a neuron looks for."""
 
     def construct(self):
-        M = linear_maps.matrix_from_controls(angle_deg=30, scale_x=1.5, scale_y=0.8,
-                                             shear=0.5)
+        M = linear_maps.matrix_from_controls(
+            angle_deg=30, scale_x=1.5, scale_y=0.8, shear=0.5
+        )
         entries = [[_fmt(value) for value in row] for row in M.tolist()]
         self.next_section("grid")
-        plane = NumberPlane(x_range=[-4, 4, 1], y_range=[-3, 3, 1], x_length=6.4,
-                            y_length=4.8, background_line_style={"stroke_opacity": 0.6})
+        plane = NumberPlane(
+            x_range=[-4, 4, 1],
+            y_range=[-3, 3, 1],
+            x_length=6.4,
+            y_length=4.8,
+            background_line_style={"stroke_opacity": 0.6},
+        )
         plane.shift(LEFT * 3.2 + DOWN * 0.7)
         faint = plane.copy().set_opacity(0.2)
         origin = plane.c2p(0, 0)
@@ -204,15 +241,23 @@ class MatrixChangesBasis(NarratedScene):
             self.add(faint)
             self.play(Create(plane), GrowArrow(e1), GrowArrow(e2))
 
-        matrix = Matrix(entries, h_buff=1.6).scale(0.7).to_edge(RIGHT, buff=0.8).shift(UP * 0.8)
+        matrix = (
+            Matrix(entries, h_buff=1.6)
+            .scale(0.7)
+            .to_edge(RIGHT, buff=0.8)
+            .shift(UP * 0.8)
+        )
         for k, colour in enumerate([GOOD, NEGATIVE]):
             matrix.get_columns()[k].set_color(colour)
         name = MathTex("M =").next_to(matrix, LEFT)
         panel = BackgroundRectangle(VGroup(name, matrix), fill_opacity=0.9, buff=0.2)
         panel.stretch_to_fit_height(5.0, about_edge=UP)
         panel.stretch_to_fit_width(5.4, about_edge=RIGHT)
-        screen = [[float(M[0, 0]), float(M[0, 1]), 0], [float(M[1, 0]), float(M[1, 1]), 0],
-                  [0, 0, 1]]
+        screen = [
+            [float(M[0, 0]), float(M[0, 1]), 0],
+            [float(M[1, 0]), float(M[1, 1]), 0],
+            [0, 0, 1],
+        ]
         self.next_section("columns")
         with self.voiceover(
             text="Apply the matrix M to every point of the plane. The grid lines stay "
@@ -224,16 +269,26 @@ class MatrixChangesBasis(NarratedScene):
             self.play(
                 ApplyMatrix(screen, plane, about_point=origin),
                 e1.animate.put_start_and_end_on(
-                    origin, origin + unit * np.array([float(M[0, 0]), float(M[1, 0]), 0])),
+                    origin,
+                    origin + unit * np.array([float(M[0, 0]), float(M[1, 0]), 0]),
+                ),
                 e2.animate.put_start_and_end_on(
-                    origin, origin + unit * np.array([float(M[0, 1]), float(M[1, 1]), 0])),
+                    origin,
+                    origin + unit * np.array([float(M[0, 1]), float(M[1, 1]), 0]),
+                ),
                 run_time=max(1.0, min(3, tracker.duration - 1.5)),
             )
         self.bring_to_front(panel, name, matrix)
-        note = VGroup(
-            MathTex(r"M e_1 = \text{column } 1", color=GOOD, font_size=BODY_SIZE),
-            MathTex(r"M e_2 = \text{column } 2", color=NEGATIVE, font_size=BODY_SIZE),
-        ).arrange(DOWN, aligned_edge=LEFT).next_to(matrix, DOWN, buff=0.4)
+        note = (
+            VGroup(
+                MathTex(r"M e_1 = \text{column } 1", color=GOOD, font_size=BODY_SIZE),
+                MathTex(
+                    r"M e_2 = \text{column } 2", color=NEGATIVE, font_size=BODY_SIZE
+                ),
+            )
+            .arrange(DOWN, aligned_edge=LEFT)
+            .next_to(matrix, DOWN, buff=0.4)
+        )
         note.align_to(name, LEFT)
         with self.voiceover(
             text="The first basis vector lands on the first column of M, the second on "
@@ -245,12 +300,22 @@ class MatrixChangesBasis(NarratedScene):
         # Coordinates of one vector in the new basis
         v = torch.tensor([1.0, 2.0])
         c = linear_maps.coordinates_in_basis(v, M)
-        coords = MathTex(
-            r"v = " + _fmt(c[0]) + r"\,Me_1 " + ("+" if c[1] >= 0 else "-")
-            + _fmt(abs(c[1])) + r"\,Me_2", font_size=BODY_SIZE,
-        ).next_to(note, DOWN, buff=0.4).align_to(name, LEFT)
-        v_arrow = Arrow(origin, origin + unit * np.array([*v.tolist(), 0]), buff=0,
-                        color=OUTPUT)
+        coords = (
+            MathTex(
+                r"v = "
+                + _fmt(c[0])
+                + r"\,Me_1 "
+                + ("+" if c[1] >= 0 else "-")
+                + _fmt(abs(c[1]))
+                + r"\,Me_2",
+                font_size=BODY_SIZE,
+            )
+            .next_to(note, DOWN, buff=0.4)
+            .align_to(name, LEFT)
+        )
+        v_arrow = Arrow(
+            origin, origin + unit * np.array([*v.tolist(), 0]), buff=0, color=OUTPUT
+        )
         self.next_section("coordinates")
         with self.voiceover(
             text=f"In the new basis the same vector v has new coordinates: {_fmt(c[0])} of "
@@ -260,8 +325,11 @@ class MatrixChangesBasis(NarratedScene):
             self.play(GrowArrow(v_arrow), Write(coords))
 
         self.next_section("rows")
-        rows_note = Tex(r"row $i$ of $M$: what output $i$ looks for", font_size=LABEL_SIZE,
-                        color=HIGHLIGHT)
+        rows_note = Tex(
+            r"row $i$ of $M$: what output $i$ looks for",
+            font_size=LABEL_SIZE,
+            color=HIGHLIGHT,
+        )
         fit_width(rows_note, panel.width - 0.4).next_to(coords, DOWN, buff=0.4)
         rows_note.align_to(panel, RIGHT).shift(LEFT * 0.2)
         with self.voiceover(
@@ -269,7 +337,9 @@ class MatrixChangesBasis(NarratedScene):
             "input. So the columns tell you where the input's axes go, and each row tells "
             "you what one neuron looks for: the direction that makes it fire most."
         ):
-            self.play(Indicate(matrix.get_rows()[0], color=HIGHLIGHT), FadeIn(rows_note))
+            self.play(
+                Indicate(matrix.get_rows()[0], color=HIGHLIGHT), FadeIn(rows_note)
+            )
 
 
 class ReluPrivilegedBasis(NarratedScene):
@@ -280,10 +350,16 @@ class ReluPrivilegedBasis(NarratedScene):
         X, _ = toy_classifier.two_moons()
         d_hidden = len(W_in)
         R = linear_maps.random_rotation(d_hidden, seed=0)
-        P = torch.eye(d_hidden)[torch.randperm(d_hidden,
-                                               generator=torch.Generator().manual_seed(0))]
-        change = {(name, relu): linear_maps.rotation_test(X, W_in, b_in, W_out, b_out, Q, relu)
-                  for name, Q in (("rotation", R), ("permutation", P)) for relu in (False, True)}
+        P = torch.eye(d_hidden)[
+            torch.randperm(d_hidden, generator=torch.Generator().manual_seed(0))
+        ]
+        change = {
+            (name, relu): linear_maps.rotation_test(
+                X, W_in, b_in, W_out, b_out, Q, relu
+            )
+            for name, Q in (("rotation", R), ("permutation", P))
+            for relu in (False, True)
+        }
         self.next_section("relu")
         with self.voiceover(
             text="The non-linearity most networks use is ReLU: keep each coordinate if it "
@@ -297,16 +373,28 @@ class ReluPrivilegedBasis(NarratedScene):
         ring = torch.stack([torch.cos(angles), torch.sin(angles)], 1) * 1.2
         rot = linear_maps.rotation_2d(torch.pi / 6)
         panels = VGroup()
-        outputs = {"neuron basis": torch.relu(ring),
-                   "rotated basis": linear_maps.relu_in_basis(ring, rot)}
+        outputs = {
+            "neuron basis": torch.relu(ring),
+            "rotated basis": linear_maps.relu_in_basis(ring, rot),
+        }
         for label, out in outputs.items():
-            axes = Axes(x_range=[-1.5, 1.5, 1], y_range=[-1.5, 1.5, 1], x_length=3.6,
-                        y_length=3.6, tips=False, axis_config={"color": GREY_B})
-            before = VGroup(*[Dot(axes.c2p(*p.tolist()), radius=0.035, color=GREY_B)
-                              for p in ring])
-            after = VGroup(*[Dot(axes.c2p(*p.tolist()), radius=0.045, color=OUTPUT)
-                             for p in out])
-            caption = Tex(f"ReLU in the {label}", font_size=LABEL_SIZE).next_to(axes, DOWN)
+            axes = Axes(
+                x_range=[-1.5, 1.5, 1],
+                y_range=[-1.5, 1.5, 1],
+                x_length=3.6,
+                y_length=3.6,
+                tips=False,
+                axis_config={"color": GREY_B},
+            )
+            before = VGroup(
+                *[Dot(axes.c2p(*p.tolist()), radius=0.035, color=GREY_B) for p in ring]
+            )
+            after = VGroup(
+                *[Dot(axes.c2p(*p.tolist()), radius=0.045, color=OUTPUT) for p in out]
+            )
+            caption = Tex(f"ReLU in the {label}", font_size=LABEL_SIZE).next_to(
+                axes, DOWN
+            )
             panels.add(VGroup(axes, before, after, caption))
         panels.arrange(RIGHT, buff=1.2).shift(DOWN * 0.6)
         self.next_section("fold")
@@ -327,12 +415,21 @@ class ReluPrivilegedBasis(NarratedScene):
         self.next_section("rotation test")
         clear(self)
         title_card(self, "The rotation test", "the lesson's trained two-moons MLP")
-        rows = VGroup(*[
-            Tex(f"{name}, {'with ReLU' if relu else 'no ReLU'}: largest output change "
-                f"{value:.1e}", font_size=BODY_SIZE,
-                color=NEGATIVE if value > 1e-3 else GOOD)
-            for (name, relu), value in change.items()
-        ]).arrange(DOWN, aligned_edge=LEFT, buff=0.35).shift(DOWN * 0.5)
+        rows = (
+            VGroup(
+                *[
+                    Tex(
+                        f"{name}, {'with ReLU' if relu else 'no ReLU'}: largest output change "
+                        f"{value:.1e}",
+                        font_size=BODY_SIZE,
+                        color=NEGATIVE if value > 1e-3 else GOOD,
+                    )
+                    for (name, relu), value in change.items()
+                ]
+            )
+            .arrange(DOWN, aligned_edge=LEFT, buff=0.35)
+            .shift(DOWN * 0.5)
+        )
         fit_width(rows)
         with self.voiceover(
             text=f"Test it on the lesson's trained network. Rotate its {d_hidden} "
@@ -342,7 +439,9 @@ class ReluPrivilegedBasis(NarratedScene):
             f"rotation changes the output by up to {change[('rotation', True)]:.1f}. "
             "Reordering the neurons, a permutation, changes nothing either way."
         ):
-            self.play(LaggedStart(*[FadeIn(r) for r in rows], lag_ratio=0.4), run_time=3)
+            self.play(
+                LaggedStart(*[FadeIn(r) for r in rows], lag_ratio=0.4), run_time=3
+            )
         with self.voiceover(
             text="So with ReLU, individual neurons mean something, and it is worth asking "
             "what each one detects."
@@ -358,7 +457,9 @@ class ReluFoldsThePlane(NarratedScene):
         X, y = toy_classifier.two_moons()
         X, y = X[::3], y[::3]  # a third of the points is plenty on screen
         lines = linear_maps.grid_lines(extent=2.5, n_lines=11, n_points=61)
-        feature_points = toy_classifier.feature_map(model, torch.cat([lines.reshape(-1, 2), X]))
+        feature_points = toy_classifier.feature_map(
+            model, torch.cat([lines.reshape(-1, 2), X])
+        )
         scale_in = 2.6 / 2.5
         scale_out = 2.6 / float(feature_points.abs().max())
         centre = DOWN * 0.7 + LEFT * 1.2
@@ -375,15 +476,22 @@ class ReluFoldsThePlane(NarratedScene):
             t = tracker.get_value()
             group = VGroup()
             for line in lines:
-                group.add(VMobject(stroke_width=1.2, stroke_color=PURPLE_B,
-                                   stroke_opacity=0.6).set_points_as_corners(to_screen(line, t)))
+                group.add(
+                    VMobject(
+                        stroke_width=1.2, stroke_color=PURPLE_B, stroke_opacity=0.6
+                    ).set_points_as_corners(to_screen(line, t))
+                )
             return group
 
         def dots_mobject():
             t = tracker.get_value()
             where = to_screen(X, t)
-            return VGroup(*[Dot(p, radius=0.035, color=POSITIVE if label == 0 else OUTPUT)
-                            for p, label in zip(where, y.tolist(), strict=True)])
+            return VGroup(
+                *[
+                    Dot(p, radius=0.035, color=POSITIVE if label == 0 else OUTPUT)
+                    for p, label in zip(where, y.tolist(), strict=True)
+                ]
+            )
 
         self.next_section("moons")
         grid = always_redraw(grid_mobject)
@@ -404,9 +512,17 @@ class ReluFoldsThePlane(NarratedScene):
             foot = -b_k * w_k / w_k.norm() ** 2
             ends = torch.stack([foot - 2.4 * direction, foot + 2.4 * direction])
             p = ends.numpy() * scale_in
-            boundaries.add(Line(np.array([*p[0], 0]) + centre, np.array([*p[1], 0]) + centre,
-                                color=HIGHLIGHT, stroke_width=2))
-        caption = Tex(f"{len(W)} ReLU neurons: {len(W)} fold lines", font_size=LABEL_SIZE)
+            boundaries.add(
+                Line(
+                    np.array([*p[0], 0]) + centre,
+                    np.array([*p[1], 0]) + centre,
+                    color=HIGHLIGHT,
+                    stroke_width=2,
+                )
+            )
+        caption = Tex(
+            f"{len(W)} ReLU neurons: {len(W)} fold lines", font_size=LABEL_SIZE
+        )
         caption.to_corner(DR, buff=0.6)
         self.next_section("fold lines")
         with self.voiceover(
@@ -424,8 +540,11 @@ class ReluFoldsThePlane(NarratedScene):
             "the second layer together carry the plane into a new one: the network's "
             "features."
         ) as t:
-            self.play(tracker.animate.set_value(1.0), run_time=min(6, t.duration),
-                      rate_func=smooth)
+            self.play(
+                tracker.animate.set_value(1.0),
+                run_time=min(6, t.duration),
+                rate_func=smooth,
+            )
         grid.clear_updaters()
         dots.clear_updaters()
 
@@ -434,13 +553,22 @@ class ReluFoldsThePlane(NarratedScene):
         normal = w_out / w_out.norm()
         along = torch.tensor([-normal[1], normal[0]])
         foot = -b_out * normal / w_out.norm()
-        ends = torch.stack([foot - 2.6 / scale_out * along, foot + 2.6 / scale_out * along])
+        ends = torch.stack(
+            [foot - 2.6 / scale_out * along, foot + 2.6 / scale_out * along]
+        )
         p = ends.numpy() * scale_out
-        cut = Line(np.array([*p[0], 0]) + centre, np.array([*p[1], 0]) + centre,
-                   color=GOOD, stroke_width=5)
+        cut = Line(
+            np.array([*p[0], 0]) + centre,
+            np.array([*p[1], 0]) + centre,
+            color=GOOD,
+            stroke_width=5,
+        )
         accuracy = toy_classifier.accuracy(model, *toy_classifier.two_moons())
-        label = Tex(f"one line separates them:\\\\accuracy {accuracy:.1%}".replace("%", r"\%"),
-                    font_size=LABEL_SIZE, color=GOOD).to_corner(DR, buff=0.6)
+        label = Tex(
+            f"one line separates them:\\\\accuracy {accuracy:.1%}".replace("%", r"\%"),
+            font_size=LABEL_SIZE,
+            color=GOOD,
+        ).to_corner(DR, buff=0.6)
         self.next_section("line")
         with self.voiceover(
             text="In the folded plane, one straight line does separate the two classes: "
@@ -463,21 +591,39 @@ class Superposition(NarratedScene):
             f"colleagues' toy model of superposition squeezes {n} features through a hidden "
             "layer of two dimensions, and asks for all of them back, through a ReLU."
         ):
-            title_card(self, "Superposition: more features than dimensions",
-                       f"Elhage et al. 2022: {n} features, 2 hidden dimensions")
+            title_card(
+                self,
+                "Superposition: more features than dimensions",
+                f"Elhage et al. 2022: {n} features, 2 hidden dimensions",
+            )
 
         panels = VGroup()
         for model in (dense, sparse):
-            plane = NumberPlane(x_range=[-1.4, 1.4, 1], y_range=[-1.4, 1.4, 1], x_length=3.9,
-                                y_length=3.9, background_line_style={"stroke_opacity": 0.25})
+            plane = NumberPlane(
+                x_range=[-1.4, 1.4, 1],
+                y_range=[-1.4, 1.4, 1],
+                x_length=3.9,
+                y_length=3.9,
+                background_line_style={"stroke_opacity": 0.25},
+            )
             arrows = VGroup()
             for i, d in enumerate(superposition.feature_directions(model).tolist()):
                 colour = interpolate_color(OUTPUT, NEGATIVE, i / max(n - 1, 1))
-                arrows.add(Arrow(plane.c2p(0, 0), plane.c2p(*d), buff=0, color=colour,
-                                 stroke_width=4, max_tip_length_to_length_ratio=0.15))
+                arrows.add(
+                    Arrow(
+                        plane.c2p(0, 0),
+                        plane.c2p(*d),
+                        buff=0,
+                        color=colour,
+                        stroke_width=4,
+                        max_tip_length_to_length_ratio=0.15,
+                    )
+                )
             stored = len(superposition.stored_features(model))
-            caption = Tex(f"sparsity {model.sparsity:g}: {stored} of {n} stored",
-                          font_size=LABEL_SIZE).next_to(plane, DOWN, buff=0.2)
+            caption = Tex(
+                f"sparsity {model.sparsity:g}: {stored} of {n} stored",
+                font_size=LABEL_SIZE,
+            ).next_to(plane, DOWN, buff=0.2)
             panels.add(VGroup(plane, arrows, caption))
         panels.arrange(RIGHT, buff=1.4).shift(DOWN * 0.6)
         stored_dense = len(superposition.stored_features(dense))
@@ -489,10 +635,18 @@ class Superposition(NarratedScene):
             f"trained model keeps only {stored_dense}, at right angles, one per dimension, "
             "and drops the rest."
         ):
-            self.play(Create(panels[0][0]), GrowArrow(panels[0][1][0]), FadeIn(panels[0][2]))
-            self.play(LaggedStart(*[GrowArrow(a) for a in panels[0][1][1:]], lag_ratio=0.2))
+            self.play(
+                Create(panels[0][0]), GrowArrow(panels[0][1][0]), FadeIn(panels[0][2])
+            )
+            self.play(
+                LaggedStart(*[GrowArrow(a) for a in panels[0][1][1:]], lag_ratio=0.2)
+            )
         polygon = superposition.is_regular_polygon(sparse)
-        shape = "at equal angles, a regular polygon" if polygon else "packed around the circle"
+        shape = (
+            "at equal angles, a regular polygon"
+            if polygon
+            else "packed around the circle"
+        )
         self.next_section("sparse")
         with self.voiceover(
             text=f"Make the features sparse, each active only {1 - sparse.sparsity:.0%} of "
@@ -501,8 +655,11 @@ class Superposition(NarratedScene):
             "of some interference whenever two are active together, which the ReLU and a "
             "negative bias mostly hide."
         ):
-            self.play(Create(panels[1][0]), FadeIn(panels[1][2]),
-                      LaggedStart(*[GrowArrow(a) for a in panels[1][1]], lag_ratio=0.2))
+            self.play(
+                Create(panels[1][0]),
+                FadeIn(panels[1][2]),
+                LaggedStart(*[GrowArrow(a) for a in panels[1][1]], lag_ratio=0.2),
+            )
         per_neuron = superposition.features_per_neuron(sparse)
         with self.voiceover(
             text=f"Now look at one hidden dimension of the sparse model: it reads "
@@ -550,11 +707,17 @@ class AnalogyArrows(NarratedScene):
         # Labels in two columns, numerals left and words right, spread so none overlap,
         # each tied to its point by a thin leader line.
         dots, labels, leaders = VGroup(), VGroup(), VGroup()
-        for name, colour, side in (("numeral", POSITIVE, LEFT), ("word", NEGATIVE, RIGHT)):
+        for name, colour, side in (
+            ("numeral", POSITIVE, LEFT),
+            ("word", NEGATIVE, RIGHT),
+        ):
             tokens = analogies.FORMATS[name]
             heights = _spread([at(t)[1] for t in tokens], gap=0.36)
-            column_x = min(at(t)[0] for t in tokens) - 1.0 if side is LEFT else \
-                max(at(t)[0] for t in tokens) + 1.0
+            column_x = (
+                min(at(t)[0] for t in tokens) - 1.0
+                if side is LEFT
+                else max(at(t)[0] for t in tokens) + 1.0
+            )
             for token, h in zip(tokens, heights, strict=True):
                 dot = Dot(at(token), radius=0.05, color=colour)
                 label = Text(token, font_size=18, color=colour)
@@ -563,8 +726,15 @@ class AnalogyArrows(NarratedScene):
                 else:
                     label.move_to([column_x, h, 0], aligned_edge=LEFT)
                 end = label.get_right() if side is LEFT else label.get_left()
-                leaders.add(Line(end - side * 0.05, at(token), stroke_width=1,
-                                 color=colour, stroke_opacity=0.5))
+                leaders.add(
+                    Line(
+                        end - side * 0.05,
+                        at(token),
+                        stroke_width=1,
+                        color=colour,
+                        stroke_opacity=0.5,
+                    )
+                )
                 dots.add(dot)
                 labels.add(label)
         with self.voiceover(
@@ -573,23 +743,35 @@ class AnalogyArrows(NarratedScene):
             "numbers as words on the right, in red."
         ):
             self.play(FadeIn(dots), FadeIn(labels), FadeIn(leaders))
-        arrows = VGroup(*[
-            Arrow(at(F), at(G), buff=0.08, stroke_width=2, color=GREY_B, tip_length=0.15)
-            for F, G in zip(analogies.NUMERALS, analogies.WORDS, strict=True)
-        ])
+        arrows = VGroup(
+            *[
+                Arrow(
+                    at(F),
+                    at(G),
+                    buff=0.08,
+                    stroke_width=2,
+                    color=GREY_B,
+                    tip_length=0.15,
+                )
+                for F, G in zip(analogies.NUMERALS, analogies.WORDS, strict=True)
+            ]
+        )
         self.next_section("arrows")
         with self.voiceover(
             text="Draw an arrow from each numeral to its word. They all point roughly the "
             "same way: the embedding has learned one direction that means written as a "
             "word, shared by every number."
         ):
-            self.play(LaggedStart(*[GrowArrow(a) for a in arrows], lag_ratio=0.1),
-                      run_time=2.5)
+            self.play(
+                LaggedStart(*[GrowArrow(a) for a in arrows], lag_ratio=0.1),
+                run_time=2.5,
+            )
 
         answer = analogies.analogy(E, "5", "five", "7")
         equation = MathTex(
             r"E(\text{five}) - E(5) + E(7) \approx E(\text{" + answer + "})",
-            font_size=BODY_SIZE, color=OUTPUT,
+            font_size=BODY_SIZE,
+            color=OUTPUT,
         ).to_edge(DOWN, buff=0.35)
         for arrow, numeral in zip(arrows, analogies.NUMERALS, strict=True):
             if numeral in ("5", "7"):
@@ -603,8 +785,11 @@ class AnalogyArrows(NarratedScene):
             self.play(Write(equation))
         score = analogies.analogy_accuracy(E)["all"]
         score_all = analogies.analogy_accuracy(E, exclude_query=False)["all"]
-        result = Tex(rf"all 792 format analogies: {score:.1%} right".replace("%", r"\%"),
-                     font_size=LABEL_SIZE, color=GOOD).next_to(equation, UP, buff=0.25)
+        result = Tex(
+            rf"all 792 format analogies: {score:.1%} right".replace("%", r"\%"),
+            font_size=LABEL_SIZE,
+            color=GOOD,
+        ).next_to(equation, UP, buff=0.25)
         with self.voiceover(
             text=f"Over all 792 analogies between the three formats, {score:.0%} come out "
             f"right, or {score_all:.0%} if the three query words may be answers too. Dot products, matrices, a privileged basis, features in superposition, "

@@ -42,7 +42,9 @@ def weights_panel(net):
     """W_in and W_out of a network, stacked."""
     rows = VGroup()
     for name, w in ((r"W_{in} =", net.weights[0]), (r"W_{out} =", net.weights[1])):
-        rows.add(VGroup(MathTex(name, font_size=BODY_SIZE), weights_matrix(w)).arrange(RIGHT))
+        rows.add(
+            VGroup(MathTex(name, font_size=BODY_SIZE), weights_matrix(w)).arrange(RIGHT)
+        )
     return rows.arrange(DOWN, aligned_edge=LEFT, buff=0.4)
 
 
@@ -51,7 +53,10 @@ class TwoDetectors(NarratedScene):
 
     def construct(self):
         net = rc.identity_net()
-        (w_pos, w_neg), w_out = net.weights[0][:, 0].tolist(), net.weights[1][0].tolist()
+        (w_pos, w_neg), w_out = (
+            net.weights[0][:, 0].tolist(),
+            net.weights[1][0].tolist(),
+        )
         negation_out = rc.negation_net().weights[1][0].tolist()
 
         self.next_section("question")
@@ -79,8 +84,10 @@ class TwoDetectors(NarratedScene):
             1: "the negativeness detector: it fires only when x is negative, and "
             "outputs how negative.",
         }
-        for unit, colour, tex in [(0, POSITIVE, r"\mathrm{ReLU}(x)"),
-                                  (1, NEGATIVE, r"\mathrm{ReLU}(-x)")]:
+        for unit, colour, tex in [
+            (0, POSITIVE, r"\mathrm{ReLU}(x)"),
+            (1, NEGATIVE, r"\mathrm{ReLU}(-x)"),
+        ]:
             w = net.weights[0][unit : unit + 1]
             graph = net_graph(axes, rc.relu_net(w, torch.ones(1, 1)), colour)
             label = MathTex(tex, color=colour, font_size=BODY_SIZE)
@@ -93,8 +100,11 @@ class TwoDetectors(NarratedScene):
             labels.add(label)
 
         self.next_section("reconstructor")
-        formula = MathTex(r"x = \mathrm{ReLU}(x) - \mathrm{ReLU}(-x)", font_size=BODY_SIZE,
-                          color=OUTPUT).next_to(labels, DOWN, buff=0.5, aligned_edge=LEFT)
+        formula = MathTex(
+            r"x = \mathrm{ReLU}(x) - \mathrm{ReLU}(-x)",
+            font_size=BODY_SIZE,
+            color=OUTPUT,
+        ).next_to(labels, DOWN, buff=0.5, aligned_edge=LEFT)
         with self.voiceover(
             text="Now subtract the second detector from the first. For positive x only "
             "the first fires, and gives x. For negative x only the second fires; it "
@@ -102,8 +112,11 @@ class TwoDetectors(NarratedScene):
             "two detectors reconstruct their input: this is the identity function, "
             "built from two hidden units."
         ) as tracker:
-            self.play(ReplacementTransform(VGroup(*detectors), net_graph(axes, net, OUTPUT)),
-                      Write(formula), run_time=min(3, tracker.duration))
+            self.play(
+                ReplacementTransform(VGroup(*detectors), net_graph(axes, net, OUTPUT)),
+                Write(formula),
+                run_time=min(3, tracker.duration),
+            )
         panel = weights_panel(net).next_to(formula, DOWN, buff=0.5, aligned_edge=LEFT)
         with self.voiceover(
             text=f"These are the library's weights for it: input weights {spoken(w_pos)} "
@@ -144,7 +157,10 @@ class AbsAssembled(NarratedScene):
             self.play(Create(axes), FadeIn(panel))
 
         self.next_section("sum")
-        parts = [net_graph(axes, unit_net(net, u), c) for u, c in ((0, POSITIVE), (1, NEGATIVE))]
+        parts = [
+            net_graph(axes, unit_net(net, u), c)
+            for u, c in ((0, POSITIVE), (1, NEGATIVE))
+        ]
         with self.voiceover(
             text="Each unit, times its output weight, draws one arm. For positive x the "
             "positiveness detector gives x. For negative x the negativeness detector gives "
@@ -152,15 +168,21 @@ class AbsAssembled(NarratedScene):
         ):
             self.play(*[Create(p) for p in parts], run_time=1.5)
         total = net_graph(axes, net, OUTPUT)
-        formula = MathTex(r"|x| = \mathrm{ReLU}(x) + \mathrm{ReLU}(-x)", color=OUTPUT,
-                          font_size=BODY_SIZE).next_to(panel, DOWN, buff=0.6, aligned_edge=LEFT)
+        formula = MathTex(
+            r"|x| = \mathrm{ReLU}(x) + \mathrm{ReLU}(-x)",
+            color=OUTPUT,
+            font_size=BODY_SIZE,
+        ).next_to(panel, DOWN, buff=0.6, aligned_edge=LEFT)
         with self.voiceover(
             text="Their sum is the absolute value: a V with its point at zero. Again two "
             "units is the least we can do with: the absolute value is positive on both "
             "sides of zero, and one bias-free unit is silent on one side."
         ):
-            self.play(ReplacementTransform(VGroup(*parts), total), Write(formula),
-                      run_time=1.5)
+            self.play(
+                ReplacementTransform(VGroup(*parts), total),
+                Write(formula),
+                run_time=1.5,
+            )
 
         self.next_section("one circuit")
         with self.voiceover(
@@ -185,30 +207,51 @@ class MinFromGreaterness(NarratedScene):
             "greaterness unit, ReLU of x one minus x two. It measures by how much x one is "
             "bigger than x two, and is zero when x one is the smaller."
         ):
-            title_card(self, r"$\min(x_1, x_2)$: reconstruct $x_1$, subtract greaterness",
-                       rf"a slice through the plane at $x_2 = {x2}$")
+            title_card(
+                self,
+                r"$\min(x_1, x_2)$: reconstruct $x_1$, subtract greaterness",
+                rf"a slice through the plane at $x_2 = {x2}$",
+            )
         axes = function_axes().shift(DOWN * 0.7 + LEFT * 2.6)
 
         def on_slice(net):
             """The 2-input net as a function of x1 with x2 fixed."""
+
             def f(x):
                 with torch.no_grad():
-                    return float(net(torch.tensor([[x, x2]], dtype=torch.float32))[0, 0])
+                    return float(
+                        net(torch.tensor([[x, x2]], dtype=torch.float32))[0, 0]
+                    )
+
             return f
 
         # the hidden units of min_net, grouped by motif
         reconstructed = rc.relu_net(w_in[:2], w_out[:, :2])
         greaterness = rc.relu_net(w_in[2:], -w_out[:, 2:])  # drawn with a + sign
-        g_recon = axes.plot(on_slice(reconstructed), x_range=[-2, 2, 0.01], color=POSITIVE,
-                            stroke_width=5)
-        g_greater = axes.plot(on_slice(greaterness), x_range=[-2, 2, 0.01], color=NEGATIVE,
-                              stroke_width=5)
-        labels = VGroup(
-            MathTex(r"\mathrm{ReLU}(x_1) - \mathrm{ReLU}(-x_1)", color=POSITIVE,
-                    font_size=LABEL_SIZE),
-            MathTex(r"\mathrm{ReLU}(x_1 - x_2)", color=NEGATIVE, font_size=LABEL_SIZE),
-            MathTex(r"\min(x_1, x_2)", color=OUTPUT, font_size=LABEL_SIZE),
-        ).arrange(DOWN, aligned_edge=LEFT, buff=0.35).next_to(axes, RIGHT, buff=0.6)
+        g_recon = axes.plot(
+            on_slice(reconstructed),
+            x_range=[-2, 2, 0.01],
+            color=POSITIVE,
+            stroke_width=5,
+        )
+        g_greater = axes.plot(
+            on_slice(greaterness), x_range=[-2, 2, 0.01], color=NEGATIVE, stroke_width=5
+        )
+        labels = (
+            VGroup(
+                MathTex(
+                    r"\mathrm{ReLU}(x_1) - \mathrm{ReLU}(-x_1)",
+                    color=POSITIVE,
+                    font_size=LABEL_SIZE,
+                ),
+                MathTex(
+                    r"\mathrm{ReLU}(x_1 - x_2)", color=NEGATIVE, font_size=LABEL_SIZE
+                ),
+                MathTex(r"\min(x_1, x_2)", color=OUTPUT, font_size=LABEL_SIZE),
+            )
+            .arrange(DOWN, aligned_edge=LEFT, buff=0.35)
+            .next_to(axes, RIGHT, buff=0.6)
+        )
         labels.shift(UP * 1.2)
         with self.voiceover(
             text=f"We draw everything along a slice: x two held at {x2}, x one running "
@@ -226,17 +269,25 @@ class MinFromGreaterness(NarratedScene):
             "so it travels through a reconstructor: the two detectors from before."
         ):
             self.play(Create(g_recon), Write(labels[0]))
-        result = axes.plot(on_slice(full), x_range=[-2, 2, 0.01], color=OUTPUT, stroke_width=6)
-        panel = weights_panel(full).scale(0.85).next_to(labels, DOWN, buff=0.5,
-                                                         aligned_edge=LEFT)
+        result = axes.plot(
+            on_slice(full), x_range=[-2, 2, 0.01], color=OUTPUT, stroke_width=6
+        )
+        panel = (
+            weights_panel(full)
+            .scale(0.85)
+            .next_to(labels, DOWN, buff=0.5, aligned_edge=LEFT)
+        )
         with self.voiceover(
             text=f"Reconstructor minus greaterness: {n_hidden} hidden units in all, and "
             "these are their weights. On the slice the result follows x one, then bends "
             "flat at x two. The maximum is the mirror image: x one plus the greaterness "
             "of x two over x one."
         ) as tracker:
-            self.play(ReplacementTransform(VGroup(g_recon, g_greater), result),
-                      Write(labels[2]), run_time=min(2, tracker.duration))
+            self.play(
+                ReplacementTransform(VGroup(g_recon, g_greater), result),
+                Write(labels[2]),
+                run_time=min(2, tracker.duration),
+            )
             self.play(FadeIn(panel))
 
         self.next_section("motifs")
@@ -248,20 +299,31 @@ class MinFromGreaterness(NarratedScene):
         sizes = {name: rc.hidden_size(rc.HAND_BUILT[name][0]()) for name in table}
         heading = title_card(self, "Four motifs build every circuit")
         motif_names = list(rc.MOTIFS)
-        header = [Text("function", font_size=20, color=GREY_B)] + [
-            Text(m, font_size=20, color=GREY_B) for m in motif_names] + [
-            Text("hidden units", font_size=20, color=GREY_B)]
+        header = (
+            [Text("function", font_size=20, color=GREY_B)]
+            + [Text(m, font_size=20, color=GREY_B) for m in motif_names]
+            + [Text("hidden units", font_size=20, color=GREY_B)]
+        )
         cells = []
         for name, used in table.items():
             cells += [Text(name, font_size=20)]
-            cells += [Dot(radius=0.09, color=GOOD) if used[m] else Dot(radius=0.04, color=GREY_B)
-                      for m in motif_names]
+            cells += [
+                Dot(radius=0.09, color=GOOD)
+                if used[m]
+                else Dot(radius=0.04, color=GREY_B)
+                for m in motif_names
+            ]
             cells += [Text("-".join(map(str, sizes[name])) or "none", font_size=20)]
         grid = VGroup(*header, *cells).arrange_in_grid(
-            rows=len(table) + 1, cols=len(header), buff=(0.5, 0.16))
+            rows=len(table) + 1, cols=len(header), buff=(0.5, 0.16)
+        )
         fit_width(grid)
-        grid.scale_to_fit_height(min(grid.height, 5.0)).next_to(heading, DOWN, buff=0.35)
-        rows = [VGroup(*grid[k : k + len(header)]) for k in range(0, len(grid), len(header))]
+        grid.scale_to_fit_height(min(grid.height, 5.0)).next_to(
+            heading, DOWN, buff=0.35
+        )
+        rows = [
+            VGroup(*grid[k : k + len(header)]) for k in range(0, len(grid), len(header))
+        ]
         min4 = "-".join(map(str, sizes["min4"]))
         with self.voiceover(
             text=f"The lesson builds nine functions this way. Every one of them is made "
@@ -270,8 +332,10 @@ class MinFromGreaterness(NarratedScene):
             "minimum of four numbers is two minimums side by side and a minimum of their "
             f"answers, with hidden layers of {min4.replace('-', ' and ')} units."
         ):
-            self.play(LaggedStart(*[FadeIn(row) for row in rows], lag_ratio=0.15),
-                      run_time=2.5)
+            self.play(
+                LaggedStart(*[FadeIn(row) for row in rows], lag_ratio=0.15),
+                run_time=2.5,
+            )
         with self.voiceover(
             text="Olah and colleagues call it universality when the same features and "
             "circuits turn up again and again. Here they recur from one function to the "
@@ -296,36 +360,62 @@ class TrainingFindsIt(NarratedScene):
             "inputs between minus one and one. Same data for every seed: only the start "
             "differs."
         ):
-            title_card(self, "Does training find it?",
-                                 f"$|x|$, trained from {n} seeds")
+            title_card(self, "Does training find it?", f"$|x|$, trained from {n} seeds")
 
         self.next_section("outcomes")
         colour_of = {"found": GOOD, "dead region": NEGATIVE, "other": GREY_B}
         tiles = VGroup()
         for s, o in zip(runs.seeds, runs.outcomes, strict=True):
-            tile = Square(0.62, stroke_width=2, stroke_color=colour_of[o],
-                          fill_color=colour_of[o], fill_opacity=0.35)
+            tile = Square(
+                0.62,
+                stroke_width=2,
+                stroke_color=colour_of[o],
+                fill_color=colour_of[o],
+                fill_opacity=0.35,
+            )
             tiles.add(VGroup(tile, Text(str(s), font_size=18).move_to(tile)))
-        tiles.arrange_in_grid(rows=4, buff=0.12).to_edge(LEFT, buff=0.8).shift(DOWN * 0.6)
-        legend = VGroup(*[
-            Tex(f"{name}: {counts[name]}", color=colour_of[name], font_size=BODY_SIZE)
-            for name in ("found", "dead region", "other") if counts[name]
-        ]).arrange(DOWN, aligned_edge=LEFT).next_to(tiles, RIGHT, buff=0.8).align_to(tiles, UP)
+        tiles.arrange_in_grid(rows=4, buff=0.12).to_edge(LEFT, buff=0.8).shift(
+            DOWN * 0.6
+        )
+        legend = (
+            VGroup(
+                *[
+                    Tex(
+                        f"{name}: {counts[name]}",
+                        color=colour_of[name],
+                        font_size=BODY_SIZE,
+                    )
+                    for name in ("found", "dead region", "other")
+                    if counts[name]
+                ]
+            )
+            .arrange(DOWN, aligned_edge=LEFT)
+            .next_to(tiles, RIGHT, buff=0.8)
+            .align_to(tiles, UP)
+        )
         dead_word = "seed" if counts["dead region"] == 1 else "seeds"
         with self.voiceover(
             text=f"{counts['found']} of the {n} seeds find the absolute value exactly, "
             "with hidden units that match the hand-built detectors. "
             f"{counts['dead region']} {dead_word} end in what Osier calls a dead region."
         ):
-            self.play(LaggedStart(*[FadeIn(t) for t in tiles], lag_ratio=0.05), run_time=2)
+            self.play(
+                LaggedStart(*[FadeIn(t) for t in tiles], lag_ratio=0.05), run_time=2
+            )
             self.play(FadeIn(legend))
 
         self.next_section("two seeds")
         found = runs.outcomes.index("found") if "found" in runs.outcomes else None
-        dead = runs.outcomes.index("dead region") if "dead region" in runs.outcomes else None
+        dead = (
+            runs.outcomes.index("dead region")
+            if "dead region" in runs.outcomes
+            else None
+        )
         shown = [i for i in (found, dead) if i is not None]
         self.play(FadeOut(tiles), FadeOut(legend))
-        axes = function_axes(y_range=(-1, 2, 1), length=4.8).shift(DOWN * 0.7 + LEFT * 3)
+        axes = function_axes(y_range=(-1, 2, 1), length=4.8).shift(
+            DOWN * 0.7 + LEFT * 3
+        )
         target = net_graph(axes, rc.abs_net(), TARGET)
         with self.voiceover(
             text="Here are two of them, drawn over the target in grey."
@@ -338,9 +428,18 @@ class TrainingFindsIt(NarratedScene):
             w = [f"{v:.3f}" for v in runs.final[0][i, :, 0].tolist()]
             w0 = [f"{v:.2f}" for v in runs.initial[0][i, :, 0].tolist()]
             note = VGroup(
-                Tex(f"seed {runs.seeds[i]}: {outcome}", color=colour, font_size=BODY_SIZE),
-                MathTex(rf"\text{{start }} W_{{in}} = [{w0[0]}, {w0[1]}]", font_size=LABEL_SIZE),
-                MathTex(rf"\text{{end }} W_{{in}} = [{w[0]}, {w[1]}]", font_size=LABEL_SIZE),
+                Tex(
+                    f"seed {runs.seeds[i]}: {outcome}",
+                    color=colour,
+                    font_size=BODY_SIZE,
+                ),
+                MathTex(
+                    rf"\text{{start }} W_{{in}} = [{w0[0]}, {w0[1]}]",
+                    font_size=LABEL_SIZE,
+                ),
+                MathTex(
+                    rf"\text{{end }} W_{{in}} = [{w[0]}, {w[1]}]", font_size=LABEL_SIZE
+                ),
             ).arrange(DOWN, aligned_edge=LEFT)
             notes.add(note)
             graph = net_graph(axes, runs.net(i), colour)
@@ -349,8 +448,8 @@ class TrainingFindsIt(NarratedScene):
                 f"Seed {runs.seeds[i]} found it: its input weights, which started on "
                 f"{'opposite sides' if side == 'opposite' else 'the same side'} of zero, "
                 "ended one positive and one negative: the two detectors, rescaled."
-                if outcome == "found" else
-                f"Seed {runs.seeds[i]} did not. Its input weights started on "
+                if outcome == "found"
+                else f"Seed {runs.seeds[i]} did not. Its input weights started on "
                 f"{'opposite sides' if side == 'opposite' else 'the same side'} of zero, and "
                 "the curve stays flat where every hidden unit is silent."
             )
@@ -364,12 +463,20 @@ class TrainingFindsIt(NarratedScene):
         self.next_section("why")
         same, opposite = sides.get("same side", {}), sides.get("opposite", {})
         n_same, n_opp = sum(same.values()), sum(opposite.values())
-        table = VGroup(
-            Tex(f"same side at the start: {same.get('found', 0)} of {n_same} found",
-                font_size=LABEL_SIZE),
-            Tex(f"opposite sides: {opposite.get('found', 0)} of {n_opp} found",
-                font_size=LABEL_SIZE),
-        ).arrange(DOWN, aligned_edge=LEFT).to_edge(DOWN, buff=0.4)
+        table = (
+            VGroup(
+                Tex(
+                    f"same side at the start: {same.get('found', 0)} of {n_same} found",
+                    font_size=LABEL_SIZE,
+                ),
+                Tex(
+                    f"opposite sides: {opposite.get('found', 0)} of {n_opp} found",
+                    font_size=LABEL_SIZE,
+                ),
+            )
+            .arrange(DOWN, aligned_edge=LEFT)
+            .to_edge(DOWN, buff=0.4)
+        )
         table.align_to(notes, LEFT)
         with self.voiceover(
             text="Why? When both input weights have the same sign, both units are silent "

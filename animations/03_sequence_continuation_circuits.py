@@ -27,7 +27,11 @@ from neuralcircuits.science.models import load_model, model_name
 from neuralcircuits.science.patching import Component
 
 TASK_COLOURS = {"numerals": POSITIVE, "number_words": HIGHLIGHT, "months": GOOD}
-TASK_WORDS = {"numerals": "numerals", "number_words": "number words", "months": "months"}
+TASK_WORDS = {
+    "numerals": "numerals",
+    "number_words": "number words",
+    "months": "months",
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -44,32 +48,51 @@ def numbers():
             for t, d in data.items()
         }
     out["lens"] = {t: study.lens_summary(model, d.clean) for t, d in data.items()}
-    out["attention"] = {t: roles.attention_to_members(model, d.clean) for t, d in data.items()}
-    out["kept"] = {t: study.answer_kept_when_earlier_members_change(model, d.clean)
-                   for t, d in data.items()}
-    out["patched"] = {t: study.patching_results(model, d, progress=False)
-                      for t, d in data.items()}
+    out["attention"] = {
+        t: roles.attention_to_members(model, d.clean) for t, d in data.items()
+    }
+    out["kept"] = {
+        t: study.answer_kept_when_earlier_members_change(model, d.clean)
+        for t, d in data.items()
+    }
+    out["patched"] = {
+        t: study.patching_results(model, d, progress=False) for t, d in data.items()
+    }
     ids = {t: sequences.member_token_ids(model.tokenizer, t) for t in data}
     resid = {t: roles.ov_inputs(model, [d.clean, d.random]) for t, d in data.items()}
     out["ov"] = {t: roles.ov_successor_scores(model, resid[t], ids[t]) for t in data}
     setups = {t: cd.ablation_setup(model, d.clean, d.random) for t, d in data.items()}
-    out["found"] = {t: cd.prune_circuit(model, s, progress=False) for t, s in setups.items()}
+    out["found"] = {
+        t: cd.prune_circuit(model, s, progress=False) for t, s in setups.items()
+    }
     out["shared"] = cd.circuit_overlap({t: r.circuit for t, r in out["found"].items()})
-    out["shared_alone"] = {t: cd.circuit_performance(model, s, out["shared"])
-                           for t, s in setups.items()}
+    out["shared_alone"] = {
+        t: cd.circuit_performance(model, s, out["shared"]) for t, s in setups.items()
+    }
     # The edit, as in the lesson: heads that carry the last member (attention at
     # least half the strongest head's), each member's value replaced by the value
     # of the member two before; fitted on one task, tested on new prompts of all.
-    mean_last = torch.stack([out["attention"][t][..., -1] for t in data]).mean(0)  # [L, H]
-    movers = [Component("head", L, h) for L in range(cfg.n_layers) for h in range(cfg.n_heads)
-              if mean_last[L, h] >= 0.5 * mean_last.max()]
+    mean_last = torch.stack([out["attention"][t][..., -1] for t in data]).mean(
+        0
+    )  # [L, H]
+    movers = [
+        Component("head", L, h)
+        for L in range(cfg.n_layers)
+        for h in range(cfg.n_heads)
+        if mean_last[L, h] >= 0.5 * mean_last.max()
+    ]
     new_data, _ = study.build_task_data(model, seed=7)
     out["movers"] = movers
     out["transfer"] = surgery.transfer_table(
-        model, movers, {t: [d.clean, d.random] for t, d in data.items()},
-        {t: new_data[t].clean for t in data}, shift=-2)
-    edit = surgery.fit_member_shift(model, movers, [data["numerals"].clean,
-                                                    data["numerals"].random], shift=-2)
+        model,
+        movers,
+        {t: [d.clean, d.random] for t, d in data.items()},
+        {t: new_data[t].clean for t in data},
+        shift=-2,
+    )
+    edit = surgery.fit_member_shift(
+        model, movers, [data["numerals"].clean, data["numerals"].random], shift=-2
+    )
     plain = surgery.non_sequence_dataset(model.tokenizer, n=study.N_PROMPTS, seed=5)
     out["plain"] = surgery.distribution_change(model, edit, plain.tokens, "all")
     return out
@@ -85,8 +108,14 @@ def _list(words: list[str]) -> str:
 
 def _component_words(components) -> str:
     """Components as the narration says them: "head 0.3", "the MLP of layer 1"."""
-    return _list([f"head {c.layer}.{c.head}" if c.kind == "head" else
-                  f"the MLP of layer {c.layer}" for c in cd.sort_components(components)])
+    return _list(
+        [
+            f"head {c.layer}.{c.head}"
+            if c.kind == "head"
+            else f"the MLP of layer {c.layer}"
+            for c in cd.sort_components(components)
+        ]
+    )
 
 
 class TheTask(NarratedScene):
@@ -102,23 +131,45 @@ class TheTask(NarratedScene):
             "that numerals, number words and months share part of them. In this video we "
             f"follow their method on the lesson's model, {n['name']}."
         ):
-            title_card(self, "Continue the sequence", f"three tasks, one model ({n['name']})")
-            examples = VGroup(*[
-                VGroup(Text(" ".join(sequences.members(t)[:4]), font_size=28),
-                       Text("→", font_size=28, color=GREY_B),
-                       Text(sequences.members(t)[4], font_size=28, color=TASK_COLOURS[t],
-                            weight=BOLD)).arrange(RIGHT, buff=0.3)
-                for t in n["data"]
-            ]).arrange(DOWN, buff=0.5).shift(DOWN * 0.4)
-            self.play(LaggedStart(*[FadeIn(e) for e in examples], lag_ratio=0.5), run_time=2)
+            title_card(
+                self, "Continue the sequence", f"three tasks, one model ({n['name']})"
+            )
+            examples = (
+                VGroup(
+                    *[
+                        VGroup(
+                            Text(" ".join(sequences.members(t)[:4]), font_size=28),
+                            Text("→", font_size=28, color=GREY_B),
+                            Text(
+                                sequences.members(t)[4],
+                                font_size=28,
+                                color=TASK_COLOURS[t],
+                                weight=BOLD,
+                            ),
+                        ).arrange(RIGHT, buff=0.3)
+                        for t in n["data"]
+                    ]
+                )
+                .arrange(DOWN, buff=0.5)
+                .shift(DOWN * 0.4)
+            )
+            self.play(
+                LaggedStart(*[FadeIn(e) for e in examples], lag_ratio=0.5), run_time=2
+            )
         self.play(FadeOut(examples))
         rows = VGroup()
         for task, d in n["data"].items():
             words = d.clean.prompts[0].split()
             prompt = Text("... " + " ".join(words[-10:]), font_size=22, color=TEXT)
-            answer = Text(d.clean.answer_members[0], font_size=26, color=TASK_COLOURS[task],
-                          weight=BOLD)
-            ld = Text(f"logit diff {n['logit_diff'][task]:.1f}", font_size=20, color=GREY_B)
+            answer = Text(
+                d.clean.answer_members[0],
+                font_size=26,
+                color=TASK_COLOURS[task],
+                weight=BOLD,
+            )
+            ld = Text(
+                f"logit diff {n['logit_diff'][task]:.1f}", font_size=20, color=GREY_B
+            )
             rows.add(VGroup(prompt, answer, ld).arrange(RIGHT, buff=0.35))
         rows.arrange(DOWN, aligned_edge=LEFT, buff=0.6).shift(DOWN * 0.4)
         fit_width(rows)
@@ -131,8 +182,11 @@ class TheTask(NarratedScene):
                 self.play(FadeIn(row[0]), Write(row[1]), run_time=0.9)
 
         self.next_section("metric")
-        note = Text("metric: logit(next member) - logit(last member repeated)",
-                    font_size=22, color=GREY_B).to_edge(DOWN, buff=0.5)
+        note = Text(
+            "metric: logit(next member) - logit(last member repeated)",
+            font_size=22,
+            color=GREY_B,
+        ).to_edge(DOWN, buff=0.5)
         fit_width(note)
         lds = [n["logit_diff"][t] for t in n["data"]]
         with self.voiceover(
@@ -157,10 +211,17 @@ class WhereTheAnswerAppears(NarratedScene):
             "the residual stream at the last position after every layer, as if the model "
             "stopped there, and asks how often the answer is already the top prediction."
         ):
-            title_card(self, "Where the answer appears", "the logit lens at the final position")
-        axes = Axes(x_range=[0, n_layers, 1], y_range=[0, 1, 0.5], x_length=6.5,
-                    y_length=3.6, tips=False,
-                    axis_config={"include_numbers": True, "font_size": 22, "color": GREY_B})
+            title_card(
+                self, "Where the answer appears", "the logit lens at the final position"
+            )
+        axes = Axes(
+            x_range=[0, n_layers, 1],
+            y_range=[0, 1, 0.5],
+            x_length=6.5,
+            y_length=3.6,
+            tips=False,
+            axis_config={"include_numbers": True, "font_size": 22, "color": GREY_B},
+        )
         axes.shift(LEFT * 1.6 + DOWN * 0.6)
         x_label = Text("after layer (0 = embedding)", font_size=18, color=GREY_B)
         x_label.next_to(axes, DOWN, buff=0.35)
@@ -169,13 +230,23 @@ class WhereTheAnswerAppears(NarratedScene):
         curves, legend = VGroup(), VGroup()
         for task, lens in n["lens"].items():
             values = lens["answer_top1"].tolist()
-            curves.add(axes.plot_line_graph(list(range(len(values))), values,
-                                            line_color=TASK_COLOURS[task], vertex_dot_radius=0.06,
-                                            vertex_dot_style={"color": TASK_COLOURS[task]}))
+            curves.add(
+                axes.plot_line_graph(
+                    list(range(len(values))),
+                    values,
+                    line_color=TASK_COLOURS[task],
+                    vertex_dot_radius=0.06,
+                    vertex_dot_style={"color": TASK_COLOURS[task]},
+                )
+            )
             legend.add(Text(TASK_WORDS[task], font_size=20, color=TASK_COLOURS[task]))
         legend.arrange(DOWN, aligned_edge=LEFT).next_to(axes, RIGHT, buff=0.6)
-        first = {t: next((k for k, v in enumerate(lens["answer_top1"].tolist()) if v > 0.5),
-                         None) for t, lens in n["lens"].items()}
+        first = {
+            t: next(
+                (k for k, v in enumerate(lens["answer_top1"].tolist()) if v > 0.5), None
+            )
+            for t, lens in n["lens"].items()
+        }
         where = sorted({v for v in first.values() if v is not None})
         when = ("after layer " + _list([str(w) for w in where])) if where else "nowhere"
         with self.voiceover(
@@ -189,8 +260,11 @@ class WhereTheAnswerAppears(NarratedScene):
         self.next_section("patching")
         clear(self)
         cfg = n["model"].cfg
-        title_card(self, "Activation patching, head by head",
-                   "share of the clean answer restored (blue)")
+        title_card(
+            self,
+            "Activation patching, head by head",
+            "share of the clean answer restored (blue)",
+        )
         grids = VGroup()
         side = min(0.8, 3.4 / max(cfg.n_heads, cfg.n_layers))
         best_heads = {}
@@ -200,14 +274,25 @@ class WhereTheAnswerAppears(NarratedScene):
             for L in range(cfg.n_layers):
                 for h in range(cfg.n_heads):
                     v = float(scores[L, h].clamp(-1, 1))
-                    colour = interpolate_color(WHITE, POSITIVE if v > 0 else NEGATIVE, abs(v))
-                    sq = Square(side, stroke_width=1, stroke_color=GREY_B, fill_color=colour,
-                                fill_opacity=1)
+                    colour = interpolate_color(
+                        WHITE, POSITIVE if v > 0 else NEGATIVE, abs(v)
+                    )
+                    sq = Square(
+                        side,
+                        stroke_width=1,
+                        stroke_color=GREY_B,
+                        fill_color=colour,
+                        fill_opacity=1,
+                    )
                     cells.add(sq.move_to(RIGHT * h * side + DOWN * L * side))
             best = roles.top_heads(scores, 1)[0]
             best_heads[task] = best
-            label = Text(f"{TASK_WORDS[task]}\nbest {best[0]}: {best[1]:.2f}", font_size=20,
-                         color=TASK_COLOURS[task], line_spacing=0.8)
+            label = Text(
+                f"{TASK_WORDS[task]}\nbest {best[0]}: {best[1]:.2f}",
+                font_size=20,
+                color=TASK_COLOURS[task],
+                line_spacing=0.8,
+            )
             grids.add(VGroup(cells, label.next_to(cells, DOWN)))
         grids.arrange(RIGHT, buff=0.9).shift(DOWN * 0.5)
         fit_width(grids)
@@ -222,15 +307,24 @@ class WhereTheAnswerAppears(NarratedScene):
         ):
             self.play(FadeIn(axis))
             for g in grids:
-                self.play(LaggedStart(*[FadeIn(c) for c in g[0]], lag_ratio=0.02),
-                          run_time=0.8)
+                self.play(
+                    LaggedStart(*[FadeIn(c) for c in g[0]], lag_ratio=0.02),
+                    run_time=0.8,
+                )
         with self.voiceover(
-            text=("In all three tasks the same head stands out: head " + names[0] + "."
-                  if same else "The heads that stand out are " + _list(names) + ".")
-            + (" Patched alone, it brings back " if same else
-               " Patched alone, the best head of each task brings back ")
+            text=(
+                "In all three tasks the same head stands out: head " + names[0] + "."
+                if same
+                else "The heads that stand out are " + _list(names) + "."
+            )
+            + (
+                " Patched alone, it brings back "
+                if same
+                else " Patched alone, the best head of each task brings back "
+            )
             + _list([f"{best_heads[t][1]:.0%}" for t in n["patched"]])
-            + " of the clean answer, for " + _list([TASK_WORDS[t] for t in n["patched"]])
+            + " of the clean answer, for "
+            + _list([TASK_WORDS[t] for t in n["patched"]])
             + "."
         ):
             self.play(*[FadeIn(g[1]) for g in grids])
@@ -250,28 +344,47 @@ class AttentionCarriesTheLastMember(NarratedScene):
             text="What does such a head do? Look at its attention from the final "
             "position, where the prediction is made, on a months prompt."
         ):
-            title_card(self, f"Head {head} carries the last member",
-                       "attention from the final position")
+            title_card(
+                self,
+                f"Head {head} carries the last member",
+                "attention from the final position",
+            )
         ds = n["data"][task].clean
         words, pattern = study.attention_view(model, ds, 0, layer, h)
         start = int(ds.member_pos[0, 0]) - 4
         words, weights = words[start:], pattern[-1, start:]
         members = {int(p) - start for p in ds.member_pos[0]}
-        labels = VGroup(*[Text(w.strip(), font_size=17,
-                               color=HIGHLIGHT if i in members else TEXT)
-                          for i, w in enumerate(words)])
+        labels = VGroup(
+            *[
+                Text(w.strip(), font_size=17, color=HIGHLIGHT if i in members else TEXT)
+                for i, w in enumerate(words)
+            ]
+        )
         labels.arrange(RIGHT, buff=0.13)
         fit_width(labels).shift(DOWN * 1.9)
         bars = VGroup()
         for label, w in zip(labels, weights.tolist(), strict=True):
-            bar = Rectangle(width=0.22, height=max(3.0 * w, 0.02), stroke_width=0,
-                            fill_color=OUTPUT, fill_opacity=0.9)
+            bar = Rectangle(
+                width=0.22,
+                height=max(3.0 * w, 0.02),
+                stroke_width=0,
+                fill_color=OUTPUT,
+                fill_opacity=0.9,
+            )
             bars.add(bar.next_to(label, UP, buff=0.12))
         last = max(members)
-        arrow = CurvedArrow(labels[last].get_bottom() + DOWN * 0.1,
-                            labels[-1].get_bottom() + DOWN * 0.1, angle=PI / 3, color=HIGHLIGHT)
-        share = Text(f"{float(att[layer, h]):.0%} of its attention on the last member, "
-                     "averaged over prompts", font_size=22, color=HIGHLIGHT)
+        arrow = CurvedArrow(
+            labels[last].get_bottom() + DOWN * 0.1,
+            labels[-1].get_bottom() + DOWN * 0.1,
+            angle=PI / 3,
+            color=HIGHLIGHT,
+        )
+        share = Text(
+            f"{float(att[layer, h]):.0%} of its attention on the last member, "
+            "averaged over prompts",
+            font_size=22,
+            color=HIGHLIGHT,
+        )
         fit_width(share).to_edge(DOWN, buff=0.3)
         with self.voiceover(
             text=f"Head {head} puts {float(att[layer, h]):.0%} of its attention, averaged "
@@ -279,8 +392,10 @@ class AttentionCarriesTheLastMember(NarratedScene):
             "and moves it to the final position."
         ):
             self.play(FadeIn(labels))
-            self.play(LaggedStart(*[GrowFromEdge(b, DOWN) for b in bars], lag_ratio=0.03),
-                      run_time=1.5)
+            self.play(
+                LaggedStart(*[GrowFromEdge(b, DOWN) for b in bars], lag_ratio=0.03),
+                run_time=1.5,
+            )
             self.play(Create(arrow), FadeIn(share))
 
         self.next_section("only the last")
@@ -288,11 +403,15 @@ class AttentionCarriesTheLastMember(NarratedScene):
         with self.voiceover(
             text="Is the last member all the model needs? Replace the three members before "
             "it with random other members, keep the last, and the model's answer stays "
-            "the same for " + _list([f"{kept[t]:.0%}" for t in kept]) + " of the prompts, "
+            "the same for "
+            + _list([f"{kept[t]:.0%}" for t in kept])
+            + " of the prompts, "
             "for " + _list([TASK_WORDS[t] for t in kept]) + ". The answer is the "
             "successor of the last member, not the continuation of a pattern."
         ):
-            self.play(Indicate(labels[last], color=HIGHLIGHT, scale_factor=1.5), run_time=1.5)
+            self.play(
+                Indicate(labels[last], color=HIGHLIGHT, scale_factor=1.5), run_time=1.5
+            )
 
 
 class TheSuccessorMapping(NarratedScene):
@@ -306,8 +425,11 @@ class TheSuccessorMapping(NarratedScene):
             text="Then something must map the member to the next one. Feed the model every "
             "last member and read its top answer."
         ):
-            title_card(self, "Last member in, successor out",
-                       "the model's top answer, per last member")
+            title_card(
+                self,
+                "Last member in, successor out",
+                "the model's top answer, per last member",
+            )
         columns = VGroup()
         right_counts = {}
         for task, d in n["data"].items():
@@ -315,7 +437,9 @@ class TheSuccessorMapping(NarratedScene):
             pairs = {}
             for ds in (d.clean, d.random):
                 top = sequences.last_logits(model, ds.tokens).argmax(-1)
-                for last, t in zip(ds.member_ids[:, -1].tolist(), top.tolist(), strict=True):
+                for last, t in zip(
+                    ds.member_ids[:, -1].tolist(), top.tolist(), strict=True
+                ):
                     pairs.setdefault(last, []).append(t)
             rows = VGroup()
             right_counts[task] = [0, 0]
@@ -324,16 +448,29 @@ class TheSuccessorMapping(NarratedScene):
                 right = answer == int(ids[m + 1]) if m + 1 < 12 else False
                 right_counts[task][0] += right
                 right_counts[task][1] += 1
-                rows.add(VGroup(
-                    Text(sequences.members(task)[m], font_size=18, color=TEXT),
-                    Arrow(LEFT * 0.3, RIGHT * 0.3, buff=0, stroke_width=3,
-                          color=GOOD if right else NEGATIVE),
-                    Text(token_text(model, answer), font_size=18, color=TASK_COLOURS[task]),
-                ).arrange(RIGHT, buff=0.15))
+                rows.add(
+                    VGroup(
+                        Text(sequences.members(task)[m], font_size=18, color=TEXT),
+                        Arrow(
+                            LEFT * 0.3,
+                            RIGHT * 0.3,
+                            buff=0,
+                            stroke_width=3,
+                            color=GOOD if right else NEGATIVE,
+                        ),
+                        Text(
+                            token_text(model, answer),
+                            font_size=18,
+                            color=TASK_COLOURS[task],
+                        ),
+                    ).arrange(RIGHT, buff=0.15)
+                )
             rows.arrange(DOWN, buff=0.12, aligned_edge=LEFT)
             columns.add(rows)
         columns.arrange(RIGHT, buff=1.0, aligned_edge=UP)
-        columns.scale_to_fit_height(min(columns.height, 5.3)).next_to(ORIGIN, DOWN, buff=-2.4)
+        columns.scale_to_fit_height(min(columns.height, 5.3)).next_to(
+            ORIGIN, DOWN, buff=-2.4
+        )
         fit_width(columns)
         summary = _list([f"{r} of {t}" for r, t in right_counts.values()])
         with self.voiceover(
@@ -342,15 +479,20 @@ class TheSuccessorMapping(NarratedScene):
             "task."
         ):
             for col in columns:
-                self.play(LaggedStart(*[FadeIn(r) for r in col], lag_ratio=0.1), run_time=1.2)
+                self.play(
+                    LaggedStart(*[FadeIn(r) for r in col], lag_ratio=0.1), run_time=1.2
+                )
 
         self.next_section("ov")
         ov = n["ov"]
         mean_ov = torch.stack(list(ov.values())).mean(0)
         best, _ = roles.top_heads(mean_ov, 1)[0]
-        note = Text(f"best OV successor head {best}: "
-                    + ", ".join(f"{ov[t].flatten()[mean_ov.argmax()]:.0%}" for t in ov),
-                    font_size=22, color=OUTPUT)
+        note = Text(
+            f"best OV successor head {best}: "
+            + ", ".join(f"{ov[t].flatten()[mean_ov.argmax()]:.0%}" for t in ov),
+            font_size=22,
+            color=OUTPUT,
+        )
         fit_width(note).to_edge(DOWN, buff=0.3)
         with self.voiceover(
             text="Where does the table live? Gould and colleagues found successor heads in "
@@ -375,8 +517,11 @@ class TheSharedCircuit(NarratedScene):
             "mean-ablates components one at a time and drops each one the task can do "
             "without, while the rest keeps at least 80 percent of the logit difference."
         ):
-            title_card(self, "Three circuits, one shared core",
-                       "iterative pruning at threshold 0.8")
+            title_card(
+                self,
+                "Three circuits, one shared core",
+                "iterative pruning at threshold 0.8",
+            )
         comps = cd.all_components(n["model"])
         side = min(0.75, 3.0 / max(cfg.n_heads + 1, cfg.n_layers))
         shared = set(n["shared"])
@@ -386,24 +531,35 @@ class TheSharedCircuit(NarratedScene):
             nodes = VGroup()
             for c in comps:
                 col = c.head if c.kind == "head" else cfg.n_heads
-                dot = Circle(radius=side * 0.38, stroke_width=2,
-                             stroke_color=GREY_B if c not in circuit else TASK_COLOURS[task],
-                             fill_color=TASK_COLOURS[task],
-                             fill_opacity=0.9 if c in circuit else 0)
+                dot = Circle(
+                    radius=side * 0.38,
+                    stroke_width=2,
+                    stroke_color=GREY_B if c not in circuit else TASK_COLOURS[task],
+                    fill_color=TASK_COLOURS[task],
+                    fill_opacity=0.9 if c in circuit else 0,
+                )
                 dot.move_to(RIGHT * col * side + DOWN * c.layer * side)
                 dot.component = c
                 nodes.add(dot)
-            label = Text(f"{TASK_WORDS[task]}\nkeeps {result.performance:.0%}", font_size=20,
-                         color=TASK_COLOURS[task], line_spacing=0.8).next_to(nodes, DOWN)
+            label = Text(
+                f"{TASK_WORDS[task]}\nkeeps {result.performance:.0%}",
+                font_size=20,
+                color=TASK_COLOURS[task],
+                line_spacing=0.8,
+            ).next_to(nodes, DOWN)
             panels.add(VGroup(nodes, label))
         panels.arrange(RIGHT, buff=1.0).shift(DOWN * 0.3)
         fit_width(panels)
-        legend = Text("heads, then the MLP (last column), one row per layer", font_size=18,
-                      color=GREY_B).next_to(panels, UP)
+        legend = Text(
+            "heads, then the MLP (last column), one row per layer",
+            font_size=18,
+            color=GREY_B,
+        ).next_to(panels, UP)
         sizes = [len(r.circuit) for r in n["found"].values()]
         with self.voiceover(
             text="Here are the three circuits: filled circles are kept. They have "
-            + _list([str(s) for s in sizes]) + " components, out of "
+            + _list([str(s) for s in sizes])
+            + " components, out of "
             + f"{len(comps)}, and each keeps at least 80 percent of its task."
         ):
             self.play(FadeIn(legend))
@@ -411,16 +567,31 @@ class TheSharedCircuit(NarratedScene):
                 self.play(FadeIn(p), run_time=0.8)
 
         self.next_section("shared")
-        rings = VGroup(*[Circle(radius=side * 0.55, color=OUTPUT, stroke_width=4).move_to(d)
-                         for p in panels for d in p[0] if d.component in shared])
-        alone = ", ".join(f"{TASK_WORDS[t]} {v:.0%}" for t, v in n["shared_alone"].items())
-        summary = Text(f"shared: {cd.format_circuit(shared)}\nalone it keeps {alone}",
-                       font_size=22, color=OUTPUT, line_spacing=0.8)
+        rings = VGroup(
+            *[
+                Circle(radius=side * 0.55, color=OUTPUT, stroke_width=4).move_to(d)
+                for p in panels
+                for d in p[0]
+                if d.component in shared
+            ]
+        )
+        alone = ", ".join(
+            f"{TASK_WORDS[t]} {v:.0%}" for t, v in n["shared_alone"].items()
+        )
+        summary = Text(
+            f"shared: {cd.format_circuit(shared)}\nalone it keeps {alone}",
+            font_size=22,
+            color=OUTPUT,
+            line_spacing=0.8,
+        )
         fit_width(summary).to_edge(DOWN, buff=0.3)
         identical = len({frozenset(r.circuit) for r in n["found"].values()}) == 1
         with self.voiceover(
-            text=("The three circuits are identical here: " if identical else
-                  "The circuits overlap without being identical. What they share is ")
+            text=(
+                "The three circuits are identical here: "
+                if identical
+                else "The circuits overlap without being identical. What they share is "
+            )
             + f"{_component_words(shared)}, ringed in yellow. Run alone, with everything "
             "else mean-ablated, the shared part keeps "
             + _list([f"{v:.0%}" for v in n["shared_alone"].values()])
@@ -441,14 +612,19 @@ class TheEdit(NarratedScene):
         self.next_section("edit")
         with self.voiceover(
             text="If the tasks share machinery, can one edit change them all? Take the heads "
-            "that carry the last member, " + _component_words(movers) + ", and for every "
+            "that carry the last member, "
+            + _component_words(movers)
+            + ", and for every "
             "member replace what they carry with the member two places earlier. If the "
             "model answers the successor of what these heads carry, it will now answer "
             "the predecessor of the last member. We fit the edit on one task, and test it "
             "on new prompts of all three."
         ):
-            title_card(self, "The edit: one task's fix, three tasks' answers",
-                       "predecessor on top after the edit, on new prompts")
+            title_card(
+                self,
+                "The edit: one task's fix, three tasks' answers",
+                "predecessor on top after the edit, on new prompts",
+            )
 
         self.next_section("table")
         cell_w, cell_h = 2.1, 1.0
@@ -456,16 +632,35 @@ class TheEdit(NarratedScene):
         for i, fitted in enumerate(tasks):
             for j, tested in enumerate(tasks):
                 v = table[fitted][tested]["shifted_after"]
-                box = Rectangle(width=cell_w, height=cell_h, stroke_width=1, stroke_color=GREY_B,
-                                fill_color=interpolate_color(BLACK, GOOD, v), fill_opacity=1)
+                box = Rectangle(
+                    width=cell_w,
+                    height=cell_h,
+                    stroke_width=1,
+                    stroke_color=GREY_B,
+                    fill_color=interpolate_color(BLACK, GOOD, v),
+                    fill_opacity=1,
+                )
                 box.move_to(RIGHT * j * cell_w + DOWN * i * cell_h)
                 grid.add(VGroup(box, Text(f"{v:.0%}", font_size=24).move_to(box)))
-        rows = VGroup(*[Text(f"fitted on {TASK_WORDS[t]}", font_size=20,
-                             color=TASK_COLOURS[t]).next_to(grid[3 * i], LEFT, buff=0.3)
-                        for i, t in enumerate(tasks)])
-        cols = VGroup(*[Text(f"tested on\n{TASK_WORDS[t]}", font_size=20, line_spacing=0.8,
-                             color=TASK_COLOURS[t]).next_to(grid[j], UP, buff=0.25)
-                        for j, t in enumerate(tasks)])
+        rows = VGroup(
+            *[
+                Text(
+                    f"fitted on {TASK_WORDS[t]}", font_size=20, color=TASK_COLOURS[t]
+                ).next_to(grid[3 * i], LEFT, buff=0.3)
+                for i, t in enumerate(tasks)
+            ]
+        )
+        cols = VGroup(
+            *[
+                Text(
+                    f"tested on\n{TASK_WORDS[t]}",
+                    font_size=20,
+                    line_spacing=0.8,
+                    color=TASK_COLOURS[t],
+                ).next_to(grid[j], UP, buff=0.25)
+                for j, t in enumerate(tasks)
+            ]
+        )
         chart = VGroup(grid, rows, cols).move_to(DOWN * 0.7)
         fit_width(chart)
         diagonal = [table[t][t]["shifted_after"] for t in tasks]
@@ -473,29 +668,43 @@ class TheEdit(NarratedScene):
         with self.voiceover(
             text="Rows are the task the edit was fitted on, columns the task it is tested "
             "on. On its own task it works: the predecessor is on top for "
-            + _list([f"{v:.0%}" for v in diagonal]) + " of the prompts, for "
-            + _list([TASK_WORDS[t] for t in tasks]) + "."
+            + _list([f"{v:.0%}" for v in diagonal])
+            + " of the prompts, for "
+            + _list([TASK_WORDS[t] for t in tasks])
+            + "."
         ):
             self.play(FadeIn(rows), FadeIn(cols))
-            self.play(LaggedStart(*[FadeIn(grid[4 * k]) for k in range(len(tasks))],
-                                  lag_ratio=0.3), run_time=1.5)
+            self.play(
+                LaggedStart(
+                    *[FadeIn(grid[4 * k]) for k in range(len(tasks))], lag_ratio=0.3
+                ),
+                run_time=1.5,
+            )
         transfers = min(off) >= 0.5
         with self.voiceover(
-            text=("And it transfers: fitted on one task, it moves the other two as well, for "
-                  f"{min(off):.0%} of their prompts or more. The tasks share the heads and the "
-                  "way members travel through them." if transfers else
-                  "On the other tasks it does little: the predecessor is on top for at most "
-                  f"{max(off):.0%} of their prompts. The tasks share these heads, but each "
-                  "task's members travel through them in directions of their own: shared "
-                  "components are not yet a shared code.")
+            text=(
+                "And it transfers: fitted on one task, it moves the other two as well, for "
+                f"{min(off):.0%} of their prompts or more. The tasks share the heads and the "
+                "way members travel through them."
+                if transfers
+                else "On the other tasks it does little: the predecessor is on top for at most "
+                f"{max(off):.0%} of their prompts. The tasks share these heads, but each "
+                "task's members travel through them in directions of their own: shared "
+                "components are not yet a shared code."
+            )
         ):
-            self.play(*[FadeIn(grid[k]) for k in range(len(grid)) if k % 4], run_time=1.5)
+            self.play(
+                *[FadeIn(grid[k]) for k in range(len(grid)) if k % 4], run_time=1.5
+            )
 
         self.next_section("nothing else")
         plain = n["plain"]
-        note = Text(f"prompts without a sequence: same top token {plain['same_top1']:.0%}, "
-                    f"largest probability change {plain['max_prob_change']:.0e}",
-                    font_size=20, color=GREY_B)
+        note = Text(
+            f"prompts without a sequence: same top token {plain['same_top1']:.0%}, "
+            f"largest probability change {plain['max_prob_change']:.0e}",
+            font_size=20,
+            color=GREY_B,
+        )
         fit_width(note).to_edge(DOWN, buff=0.3)
         with self.voiceover(
             text="Prompts that hold no sequence keep their predictions: the same top token "

@@ -67,7 +67,11 @@ class _LocalService(SpeechService):
             return cached
         audio = path or self.get_audio_basename(input_data) + ".wav"
         self.write_wav(remove_bookmarks(text), cache_dir / audio)
-        return {"input_text": text, "input_data": input_data, "original_audio": str(audio)}
+        return {
+            "input_text": text,
+            "input_data": input_data,
+            "original_audio": str(audio),
+        }
 
 
 class EspeakService(_LocalService):
@@ -84,13 +88,18 @@ class EspeakService(_LocalService):
         super().__init__(**kwargs)
 
     def settings(self) -> dict:
-        return {"voice": os.environ.get("NC_ESPEAK_VOICE", "en-us"),
-                "wpm": words_per_minute()}
+        return {
+            "voice": os.environ.get("NC_ESPEAK_VOICE", "en-us"),
+            "wpm": words_per_minute(),
+        }
 
     def write_wav(self, text: str, path: Path) -> None:
         s = self.settings()
-        subprocess.run(["espeak-ng", "-v", s["voice"], "-s", str(s["wpm"]), "-w", str(path),
-                        text], check=True, capture_output=True)
+        subprocess.run(
+            ["espeak-ng", "-v", s["voice"], "-s", str(s["wpm"]), "-w", str(path), text],
+            check=True,
+            capture_output=True,
+        )
 
 
 class SilentService(_LocalService):

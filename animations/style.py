@@ -58,8 +58,11 @@ def title_card(scene, title: str, subtitle: str = "") -> VGroup:
     heading = fit_width(Tex(title, font_size=TITLE_SIZE)).to_edge(UP, buff=0.35)
     group = VGroup(heading)
     if subtitle:
-        group.add(fit_width(Tex(subtitle, font_size=BODY_SIZE, color=GREY_B))
-                  .next_to(heading, DOWN, buff=0.15))
+        group.add(
+            fit_width(Tex(subtitle, font_size=BODY_SIZE, color=GREY_B)).next_to(
+                heading, DOWN, buff=0.15
+            )
+        )
     scene.play(FadeIn(group, shift=0.2 * DOWN), run_time=0.8)
     return group
 
@@ -74,8 +77,19 @@ def clear(scene, *keep, run_time: float = 0.6) -> None:
 def spoken(value: float) -> str:
     """A number as the narration says it: "minus one", "0.5"."""
     if float(value).is_integer():
-        words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
-                 "nine", "ten"]
+        words = [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+        ]
         n = int(value)
         if abs(n) <= 10:
             return ("minus " if n < 0 else "plus " if n > 0 else "") + words[abs(n)]

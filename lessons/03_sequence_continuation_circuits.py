@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 994ebe938cc305cfa3f9fa422206f40377a2abef0acf528513696cb5e5950f63
+#     generated_sha256: 2f3a68a8d4239d6b1492915aa674bc64393f08a260edd11f6d65374970357f32
 # ---
 
 # %% [markdown]
@@ -127,8 +127,14 @@ print("The circuits of GPT-2 small (Lan et al. 2023):")
 for task in TASKS:
     kept = cd.PAPER_PERFORMANCE[task]
     print(f"{task}, kept {'n/a' if kept is None else f'{kept:.1%}'}:")
-    print(textwrap.fill(cd.format_circuit(cd.paper_circuit(task)), 76,
-                        initial_indent="  ", subsequent_indent="  "))
+    print(
+        textwrap.fill(
+            cd.format_circuit(cd.paper_circuit(task)),
+            76,
+            initial_indent="  ",
+            subsequent_indent="  ",
+        )
+    )
 paper_shared = cd.circuit_overlap({t: cd.paper_circuit(t) for t in TASKS})
 print("shared heads:", ", ".join(str(c) for c in paper_shared if c.kind == "head"))
 
@@ -161,7 +167,9 @@ logits, cache = model.run_with_cache(example.tokens)
 print(example.prompts[0])
 print(f"tokens {tuple(example.tokens.shape)}, logits {tuple(logits.shape)}")
 for L in range(cfg.n_layers):
-    pre, mid, post = (cache[hook_name(k, L)] for k in ("resid_pre", "resid_mid", "resid_post"))
+    pre, mid, post = (
+        cache[hook_name(k, L)] for k in ("resid_pre", "resid_mid", "resid_post")
+    )
     attn, mlp = cache[hook_name("attn_out", L)], cache[hook_name("mlp_out", L)]
     print(
         f"block {L}: resid {tuple(pre.shape)}; |pre + attn_out - mid| = "
@@ -183,8 +191,10 @@ for L in range(cfg.n_layers):
 # %%
 ln = model.blocks[0].ln1
 mine = tp.layer_norm(cache[hook_name("resid_pre", 0)], ln.w, ln.b)
-print(f"largest difference from the model's ln1: "
-      f"{(mine - cache['blocks.0.ln1.hook_out']).abs().max():.1e}")
+print(
+    f"largest difference from the model's ln1: "
+    f"{(mine - cache['blocks.0.ln1.hook_out']).abs().max():.1e}"
+)
 
 # %% [markdown]
 # ### One attention head: a QK circuit and an OV circuit
@@ -247,12 +257,18 @@ x = cache["blocks.0.ln1.hook_out"]  # [batch, pos, d_model]
 x1 = torch.cat([x, torch.ones(*x.shape[:2], 1)], -1)  # the constant-1 coordinate
 with torch.no_grad():
     W_Q1, W_K1, W_V1 = (
-        torch.cat([W[0, 0], b[0, 0][None]]) for W, b in
-        ((model.W_Q, model.b_Q), (model.W_K, model.b_K), (model.W_V, model.b_V))
+        torch.cat([W[0, 0], b[0, 0][None]])
+        for W, b in (
+            (model.W_Q, model.b_Q),
+            (model.W_K, model.b_K),
+            (model.W_V, model.b_V),
+        )
     )
     pattern, out = tp.attention_head(x1, W_Q1, W_K1, W_V1, model.W_O[0, 0])
     z = cache[hook_name("z", 0)][:, :, 0]  # [batch, pos, d_head]
-print(f"pattern: largest difference {(pattern - cache[hook_name('pattern', 0)][:, 0]).abs().max():.1e}")
+print(
+    f"pattern: largest difference {(pattern - cache[hook_name('pattern', 0)][:, 0]).abs().max():.1e}"
+)
 print(f"output:  largest difference {(out - z @ model.W_O[0, 0]).abs().max():.1e}")
 
 # %% [markdown]
@@ -326,9 +342,13 @@ check_last_member_head(last_member_head)
 # %%
 streams = tp.member_streams(n=64, length=24, seed=0)
 scores = tp.score_last_member_head(tp.last_member_head(), streams)
-print(f"attention from the final position to the last member: {scores['attention']:.1%}")
-print(f"last member copied in {scores['copied']:.0%} of prompts "
-      f"(strength {scores['copy_strength']:.2f})")
+print(
+    f"attention from the final position to the last member: {scores['attention']:.1%}"
+)
+print(
+    f"last member copied in {scores['copied']:.0%} of prompts "
+    f"(strength {scores['copy_strength']:.2f})"
+)
 
 # %% [markdown]
 # This head does half of the task: it *moves* the last member to the final
@@ -356,8 +376,10 @@ for task in TASKS:
     d = hand_data[task]
     with torch.no_grad():
         ld = sequences.logit_diff(hand(d.clean.tokens), d.clean)
-    print(f"{task:<13} top-1 correct {sequences.accuracy(hand, d.clean):.0%}, "
-          f"logit difference {ld:.2f}")
+    print(
+        f"{task:<13} top-1 correct {sequences.accuracy(hand, d.clean):.0%}, "
+        f"logit difference {ld:.2f}"
+    )
 
 # %% [markdown]
 # **Build, then find.** Because we know this model's circuit (heads 0.0 and
@@ -523,8 +545,10 @@ for task in TASKS:
 
 # %%
 hand_lens = study.lens_summary(hand, hand_data["numerals"].clean)
-print("hand-built, answer on top at depth 0, 1, 2:",
-      ", ".join(f"{v:.0%}" for v in hand_lens["answer_top1"].tolist()))
+print(
+    "hand-built, answer on top at depth 0, 1, 2:",
+    ", ".join(f"{v:.0%}" for v in hand_lens["answer_top1"].tolist()),
+)
 
 # %% [markdown]
 # And the lesson's model:
@@ -540,8 +564,12 @@ axes[1].set_title("share of prompts with\nthe answer on top")
 for ax in axes:
     ax.set_xlabel("after layer (0 = embedding)")
     figures.integer_ticks(ax, "x", cfg.n_layers + 1)
-fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
-           ncol=len(TASKS), frameon=False)
+fig.legend(
+    *axes[0].get_legend_handles_labels(),
+    loc="outside lower center",
+    ncol=len(TASKS),
+    frameon=False,
+)
 plt.show()
 
 print(f"{'task':<14}{'depth':>6}{'answer top-1':>14}{'last member top-1':>19}")
@@ -590,8 +618,10 @@ for task in TASKS:
 
 # %%
 hand_to_last = roles.attention_to_members(hand, hand_data["numerals"].clean)[..., -1]
-print("hand-built, attention to the last member:",
-      ", ".join(f"{h} {v:.1%}" for h, v in roles.top_heads(hand_to_last, k=2)))
+print(
+    "hand-built, attention to the last member:",
+    ", ".join(f"{h} {v:.1%}" for h, v in roles.top_heads(hand_to_last, k=2)),
+)
 
 # %% [markdown]
 # And the lesson's model:
@@ -603,8 +633,13 @@ to_members = {
 fig, axes = figures.figure(1, 3, height=2.2 + 0.45 * cfg.n_layers)
 for ax, task in zip(axes, TASKS, strict=True):
     image = figures.heatmap(
-        ax, to_members[task][..., -1], [str(L) for L in range(cfg.n_layers)],
-        [str(h) for h in range(cfg.n_heads)], cmap="Blues", vmin=0, vmax=1,
+        ax,
+        to_members[task][..., -1],
+        [str(L) for L in range(cfg.n_layers)],
+        [str(h) for h in range(cfg.n_heads)],
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
         colorbar=False,
     )
     ax.set_title(task)
@@ -674,6 +709,7 @@ check_attention_to_last_member(attention_to_last_member)
 def predict_top_head() -> str:
     """Your prediction: the head patching will rank first on the numerals, as "layer.head"."""
     raise NotImplementedError("Exercise: write `predict_top_head` here, then run the check below.")
+
 
 # %% [markdown]
 # In GPT-2 small the paper describes head 9.1 attending from the last token
@@ -780,8 +816,13 @@ check_patch_one_head(patch_one_head)
 hand_patched = study.patching_results(hand, hand_data["numerals"])
 print("hand-built, patching each head (numerals):")
 for L in range(hand.cfg.n_layers):
-    print("  " + "  ".join(f"{L}.{h} {hand_patched['heads'][L, h]:.2f}"
-                           for h in range(hand.cfg.n_heads)))
+    print(
+        "  "
+        + "  ".join(
+            f"{L}.{h} {hand_patched['heads'][L, h]:.2f}"
+            for h in range(hand.cfg.n_heads)
+        )
+    )
 
 # %% tags=["nbval-ignore-output"]
 study.announce(model, data["numerals"], "patching")
@@ -794,16 +835,22 @@ for ax, task in zip(axes, TASKS, strict=True):
     m, rows, cols, title = explorers.patching_view(
         patched[task], "residual stream", True, [repr(w)[1:-1] for w in words]
     )
-    explorers.draw_patching(m, rows, cols, f"{task}: residual stream", ax=ax,
-                            colorbar=ax is axes[0])
+    explorers.draw_patching(
+        m, rows, cols, f"{task}: residual stream", ax=ax, colorbar=ax is axes[0]
+    )
 plt.show()
 
 fig, axes = figures.figure(1, 3, height=1.6 + 0.4 * cfg.n_layers)
 for ax, task in zip(axes, TASKS, strict=True):
     m, rows, cols, title = explorers.patching_view(patched[task], "heads", False)
-    explorers.draw_patching(m, [r.removeprefix("layer ") for r in rows],
-                            [c.removeprefix("head ") for c in cols], task, ax=ax,
-                            colorbar=ax is axes[-1])
+    explorers.draw_patching(
+        m,
+        [r.removeprefix("layer ") for r in rows],
+        [c.removeprefix("head ") for c in cols],
+        task,
+        ax=ax,
+        colorbar=ax is axes[-1],
+    )
     ax.set_xlabel("head")
 axes[0].set_ylabel("layer")
 fig.suptitle("heads: share of the clean logit diff restored")
@@ -880,20 +927,34 @@ check_head_dla(head_dla)
 dla = {task: attribution.logit_attribution(model, data[task].clean) for task in TASKS}
 for task in TASKS:
     r = dla[task]
-    total = r["heads"].sum() + r["mlps"].sum() + r["embed"] + r["attn_biases"] + r["constant"]
+    total = (
+        r["heads"].sum()
+        + r["mlps"].sum()
+        + r["embed"]
+        + r["attn_biases"]
+        + r["constant"]
+    )
     with torch.no_grad():
         actual = sequences.logit_diff(model(data[task].clean.tokens), data[task].clean)
     top = roles.top_heads(r["heads"], k=2)
     print(f"{task}: logit diff {actual:.2f} = sum of terms {total:.2f}")
-    print(f"  heads {r['heads'].sum():.2f}, MLPs {r['mlps'].sum():.2f}, "
-          f"embeddings {r['embed']:.2f}; top heads "
-          + ", ".join(f"{h} {v:.2f}" for h, v in top)
-          + f" (patching ranks {roles.top_heads(patched[task]['heads'], 1)[0][0]} first)")
+    print(
+        f"  heads {r['heads'].sum():.2f}, MLPs {r['mlps'].sum():.2f}, "
+        f"embeddings {r['embed']:.2f}; top heads "
+        + ", ".join(f"{h} {v:.2f}" for h, v in top)
+        + f" (patching ranks {roles.top_heads(patched[task]['heads'], 1)[0][0]} first)"
+    )
 hand_dla = attribution.logit_attribution(hand, hand_data["numerals"].clean)["heads"]
-print("hand-built, direct terms of the heads (numerals): "
-      + ", ".join(f"{L}.{h} {hand_dla[L, h]:.2f}" for L in range(2) for h in range(2)))
-print("MLPs' direct terms, numerals:",
-      ", ".join(f"MLP{L} {v:.2f}" for L, v in enumerate(dla["numerals"]["mlps"].tolist())))
+print(
+    "hand-built, direct terms of the heads (numerals): "
+    + ", ".join(f"{L}.{h} {hand_dla[L, h]:.2f}" for L in range(2) for h in range(2))
+)
+print(
+    "MLPs' direct terms, numerals:",
+    ", ".join(
+        f"MLP{L} {v:.2f}" for L, v in enumerate(dla["numerals"]["mlps"].tolist())
+    ),
+)
 
 # %% [markdown]
 # A head can matter to patching and write little directly: it moves the
@@ -1061,11 +1122,18 @@ check_mean_ablate_head(mean_ablate_head)
 study.announce(model, data["numerals"], "ablation")
 setups = {task: study.ablation_setup(model, data[task]) for task in TASKS}
 single = {task: cd.single_ablation_scores(model, setups[task]) for task in TASKS}
-hand_setup = cd.ablation_setup(hand, hand_data["numerals"].clean, hand_data["numerals"].random)
+hand_setup = cd.ablation_setup(
+    hand, hand_data["numerals"].clean, hand_data["numerals"].random
+)
 hand_single = cd.single_ablation_scores(hand, hand_setup)
-print(textwrap.fill("hand-built, each component ablated alone keeps: "
-                    + ", ".join(f"{c} {round(v, 2) + 0.0:.0%}" for c, v in hand_single.items()),
-                    78, subsequent_indent="  "))
+print(
+    textwrap.fill(
+        "hand-built, each component ablated alone keeps: "
+        + ", ".join(f"{c} {round(v, 2) + 0.0:.0%}" for c, v in hand_single.items()),
+        78,
+        subsequent_indent="  ",
+    )
+)
 print(f"{'component':<10}" + "".join(f"{t:>14}" for t in TASKS))
 for comp in cd.all_components(model):
     if min(single[t][comp] for t in TASKS) < 0.97:  # the ones that matter
@@ -1102,9 +1170,14 @@ ratio = attribution.activation_norm_ratio(model, worst, data["numerals"].random)
 print(f"ablating {worst} on the numerals (share of the logit difference kept)")
 for kind, r in kinds.items():
     spread = f" ± {r['spread']:.3f} over 3 draws" if kind == "resample" else ""
-    print(f"  {kind:<9}{r['kept']:>7.1%}{spread}; spread over prompts {r['kept_row_std']:.2f}")
+    print(
+        f"  {kind:<9}{r['kept']:>7.1%}{spread}; spread over prompts {r['kept_row_std']:.2f}"
+    )
 print(f"|mean activation| / mean |activation| of {worst}: {ratio:.2f}")
-print("resampling removes more than the mean:", kinds["resample"]["kept"] < kinds["mean"]["kept"])
+print(
+    "resampling removes more than the mean:",
+    kinds["resample"]["kept"] < kinds["mean"]["kept"],
+)
 
 # %% [markdown]
 # The last line says whether resampling took more of the answer than the
@@ -1219,8 +1292,11 @@ hand_circuit = cd.iterative_prune(
     lambda direction: cd.visit_order(hand, direction),
     lambda circuit: cd.circuit_performance(hand, hand_setup, circuit),
 )
-print("the loop on the hand-built transformer:", cd.format_circuit(hand_circuit),
-      "(planted: heads 0.0, 1.0)")
+print(
+    "the loop on the hand-built transformer:",
+    cd.format_circuit(hand_circuit),
+    "(planted: heads 0.0, 1.0)",
+)
 
 # %% [markdown]
 # The library's `prune_circuit` runs the same loop with less work: a
@@ -1240,18 +1316,32 @@ circuits = {task: found[task].circuit for task in TASKS}
 knockout = {
     task: cd.knockout_performance(model, setups[task], circuits[task]) for task in TASKS
 }
-print(figures.table(
-    [(task, cd.format_circuit(circuits[task]), found[task].performance,
-      knockout[task]) for task in TASKS],
-    ["task", "circuit", "alone keeps", "ablated keeps"], formats=["", "", ".1%", ".1%"],
-))
-print("prune_circuit finds the same numerals circuit as the loop:",
-      set(circuits["numerals"]) == set(mine))
+print(
+    figures.table(
+        [
+            (
+                task,
+                cd.format_circuit(circuits[task]),
+                found[task].performance,
+                knockout[task],
+            )
+            for task in TASKS
+        ],
+        ["task", "circuit", "alone keeps", "ablated keeps"],
+        formats=["", "", ".1%", ".1%"],
+    )
+)
+print(
+    "prune_circuit finds the same numerals circuit as the loop:",
+    set(circuits["numerals"]) == set(mine),
+)
 print("\nGPT-2 small (Lan et al. 2023), kept:")
 for task in TASKS:
     kept = cd.PAPER_PERFORMANCE[task]
-    text = (f"{task}: {cd.format_circuit(cd.paper_circuit(task))} "
-            f"({'not recorded' if kept is None else f'{kept:.1%}'})")
+    text = (
+        f"{task}: {cd.format_circuit(cd.paper_circuit(task))} "
+        f"({'not recorded' if kept is None else f'{kept:.1%}'})"
+    )
     print(textwrap.fill(text, 78, subsequent_indent="    "))
 
 # %% [markdown]
@@ -1358,10 +1448,15 @@ hand_ov = {
     )
     for task in TASKS
 }
-print("hand-built, heads with an OV successor score above 50%: " + ", ".join(
-    f"{L}.{h} ({', '.join(f'{hand_ov[t][L, h]:.0%}' for t in TASKS)})"
-    for L in range(2) for h in range(2) if min(hand_ov[t][L, h] for t in TASKS) > 0.5
-))
+print(
+    "hand-built, heads with an OV successor score above 50%: "
+    + ", ".join(
+        f"{L}.{h} ({', '.join(f'{hand_ov[t][L, h]:.0%}' for t in TASKS)})"
+        for L in range(2)
+        for h in range(2)
+        if min(hand_ov[t][L, h] for t in TASKS) > 0.5
+    )
+)
 print(f"{'head':<8}" + "".join(f"{t:>14}" for t in TASKS))
 best = sorted(
     (
@@ -1392,8 +1487,13 @@ for task in TASKS:
         for m, t in zip(sequences.members(task), top.tolist(), strict=True)
         if t >= 0
     ]
-    print(textwrap.fill(f"head {L_best}.{h_best}, {task}: " + " ".join(pairs), 78,
-                        subsequent_indent="  "))
+    print(
+        textwrap.fill(
+            f"head {L_best}.{h_best}, {task}: " + " ".join(pairs),
+            78,
+            subsequent_indent="  ",
+        )
+    )
 
 # %% [markdown]
 # A head that attends to the last member *and* maps it to its successor does
@@ -1584,7 +1684,10 @@ def fit_each_task(heads, shift=-2):
     return edit
 
 
-edits = {"all movers": fit_each_task(movers), "shared movers only": fit_each_task(shared_movers)}
+edits = {
+    "all movers": fit_each_task(movers),
+    "shared movers only": fit_each_task(shared_movers),
+}
 print(
     f"\n{'edit':<20}{'task':<14}{'successor on top':>18}{'predecessor on top':>20}"
     f"{'logit diff':>16}"
@@ -1676,15 +1779,19 @@ one_task = surgery.fit_member_shift(
 )
 print(f"{'model':<12}{'task':<14}{'successor on top':>18}{'predecessor on top':>20}")
 one_task_effects = {}
-for label, m, edit, sets in (("hand-built", hand, hand_edit, hand_data),
-                             (NAME, model, one_task, tests)):
+for label, m, edit, sets in (
+    ("hand-built", hand, hand_edit, hand_data),
+    (NAME, model, one_task, tests),
+):
     for task in TASKS:
         test = sets[task].clean if label == "hand-built" else sets[task]
         e = surgery.sequence_effect(m, edit, test)
         if label != "hand-built":
             one_task_effects[task] = e
-        print(f"{label:<12}{task:<14}{e['successor_before']:>8.0%} -> "
-              f"{e['successor_after']:<7.0%}{e['shifted_after']:>16.0%}")
+        print(
+            f"{label:<12}{task:<14}{e['successor_before']:>8.0%} -> "
+            f"{e['successor_after']:<7.0%}{e['shifted_after']:>16.0%}"
+        )
 
 # %% [markdown]
 # **What you should see.** On the hand-built transformer the numerals' fit
@@ -1794,8 +1901,11 @@ streams = rep.member_streams(model, data)  # [n_depths, 3, 12, d_model]
 centred = rep.centre(streams)
 depths = [f"before block {L}" for L in range(cfg.n_layers)] + ["after the last"]
 pairs = [(0, 1), (0, 2), (1, 2)]
-print(f"{'depth':<16}" + "".join(f"{TASKS[f][:6]}~{TASKS[g][:6]:<8}" for f, g in pairs)
-      + "  (same value | different values)")
+print(
+    f"{'depth':<16}"
+    + "".join(f"{TASKS[f][:6]}~{TASKS[g][:6]:<8}" for f, g in pairs)
+    + "  (same value | different values)"
+)
 same_minus_diff = []
 for d, label in enumerate(depths):
     cells = []
@@ -1835,9 +1945,13 @@ plt.show()
 print(f"{'depth':<16}" + "".join(f"{t:>24}" for t in TASKS))
 probe = rep.value_probe_transfer(model, data)  # one dict per depth
 for d, label in enumerate(depths):
-    print(f"{label:<16}" + "".join(
-        f"{probe[d][t]['exact']:>10.0%} exact, R² {probe[d][t]['r2']:>+5.2f}" for t in TASKS
-    ))
+    print(
+        f"{label:<16}"
+        + "".join(
+            f"{probe[d][t]['exact']:>10.0%} exact, R² {probe[d][t]['r2']:>+5.2f}"
+            for t in TASKS
+        )
+    )
 print("chance: 1 value in 12 = 8% exact")
 
 # %% [markdown]
@@ -1856,20 +1970,31 @@ print("chance: 1 value in 12 = 8% exact")
 steps = rep.plus_one_direction(centred)  # [n_depths, 3, d_model]
 for d, label in enumerate(depths):
     cos = torch.nn.functional.cosine_similarity
-    print(f"{label:<16} cos(+1 step): numerals~words {cos(steps[d, 0], steps[d, 1], dim=0):+.2f}, "
-          f"numerals~months {cos(steps[d, 0], steps[d, 2], dim=0):+.2f}")
-steer_layer = Component.parse(roles.top_heads(patched["numerals"]["heads"], 1)[0][0]).layer
+    print(
+        f"{label:<16} cos(+1 step): numerals~words {cos(steps[d, 0], steps[d, 1], dim=0):+.2f}, "
+        f"numerals~months {cos(steps[d, 0], steps[d, 2], dim=0):+.2f}"
+    )
+steer_layer = Component.parse(
+    roles.top_heads(patched["numerals"]["heads"], 1)[0][0]
+).layer
 steering = {
-    task: rep.steering_effect(model, data[task].clean, steps[steer_layer, 0], steer_layer,
-                              alphas=(0.0, 1.0, 4.0))
+    task: rep.steering_effect(
+        model,
+        data[task].clean,
+        steps[steer_layer, 0],
+        steer_layer,
+        alphas=(0.0, 1.0, 4.0),
+    )
     for task in TASKS
 }
 print(f"\nadding a * (numerals' +1 step) before block {steer_layer} at the last member")
 print(f"{'task':<14}{'a':>5}{'answer on top':>15}{'+2 on top':>11}{'logit diff':>12}")
 for task in TASKS:
     for alpha, r in steering[task].items():
-        print(f"{task:<14}{alpha:>5.0f}{r['answer']:>15.0%}{r['plus_two']:>11.0%}"
-              f"{r['logit_diff']:>12.2f}")
+        print(
+            f"{task:<14}{alpha:>5.0f}{r['answer']:>15.0%}{r['plus_two']:>11.0%}"
+            f"{r['logit_diff']:>12.2f}"
+        )
 moved = max(r["plus_two"] for s in steering.values() for r in s.values())
 print(f"largest share of prompts moved to +2 by steering: {moved:.0%}")
 

@@ -598,8 +598,10 @@ for name, kwargs in variants.items():
     m = analogies.train_counting_embeddings(**kwargs)
     acc = analogies.analogy_accuracy(analogies.embeddings(m))["all"]
     acc_all = analogies.analogy_accuracy(analogies.embeddings(m), False)["all"]
-    print(f"{name:30s} {analogies.successor_accuracy(m):10.3f} {acc:10.3f}"
-          f" {acc_all:10.3f}")
+    print(
+        f"{name:30s} {analogies.successor_accuracy(m):10.3f} {acc:10.3f}"
+        f" {acc_all:10.3f}"
+    )
 
 # %% [markdown]
 # Read the table from the printed numbers. Every variant that learns the task
@@ -766,8 +768,10 @@ print(f"largest output change after turning the hidden plane 40°: {change:.1e}"
 print("weights of each hidden dimension on the 5 features:")
 for k, row in enumerate(superposition.neuron_weights(pentagon)):
     print(f"  dimension {k}: {toy_pictures.pick(row)}")
-print("features each dimension reads (|weight| > 0.25):",
-      superposition.features_per_neuron(pentagon))
+print(
+    "features each dimension reads (|weight| > 0.25):",
+    superposition.features_per_neuron(pentagon),
+)
 
 # %% [markdown]
 # The change is float rounding. And each hidden dimension reads at least four
@@ -841,8 +845,10 @@ check_most_exciting_input(most_exciting_input)
 # %%
 for k, w in enumerate(superposition.neuron_weights(pentagon)):
     x_best = superposition.most_exciting_input(w)
-    print(f"dimension {k}: most exciting input {toy_pictures.pick(x_best)}, "
-          f"w · x = {float(w @ x_best):.2f}")
+    print(
+        f"dimension {k}: most exciting input {toy_pictures.pick(x_best)}, "
+        f"w · x = {float(w @ x_best):.2f}"
+    )
 
 # %% [markdown]
 # Each answer is a **blend** of two or more features, not one of them. It

@@ -143,8 +143,10 @@ for w1, w2 in [(2.0, -0.5), (0.1, -3.0), (7.0, -7.0)]:
     net = rc.relu_net([[w1], [w2]], [[1 / w1, 1 / w2]])
     with torch.no_grad():
         error = (net(x) - x).abs().max().item()
-    print(f"W_in = [{w1}, {w2}], W_out = [{1 / w1:.3f}, {1 / w2:.3f}]"
-          f" -> largest error {error:.1e}")
+    print(
+        f"W_in = [{w1}, {w2}], W_out = [{1 / w1:.3f}, {1 / w2:.3f}]"
+        f" -> largest error {error:.1e}"
+    )
 
 # %% [markdown]
 # ## 3. Exercise: abs by hand
@@ -166,6 +168,7 @@ for w1, w2 in [(2.0, -0.5), (0.1, -3.0), (7.0, -7.0)]:
 # `|x| = ReLU(x) + ReLU(-x)`: the same two detectors as identity, *added*
 # instead of subtracted. `W_in = [[1], [-1]]`, `W_out = [[1, 1]]`.
 # </details>
+
 
 # %% tags=["exercise"]
 def abs_weights() -> tuple[torch.Tensor, torch.Tensor]:
@@ -226,8 +229,10 @@ with torch.no_grad():
         builder, exact = rc.HAND_BUILT[name]
         net = builder()
         error = (net(pairs) - exact(pairs)).abs().max().item()
-        print(f"{name:9s} W_in = {net.weights[0].tolist()}, "
-              f"W_out = {net.weights[1].tolist()}, largest error {error:.1e}")
+        print(
+            f"{name:9s} W_in = {net.weights[0].tolist()}, "
+            f"W_out = {net.weights[1].tolist()}, largest error {error:.1e}"
+        )
 
 # %% [markdown]
 # ## 5. The greaterness detector
@@ -241,7 +246,9 @@ with torch.no_grad():
 greater = rc.greaterness_net()
 examples = torch.tensor([[3.0, 1.0], [1.0, 3.0], [-2.0, -5.0], [4.0, 4.0]])
 with torch.no_grad():
-    for (a, b), g in zip(examples.tolist(), greater(examples)[:, 0].tolist(), strict=True):
+    for (a, b), g in zip(
+        examples.tolist(), greater(examples)[:, 0].tolist(), strict=True
+    ):
         print(f"greaterness of {a:+.0f} over {b:+.0f}: {g:.0f}")
 
 # %% [markdown]
@@ -265,6 +272,7 @@ with torch.no_grad():
 # minus the greaterness of `x1`. `W_in = [[1, 0], [-1, 0], [1, -1]]`,
 # `W_out = [[1, -1, -1]]`.
 # </details>
+
 
 # %% tags=["exercise"]
 def min_weights() -> tuple[torch.Tensor, torch.Tensor]:
@@ -290,8 +298,10 @@ with torch.no_grad():
         builder, exact = rc.HAND_BUILT[name]
         net = builder()
         error = (net(pairs) - exact(pairs)).abs().max().item()
-        print(f"{name}: W_in = {net.weights[0].tolist()},\n"
-              f"     W_out = {net.weights[1].tolist()}, largest error {error:.1e}")
+        print(
+            f"{name}: W_in = {net.weights[0].tolist()},\n"
+            f"     W_out = {net.weights[1].tolist()}, largest error {error:.1e}"
+        )
 
 # %% [markdown]
 # (Errors of about 1e-5 on inputs of size 100 are float32 rounding, not the
@@ -360,6 +370,7 @@ with torch.no_grad():
 # the argument, it is never 0.
 # </details>
 
+
 # %% tags=["exercise"]
 def min_counterexample(W_in: torch.Tensor, W_out: torch.Tensor) -> torch.Tensor:
     """Return an input x [2] where the 2-unit network W_out ReLU(W_in x) is not min(x)."""
@@ -367,7 +378,9 @@ def min_counterexample(W_in: torch.Tensor, W_out: torch.Tensor) -> torch.Tensor:
     lines = [w for w in W_in if w.norm() > 0] + [torch.tensor([1.0, -1.0])]
     rays = torch.stack([torch.stack([-w[1], w[0]]) for w in lines])  # along each line
     angles = torch.atan2(rays[:, 1], rays[:, 0])
-    angles = torch.cat([angles, angles + torch.pi]).remainder(2 * torch.pi).sort().values
+    angles = (
+        torch.cat([angles, angles + torch.pi]).remainder(2 * torch.pi).sort().values
+    )
     following = angles.roll(-1)
     following[-1] += 2 * torch.pi
     angles = torch.cat([angles, (angles + following) / 2])  # rays and sector middles
@@ -394,9 +407,11 @@ for W_in, W_out in [
     (torch.tensor([[1.0, -1.0], [-1.0, 1.0]]), torch.tensor([[-0.5, -0.5]])),
 ]:
     x = rc.min_counterexample(W_in, W_out)
-    print(f"W_in = {W_in.tolist()}: at x = {[round(v, 3) for v in x.tolist()]} "
-          f"the network gives {rc.two_unit_output(W_in, W_out, x).item():+.3f}, "
-          f"min is {x.min().item():+.3f}")
+    print(
+        f"W_in = {W_in.tolist()}: at x = {[round(v, 3) for v in x.tolist()]} "
+        f"the network gives {rc.two_unit_output(W_in, W_out, x).item():+.3f}, "
+        f"min is {x.min().item():+.3f}"
+    )
 
 # ## 7. Min of four, by composition
 #
@@ -479,9 +494,11 @@ abs_runs = rt.train("abs", seeds=[0, 1], progress=False)
 for i, seed in enumerate(abs_runs.seeds):
     w_in = abs_runs.final[0][i, :, 0].tolist()
     w_out = abs_runs.final[1][i, 0].tolist()
-    print(f"seed {seed}: W_in {[round(w, 3) for w in w_in]}, "
-          f"W_out {[round(w, 3) for w in w_out]}, "
-          f"test MSE {abs_runs.test_mse[i]:.1e}, outcome: {abs_runs.outcomes[i]}")
+    print(
+        f"seed {seed}: W_in {[round(w, 3) for w in w_in]}, "
+        f"W_out {[round(w, 3) for w in w_out]}, "
+        f"test MSE {abs_runs.test_mse[i]:.1e}, outcome: {abs_runs.outcomes[i]}"
+    )
 
 # %% [markdown]
 # Seed 1 lands on the hand-built circuit, scaled: a positive and a negative
@@ -514,9 +531,11 @@ for i, seed in enumerate(abs_runs.seeds):
 # row, take the best learned index not used yet.
 # </details>
 
+
 # %% tags=["exercise"]
-def match_units(learned: torch.Tensor, reference: torch.Tensor,
-                min_cosine: float = 0.99) -> list:
+def match_units(
+    learned: torch.Tensor, reference: torch.Tensor, min_cosine: float = 0.99
+) -> list:
     """For each reference unit, the index of the learned unit pointing its way, or None."""
     # BEGIN SOLUTION
     learned_dirs = torch.nn.functional.normalize(learned, dim=1)
@@ -546,9 +565,11 @@ for i, seed in enumerate(abs_runs.seeds):
     learned = abs_runs.net(i)
     matches = rt.match_units(learned.weights[0].detach(), reference.weights[0])
     products = rt.unit_products(learned, reference, matches)
-    print(f"seed {seed}: hand-built unit -> learned unit {matches}, "
-          f"products (should be 1): "
-          f"{[None if p is None else round(p, 4) for p in products]}")
+    print(
+        f"seed {seed}: hand-built unit -> learned unit {matches}, "
+        f"products (should be 1): "
+        f"{[None if p is None else round(p, 4) for p in products]}"
+    )
 
 # %% [markdown]
 # Seed 1 matches both motifs with products of 1: it found our circuit,
@@ -576,17 +597,27 @@ plt.show()
 # ours as the median over the runs that found the circuit, and what seed 0 did.
 
 # %%
-osier_mse = {"identity": 1.7e-13, "negation": 1.8e-13, "abs": 1.8e-13,
-             "add": 8.1e-13, "subtract": 6.0e-12, "min": 4.3e-12}
+osier_mse = {
+    "identity": 1.7e-13,
+    "negation": 1.8e-13,
+    "abs": 1.8e-13,
+    "add": 8.1e-13,
+    "subtract": 6.0e-12,
+    "min": 4.3e-12,
+}
 osier_seed0 = {"negation": "stuck", "abs": "stuck"}
-print(f"{'function':10s}{'found':>7s}{'dead':>6s}{'our median MSE':>16s}"
-      f"{'Osier MSE':>11s}   seed 0 (ours / Osier)")
+print(
+    f"{'function':10s}{'found':>7s}{'dead':>6s}{'our median MSE':>16s}"
+    f"{'Osier MSE':>11s}   seed 0 (ours / Osier)"
+)
 for name, run in runs.items():
     found = torch.tensor([o == "found" for o in run.outcomes])
     median = run.test_mse[found].median().item() if found.any() else float("nan")
-    print(f"{name:10s}{counts[name]['found']:>7d}{counts[name]['dead region']:>6d}"
-          f"{median:>16.1e}{osier_mse[name]:>11.1e}   {run.outcomes[0]} / "
-          f"{osier_seed0.get(name, 'fine')}")
+    print(
+        f"{name:10s}{counts[name]['found']:>7d}{counts[name]['dead region']:>6d}"
+        f"{median:>16.1e}{osier_mse[name]:>11.1e}   {run.outcomes[0]} / "
+        f"{osier_seed0.get(name, 'fine')}"
+    )
 
 # %% [markdown]
 # Three things to read in this table. When training finds the circuit it finds
@@ -628,6 +659,7 @@ for name, run in runs.items():
 # when its pre-activation is `<= 0`.
 # </details>
 
+
 # %% tags=["exercise"]
 def silent_inputs(W_in: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """[batch] bool: True where every hidden unit of W_in is off."""
@@ -650,8 +682,10 @@ print("silent:       ", rt.silent_inputs(stuck.weights[0].detach(), line).tolist
 for unit in range(2):
     start = abs_runs.initial[0][0, unit, 0].item()
     end = abs_runs.final[0][0, unit, 0].item()
-    print(f"hidden unit {unit}: weight {start:+.3f} at the start, {end:+.3f} at the end"
-          f" (out weight {abs_runs.final[1][0, 0, unit].item():+.3f})")
+    print(
+        f"hidden unit {unit}: weight {start:+.3f} at the start, {end:+.3f} at the end"
+        f" (out weight {abs_runs.final[1][0, 0, unit].item():+.3f})"
+    )
 fig = hidden_units_figure(stuck, "seed 0 of abs: the output", "network")
 plt.show()
 
@@ -665,7 +699,9 @@ plt.show()
 # that never falls.
 
 # %%
-fig = loss_curves_figure(abs_runs, [0, 1], "abs: a run that found the circuit, one that did not")
+fig = loss_curves_figure(
+    abs_runs, [0, 1], "abs: a run that found the circuit, one that did not"
+)
 plt.show()
 
 # %% [markdown]
@@ -678,8 +714,11 @@ sides = rt.start_side_table(runs)
 for name, rows in sides.items():
     for side, outcome in sorted(rows.items()):
         print(f"{name:9s} started {side:9s}: {outcome}")
-print("hidden weights that changed sign during training, of",
-      runs["abs"].initial[0].numel(), "per function:")
+print(
+    "hidden weights that changed sign during training, of",
+    runs["abs"].initial[0].numel(),
+    "per function:",
+)
 print({name: rt.sign_changes(runs[name]) for name in sides})
 
 # %% [markdown]

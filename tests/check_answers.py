@@ -16,7 +16,9 @@ def fails_with(check, answer, *fragments) -> str:
         check(answer)
     message = str(error.value)
     assert "\n" not in message, f"a check's message should be one line: {message!r}"
-    assert len(message) < 400, f"a check's message should be one short sentence: {message!r}"
+    assert len(message) < 400, (
+        f"a check's message should be one short sentence: {message!r}"
+    )
     for fragment in fragments:
         assert fragment in message, message
     return message

@@ -51,10 +51,18 @@ def widget_redraws(box, control_description: str, value) -> int:
 
 def pytest_addoption(parser):
     """Manim's frames_comparison options (tests/test_scene_frames.py)."""
-    parser.addoption("--set_test", action="store_true", default=False,
-                     help="write the control frames of the scene frame tests")
-    parser.addoption("--show_diff", action="store_true", default=False,
-                     help="show the differing frames when a scene frame test fails")
+    parser.addoption(
+        "--set_test",
+        action="store_true",
+        default=False,
+        help="write the control frames of the scene frame tests",
+    )
+    parser.addoption(
+        "--show_diff",
+        action="store_true",
+        default=False,
+        help="show the differing frames when a scene frame test fails",
+    )
 
 
 # Tests compute every result: the on-disk result cache (science.disk_cache) is

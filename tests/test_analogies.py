@@ -71,8 +71,12 @@ def test_accuracy_with_and_without_excluding_the_query_words(E):
     assert analogies.analogy_accuracy(E)["all"] == 1.0
     assert analogies.analogy_accuracy(E, exclude_query=False)["all"] == 1.0
     # "In every variant but the first, allowing the query words lowers the score."
-    for kwargs in ({"weight_decay": 0.0}, {"factorised": False}, {"d_embed": 4},
-                   {"d_embed": 2}):
+    for kwargs in (
+        {"weight_decay": 0.0},
+        {"factorised": False},
+        {"d_embed": 4},
+        {"d_embed": 2},
+    ):
         E2 = analogies.embeddings(analogies.train_counting_embeddings(**kwargs))
         strict = analogies.analogy_accuracy(E2, exclude_query=False)["all"]
         assert strict < analogies.analogy_accuracy(E2)["all"] < 1.0

@@ -29,12 +29,18 @@ def test_call_catches_shape_changes_list_changes_and_keywords():
     with pytest.raises(CheckFailed, match="`vocab` in place"):
         call(lambda E, vocab: vocab.pop(), torch.ones(2), ["a", "b"])
     with pytest.raises(CheckFailed, match=r"`min_cosine`|`learned`"):
-        call(lambda learned, min_cosine=0.9: learned.zero_(), torch.ones(2), min_cosine=0.5)
+        call(
+            lambda learned, min_cosine=0.9: learned.zero_(),
+            torch.ones(2),
+            min_cosine=0.5,
+        )
 
 
 def test_call_accepts_functions_that_leave_inputs_alone():
     x = torch.tensor([1.0, float("nan")])
-    assert call(lambda v: v + 1, x).shape == (2,)  # NaN inputs compare equal to themselves
+    assert call(lambda v: v + 1, x).shape == (
+        2,
+    )  # NaN inputs compare equal to themselves
     assert call(lambda v: v.clone().add_(1), x) is not None
 
 

@@ -181,10 +181,17 @@ def _in_place_neuron(x, w, b):
 
 
 NEURON_MISTAKES = [
-    ("hard-wired to 3 inputs",
-     lambda x, w, b: x[:, 0] * w[0] + x[:, 1] * w[1] + x[:, 2] * w[2] + b, "size"),
+    (
+        "hard-wired to 3 inputs",
+        lambda x, w, b: x[:, 0] * w[0] + x[:, 1] * w[1] + x[:, 2] * w[2] + b,
+        "size",
+    ),
     ("ReLU applied", lambda x, w, b: torch.relu(x @ w + b), "applies ReLU"),
-    ("summed over the batch", lambda x, w, b: (x * w).sum(dim=0) + b, "sums over the batch"),
+    (
+        "summed over the batch",
+        lambda x, w, b: (x * w).sum(dim=0) + b,
+        "sums over the batch",
+    ),
     ("in-place multiply", _in_place_neuron, "changed its input `x` in place"),
     ("bias forgotten", lambda x, w, b: x @ w, "forgets the bias"),
     ("returns a list", lambda x, w, b: (x @ w + b).tolist(), "torch.Tensor"),
@@ -208,9 +215,17 @@ def _hard_wired_layer(x, W, b):
 LAYER_MISTAKES = [
     ("in-place transpose", _in_place_layer, "changed its input `W` in place"),
     ("hard-wired to 2 outputs", _hard_wired_layer, "shape (5, 2)"),
-    ("W instead of W.T on a square W", lambda x, W, b: x @ W + b, "raised RuntimeError"),
+    (
+        "W instead of W.T on a square W",
+        lambda x, W, b: x @ W + b,
+        "raised RuntimeError",
+    ),
     ("ReLU applied", lambda x, W, b: torch.relu(x @ W.T + b), "applies ReLU"),
-    ("bias per input", lambda x, W, b: x @ W.T + b.sum(), "differs from torch.nn.Linear"),
+    (
+        "bias per input",
+        lambda x, W, b: x @ W.T + b.sum(),
+        "differs from torch.nn.Linear",
+    ),
     ("transposed result", lambda x, W, b: (x @ W.T + b).T, "W @ x.T"),
 ]
 LAYER_RIGHT = [
@@ -241,8 +256,12 @@ def _in_place_solve(v, B):
 
 def _cramer_2d(v, B):  # written for 2-D only
     det = B[0, 0] * B[1, 1] - B[0, 1] * B[1, 0]
-    return torch.stack([(v[0] * B[1, 1] - B[0, 1] * v[1]) / det,
-                        (B[0, 0] * v[1] - v[0] * B[1, 0]) / det])
+    return torch.stack(
+        [
+            (v[0] * B[1, 1] - B[0, 1] * v[1]) / det,
+            (B[0, 0] * v[1] - v[0] * B[1, 0]) / det,
+        ]
+    )
 
 
 BASIS_MISTAKES = [
@@ -272,19 +291,30 @@ def _hard_wired_rotate(W_in, b_in, W_out, R):
 
 ROTATE_MISTAKES = [
     ("in place", _in_place_rotate, "changed its input `W_in` in place"),
-    ("bias as b_in @ R", lambda W_in, b_in, W_out, R: (R @ W_in, b_in @ R, W_out @ R.T),
-     "b_in @ R"),
-    ("R on the wrong side of W_out", lambda W_in, b_in, W_out, R: (R @ W_in, R @ b_in,
-                                                                    R @ W_out.T),
-     "shape"),
+    (
+        "bias as b_in @ R",
+        lambda W_in, b_in, W_out, R: (R @ W_in, b_in @ R, W_out @ R.T),
+        "b_in @ R",
+    ),
+    (
+        "R on the wrong side of W_out",
+        lambda W_in, b_in, W_out, R: (R @ W_in, R @ b_in, R @ W_out.T),
+        "shape",
+    ),
     ("works for d_hidden = 4 only", _hard_wired_rotate, "W_out"),
-    ("rotated by the inverse", lambda W_in, b_in, W_out, R: (R.T @ W_in, R.T @ b_in,
-                                                             W_out @ R), "Rᵀ @ W_in"),
+    (
+        "rotated by the inverse",
+        lambda W_in, b_in, W_out, R: (R.T @ W_in, R.T @ b_in, W_out @ R),
+        "Rᵀ @ W_in",
+    ),
 ]
 ROTATE_RIGHT = [
     lambda W_in, b_in, W_out, R: [R @ W_in, b_in @ R.T, (R @ W_out.T).T],
-    lambda W_in, b_in, W_out, R: (torch.einsum("hk,ki->hi", R, W_in), R @ b_in,
-                                  W_out @ torch.linalg.inv(R)),
+    lambda W_in, b_in, W_out, R: (
+        torch.einsum("hk,ki->hi", R, W_in),
+        R @ b_in,
+        W_out @ torch.linalg.inv(R),
+    ),
 ]
 
 
@@ -377,11 +407,22 @@ def test_leak(capsys):
     fails_with(check_leak, lambda W, b, i, j: None, "None")
     fails_with(check_leak, lambda W, b, i, j: W[:, i] @ W[:, j], "interference")
     fails_with(check_leak, lambda W, b, i, j: W[:, i] @ W[:, j] + b[j], "ReLU")
-    fails_with(check_leak, lambda W, b, i, j: torch.relu(W[:, i] @ W[:, j] + b[i]), "b[i]")
-    fails_with(check_leak, lambda W, b, i, j: torch.relu(W[i % 2] @ W[j % 2] + b[j]), "rows")
-    fails_with(check_leak, lambda W, b, i, j: torch.relu(
-        torch.cosine_similarity(W[:, i], W[:, j], dim=0) + b[j]), "cosine")
-    fails_with(check_leak, lambda W, b, i, j: torch.relu(W.T @ W[:, i] + b), "one number")
+    fails_with(
+        check_leak, lambda W, b, i, j: torch.relu(W[:, i] @ W[:, j] + b[i]), "b[i]"
+    )
+    fails_with(
+        check_leak, lambda W, b, i, j: torch.relu(W[i % 2] @ W[j % 2] + b[j]), "rows"
+    )
+    fails_with(
+        check_leak,
+        lambda W, b, i, j: torch.relu(
+            torch.cosine_similarity(W[:, i], W[:, j], dim=0) + b[j]
+        ),
+        "cosine",
+    )
+    fails_with(
+        check_leak, lambda W, b, i, j: torch.relu(W.T @ W[:, i] + b), "one number"
+    )
     fails_with(check_leak, lambda W, b, i, j: "0.28", "should be a number")
     fails_with(check_leak, lambda W, b, i, j: W.mul_(0).sum(), "in place")
 
@@ -409,13 +450,22 @@ def test_most_exciting_input(capsys):
     fails_with(check_most_exciting_input, stub, "not written yet")
     fails_with(check_most_exciting_input, lambda w: None, "None")
     fails_with(check_most_exciting_input, lambda w: w / w.norm(), "negative entries")
-    fails_with(check_most_exciting_input,
-               lambda w: torch.nn.functional.one_hot(w.argmax(), len(w)).float(), "blend")
+    fails_with(
+        check_most_exciting_input,
+        lambda w: torch.nn.functional.one_hot(w.argmax(), len(w)).float(),
+        "blend",
+    )
     fails_with(check_most_exciting_input, lambda w: torch.relu(w), "length")
     fails_with(check_most_exciting_input, lambda w: torch.relu(w) / w.norm(), "length")
     fails_with(check_most_exciting_input, lambda w: w.abs() / w.abs().norm(), "|w|")
-    fails_with(check_most_exciting_input, lambda w: torch.relu(w) / torch.relu(w).norm(),
-               "least negative")
-    fails_with(check_most_exciting_input, lambda w: torch.ones_like(w) / len(w) ** 0.5,
-               "possible")
+    fails_with(
+        check_most_exciting_input,
+        lambda w: torch.relu(w) / torch.relu(w).norm(),
+        "least negative",
+    )
+    fails_with(
+        check_most_exciting_input,
+        lambda w: torch.ones_like(w) / len(w) ** 0.5,
+        "possible",
+    )
     fails_with(check_most_exciting_input, _relu_in_place, "in place")

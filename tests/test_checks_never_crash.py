@@ -10,17 +10,42 @@ from neuralcircuits.teaching.linear_algebra import checks as la
 from neuralcircuits.teaching.relu_circuits import checks as rc
 
 GARBAGE = [
-    "a string", 3, 2.5, True, {"W_in": 1}, [], [None], (None, None), (1, 2, 3),
-    torch.tensor(float("nan")), torch.zeros(0), torch.zeros(2, 2, 2), torch.tensor([True]),
-    torch.ones(3, dtype=torch.complex64), [[1.0], [-1.0]], (torch.ones(2, 1), "W_out"),
-    (torch.ones(2, 1), torch.full((1, 2), float("nan"))), [torch.ones(1)] * 3,
-    torch.tensor([0, 1]), object(),
+    "a string",
+    3,
+    2.5,
+    True,
+    {"W_in": 1},
+    [],
+    [None],
+    (None, None),
+    (1, 2, 3),
+    torch.tensor(float("nan")),
+    torch.zeros(0),
+    torch.zeros(2, 2, 2),
+    torch.tensor([True]),
+    torch.ones(3, dtype=torch.complex64),
+    [[1.0], [-1.0]],
+    (torch.ones(2, 1), "W_out"),
+    (torch.ones(2, 1), torch.full((1, 2), float("nan"))),
+    [torch.ones(1)] * 3,
+    torch.tensor([0, 1]),
+    object(),
 ]
 
-CHECKS = [la.check_neuron_output, la.check_linear_layer, la.check_coordinates_in_basis,
-          la.check_rotate_hidden, la.check_analogy, la.check_leak,
-          la.check_most_exciting_input, rc.check_abs_weights, rc.check_min_weights,
-          rc.check_match_units, rc.check_silent_inputs, rc.check_min_counterexample]
+CHECKS = [
+    la.check_neuron_output,
+    la.check_linear_layer,
+    la.check_coordinates_in_basis,
+    la.check_rotate_hidden,
+    la.check_analogy,
+    la.check_leak,
+    la.check_most_exciting_input,
+    rc.check_abs_weights,
+    rc.check_min_weights,
+    rc.check_match_units,
+    rc.check_silent_inputs,
+    rc.check_min_counterexample,
+]
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)

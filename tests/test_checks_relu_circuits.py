@@ -16,31 +16,52 @@ from neuralcircuits.teaching.relu_circuits.checks import (
 
 
 def test_abs_weights(capsys):
-    check_abs_weights(lambda: (torch.tensor([[2.0], [-0.5]]), torch.tensor([[0.5, 2.0]])))
+    check_abs_weights(
+        lambda: (torch.tensor([[2.0], [-0.5]]), torch.tensor([[0.5, 2.0]]))
+    )
     assert "✔" in capsys.readouterr().out
-    fails_with(check_abs_weights, lambda: (torch.tensor([[1.0], [-1.0]]),
-                                           torch.tensor([[1.0, -1.0]])),
-               "at input -3", "identity")
-    fails_with(check_abs_weights, lambda: (torch.tensor([[1.0, -1.0]]),
-                                           torch.tensor([[1.0, 1.0]])), "shape (1, 2)")
-    fails_with(check_abs_weights, lambda: ([[1.0], [-1.0]], [[1.0, 1.0]]), "torch.Tensor")
+    fails_with(
+        check_abs_weights,
+        lambda: (torch.tensor([[1.0], [-1.0]]), torch.tensor([[1.0, -1.0]])),
+        "at input -3",
+        "identity",
+    )
+    fails_with(
+        check_abs_weights,
+        lambda: (torch.tensor([[1.0, -1.0]]), torch.tensor([[1.0, 1.0]])),
+        "shape (1, 2)",
+    )
+    fails_with(
+        check_abs_weights, lambda: ([[1.0], [-1.0]], [[1.0, 1.0]]), "torch.Tensor"
+    )
     fails_with(check_abs_weights, lambda: None, "None")
     fails_with(check_abs_weights, stub, "not written yet")
     fails_with(check_abs_weights, lambda: 1 / 0, "ZeroDivisionError")
 
 
 def test_min_weights(capsys):
-    good = (torch.tensor([[1.0, 0.0], [-1.0, 0.0], [1.0, -1.0]]),
-            torch.tensor([[1.0, -1.0, -1.0]]))
+    good = (
+        torch.tensor([[1.0, 0.0], [-1.0, 0.0], [1.0, -1.0]]),
+        torch.tensor([[1.0, -1.0, -1.0]]),
+    )
     check_min_weights(lambda: good)
     assert "✔" in capsys.readouterr().out
-    mirror = (torch.tensor([[0.0, 1.0], [0.0, -1.0], [-1.0, 1.0]]),
-              torch.tensor([[1.0, -1.0, -1.0]]))
+    mirror = (
+        torch.tensor([[0.0, 1.0], [0.0, -1.0], [-1.0, 1.0]]),
+        torch.tensor([[1.0, -1.0, -1.0]]),
+    )
     check_min_weights(lambda: mirror)
-    as_max = (good[0] * torch.tensor([[1.0], [1.0], [-1.0]]), torch.tensor([[1.0, -1.0, 1.0]]))
+    as_max = (
+        good[0] * torch.tensor([[1.0], [1.0], [-1.0]]),
+        torch.tensor([[1.0, -1.0, 1.0]]),
+    )
     fails_with(check_min_weights, lambda: as_max, "that is max")
-    fails_with(check_min_weights, lambda: (good[0][:2], good[1][:, :2]), "fewer than the 3")
-    fails_with(check_min_weights, lambda: (good[0], good[1].T), "W_out has shape (3, 1)")
+    fails_with(
+        check_min_weights, lambda: (good[0][:2], good[1][:, :2]), "fewer than the 3"
+    )
+    fails_with(
+        check_min_weights, lambda: (good[0], good[1].T), "W_out has shape (3, 1)"
+    )
     fails_with(check_min_weights, stub, "not written yet")
 
 
@@ -53,15 +74,19 @@ def test_match_units(capsys):
 
     fails_with(check_match_units, greedy_reuse, "used twice")
     fails_with(check_match_units, lambda learned, reference: None, "returned None")
-    fails_with(check_match_units, lambda learned, reference: [0], "one per reference unit")
+    fails_with(
+        check_match_units, lambda learned, reference: [0], "one per reference unit"
+    )
     fails_with(check_match_units, stub, "not written yet")
 
 
 def test_silent_inputs(capsys):
     check_silent_inputs(rt.silent_inputs)
     assert "✔" in capsys.readouterr().out
-    fails_with(check_silent_inputs, lambda w, x: (x @ w.T < 0).all(dim=1), "ReLU(0) = 0")
-    fails_with(check_silent_inputs, lambda w, x: (x @ w.T <= 0), "shape")
+    fails_with(
+        check_silent_inputs, lambda w, x: (x @ w.T < 0).all(dim=1), "ReLU(0) = 0"
+    )
+    fails_with(check_silent_inputs, lambda w, x: x @ w.T <= 0, "shape")
     fails_with(check_silent_inputs, lambda w, x: (x @ w.T <= 0).any(dim=1), ".any")
     fails_with(check_silent_inputs, lambda w, x: None, "None")
 
@@ -77,13 +102,23 @@ def T(rows):
 
 ABS_MISTAKES = [
     ("identity", lambda: (T([[1.0], [-1.0]]), T([[1.0, -1.0]])), "identity"),
-    ("both detectors positive", lambda: (T([[1.0], [1.0]]), T([[1.0, 1.0]])),
-     "one side of 0 gives nothing"),
+    (
+        "both detectors positive",
+        lambda: (T([[1.0], [1.0]]), T([[1.0, 1.0]])),
+        "one side of 0 gives nothing",
+    ),
     ("scale not undone", lambda: (T([[2.0], [-2.0]]), T([[1.0, 1.0]])), "2·|x|"),
-    ("W_in and W_out swapped", lambda: (T([[1.0, 1.0]]), T([[1.0], [-1.0]])),
-     "other way round"),
+    (
+        "W_in and W_out swapped",
+        lambda: (T([[1.0, 1.0]]), T([[1.0], [-1.0]])),
+        "other way round",
+    ),
     ("negation", lambda: (T([[1.0], [-1.0]]), T([[-1.0, 1.0]])), "negation"),
-    ("a 1-D W_out", lambda: (T([[1.0], [-1.0]]), T([1.0, 1.0])), "W_out has shape (2,)"),
+    (
+        "a 1-D W_out",
+        lambda: (T([[1.0], [-1.0]]), T([1.0, 1.0])),
+        "W_out has shape (2,)",
+    ),
 ]
 ABS_RIGHT = [
     lambda: (T([[-1.0], [1.0]]), T([[1.0, 1.0]])),  # the other order
@@ -94,17 +129,36 @@ ABS_RIGHT = [
 
 GOOD_MIN = (T([[1.0, 0.0], [-1.0, 0.0], [1.0, -1.0]]), T([[1.0, -1.0, -1.0]]))
 MIN_MISTAKES = [
-    ("greaterness added", lambda: (GOOD_MIN[0], T([[1.0, -1.0, 1.0]])),
-     "adds the greaterness of x1"),
-    ("greaterness of x2", lambda: (T([[1.0, 0.0], [-1.0, 0.0], [-1.0, 1.0]]), GOOD_MIN[1]),
-     "greaterness of x2 over x1"),
-    ("x1 passed through", lambda: (T([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]), GOOD_MIN[1]),
-     "one input passed through"),
-    ("two units only", lambda: (T([[1.0, 0.0], [1.0, -1.0]]), T([[1.0, -1.0]])),
-     "fewer than the 3"),
-    ("real max", lambda: (T([[1.0, 0.0], [-1.0, 0.0], [-1.0, 1.0]]), T([[1.0, -1.0, 1.0]])),
-     "that is max"),
-    ("W_out transposed", lambda: (GOOD_MIN[0], GOOD_MIN[1].T), "W_out has shape (3, 1)"),
+    (
+        "greaterness added",
+        lambda: (GOOD_MIN[0], T([[1.0, -1.0, 1.0]])),
+        "adds the greaterness of x1",
+    ),
+    (
+        "greaterness of x2",
+        lambda: (T([[1.0, 0.0], [-1.0, 0.0], [-1.0, 1.0]]), GOOD_MIN[1]),
+        "greaterness of x2 over x1",
+    ),
+    (
+        "x1 passed through",
+        lambda: (T([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]), GOOD_MIN[1]),
+        "one input passed through",
+    ),
+    (
+        "two units only",
+        lambda: (T([[1.0, 0.0], [1.0, -1.0]]), T([[1.0, -1.0]])),
+        "fewer than the 3",
+    ),
+    (
+        "real max",
+        lambda: (T([[1.0, 0.0], [-1.0, 0.0], [-1.0, 1.0]]), T([[1.0, -1.0, 1.0]])),
+        "that is max",
+    ),
+    (
+        "W_out transposed",
+        lambda: (GOOD_MIN[0], GOOD_MIN[1].T),
+        "W_out has shape (3, 1)",
+    ),
 ]
 MIN_RIGHT = [
     lambda: (T([[0.0, 1.0], [0.0, -1.0], [-1.0, 1.0]]), T([[1.0, -1.0, -1.0]])),
@@ -117,8 +171,13 @@ def _dot_product_matcher(learned, reference, min_cosine=0.99):
     matches, used = [], set()
     for i, row in enumerate(scores):
         order = [int(j) for j in row.argsort(descending=True) if int(j) not in used]
-        ok = order and torch.nn.functional.cosine_similarity(
-            reference[i], learned[order[0]], dim=0) > min_cosine
+        ok = (
+            order
+            and torch.nn.functional.cosine_similarity(
+                reference[i], learned[order[0]], dim=0
+            )
+            > min_cosine
+        )
         matches.append(order[0] if ok else None)
         if ok:
             used.add(order[0])
@@ -158,8 +217,14 @@ def _match_best_first(learned, reference, min_cosine=0.99):
     l_dirs = learned / learned.norm(dim=1, keepdim=True)
     r_dirs = reference / reference.norm(dim=1, keepdim=True)
     cos = r_dirs @ l_dirs.T
-    pairs = sorted(((float(cos[i, j]), -j, i, j) for i in range(len(reference))
-                    for j in range(len(learned))), reverse=True)
+    pairs = sorted(
+        (
+            (float(cos[i, j]), -j, i, j)
+            for i in range(len(reference))
+            for j in range(len(learned))
+        ),
+        reverse=True,
+    )
     out, used = [None] * len(reference), set()
     for c, _, i, j in pairs:
         if c > min_cosine and out[i] is None and j not in used:
@@ -182,7 +247,11 @@ def _silent_in_place(W_in, x):
 
 
 SILENT_MISTAKES = [
-    ("sum of pre-activations", lambda w, x: (x @ w.T).sum(dim=1) <= 0, "sum of the pre"),
+    (
+        "sum of pre-activations",
+        lambda w, x: (x @ w.T).sum(dim=1) <= 0,
+        "sum of the pre",
+    ),
     ("x @ W_in", lambda w, x: (x @ w <= 0).all(dim=1), "raised RuntimeError"),
     ("flipped", lambda w, x: (x @ w.T > 0).any(dim=1), "flipped"),
     ("in place", _silent_in_place, "changed its input `x` in place"),
@@ -271,17 +340,32 @@ def test_min_counterexample(capsys):
     assert "refutes all" in capsys.readouterr().out
     fails_with(check_min_counterexample, stub, "not written yet")
     fails_with(check_min_counterexample, lambda W_in, W_out: None, "None")
-    fails_with(check_min_counterexample, lambda W_in, W_out: torch.tensor([1.0, 1.0]),
-               "agrees with min", "without the negativeness detector")
-    fails_with(check_min_counterexample, lambda W_in, W_out: torch.tensor([1.0, -1.0]),
-               "agrees with min")
+    fails_with(
+        check_min_counterexample,
+        lambda W_in, W_out: torch.tensor([1.0, 1.0]),
+        "agrees with min",
+        "without the negativeness detector",
+    )
+    fails_with(
+        check_min_counterexample,
+        lambda W_in, W_out: torch.tensor([1.0, -1.0]),
+        "agrees with min",
+    )
     fails_with(check_min_counterexample, _positive_quadrant_search, "agrees with min")
     fails_with(check_min_counterexample, _compares_with_max, "agrees with min")
-    fails_with(check_min_counterexample,
-               lambda W_in, W_out: rc.min_counterexample(W_in, W_out) * 1e-6,
-               "agrees with min")
-    fails_with(check_min_counterexample,
-               lambda W_in, W_out: rc.min_counterexample(W_in, W_out) * 1e6, "length 1000")
+    fails_with(
+        check_min_counterexample,
+        lambda W_in, W_out: rc.min_counterexample(W_in, W_out) * 1e-6,
+        "agrees with min",
+    )
+    fails_with(
+        check_min_counterexample,
+        lambda W_in, W_out: rc.min_counterexample(W_in, W_out) * 1e6,
+        "length 1000",
+    )
     fails_with(check_min_counterexample, _mutates, "in place")
-    fails_with(check_min_counterexample,
-               lambda W_in, W_out: rc.min_counterexample(W_in, W_out)[None], "shape (1, 2)")
+    fails_with(
+        check_min_counterexample,
+        lambda W_in, W_out: rc.min_counterexample(W_in, W_out)[None],
+        "shape (1, 2)",
+    )

@@ -180,9 +180,13 @@ def right_ov(inputs, layer, W_V, W_O, read, succ, k=5):
 def test_ov_successor_score(capsys):
     check_ov_successor_score(right_ov)
 
-    def loop(inputs, layer, W_V, W_O, read, succ, k=5):  # written differently: row by row
-        hits = [int(succ[i]) in read((x @ W_V @ W_O)[None])[0].topk(k).indices.tolist()
-                for i, x in enumerate(inputs[layer])]
+    def loop(
+        inputs, layer, W_V, W_O, read, succ, k=5
+    ):  # written differently: row by row
+        hits = [
+            int(succ[i]) in read((x @ W_V @ W_O)[None])[0].topk(k).indices.tolist()
+            for i, x in enumerate(inputs[layer])
+        ]
         return sum(hits) / len(hits)
 
     check_ov_successor_score(loop)
@@ -322,8 +326,12 @@ def test_attention_head(capsys):
     fails(check_attention_head, variant("queries"), "query axis")
     fails(check_attention_head, variant("after"), "after the softmax")
     fails(check_attention_head, variant("transposed"), "transposed")
-    fails(check_attention_head, lambda x, *w: (right_head(x, *w)[0], right_head(x, *w)[0] @ x),
-          "W_OV")
+    fails(
+        check_attention_head,
+        lambda x, *w: (right_head(x, *w)[0], right_head(x, *w)[0] @ x),
+        "W_OV",
+    )
+
     def no_w_o(x, W_Q, W_K, W_V, W_O):
         pattern = right_head(x, W_Q, W_K, W_V, W_O)[0]
         return pattern, pattern @ x @ W_V
@@ -344,8 +352,12 @@ def test_last_member_head(capsys):
     d = transformer_parts.D_MODEL
 
     def wider(d_head=20, slope=6.0):  # written differently: a wider head, another slope
-        W_Q, W_K, W_V, W_O = (torch.zeros(d, d_head), torch.zeros(d, d_head),
-                              torch.zeros(d, d_head), torch.zeros(d_head, d))
+        W_Q, W_K, W_V, W_O = (
+            torch.zeros(d, d_head),
+            torch.zeros(d, d_head),
+            torch.zeros(d, d_head),
+            torch.zeros(d_head, d),
+        )
         W_Q[transformer_parts.CONSTANT, 3] = 1.0
         W_K[transformer_parts.IS_MEMBER, 3] = 5000.0
         W_K[transformer_parts.POSITION, 3] = slope * d_head**0.5
@@ -358,8 +370,16 @@ def test_last_member_head(capsys):
     fails(check_last_member_head, stub, "not written yet")
     fails(check_last_member_head, lambda: None, "None")
     fails(check_last_member_head, lambda: wider()[:3], "tuple of 4")
-    fails(check_last_member_head, lambda: (torch.zeros(d, 3), torch.zeros(d, 4),
-                                           torch.zeros(d, 3), torch.zeros(3, d)), "same d_head")
+    fails(
+        check_last_member_head,
+        lambda: (
+            torch.zeros(d, 3),
+            torch.zeros(d, 4),
+            torch.zeros(d, 3),
+            torch.zeros(3, d),
+        ),
+        "same d_head",
+    )
     fails(check_last_member_head, lambda: wider(slope=-6.0), "first member")
     fails(check_last_member_head, lambda: wider(slope=0.0), "spreads attention")
 
@@ -396,32 +416,53 @@ def test_attention_to_last_member(capsys):
     check_attention_to_last_member(right_readout)
 
     def loop(pattern, member_pos):  # written differently: a loop over rows
-        return torch.stack([pattern[i, :, -1, int(p)] for i, p in
-                            enumerate(member_pos[:, -1])]).mean(0)
+        return torch.stack(
+            [pattern[i, :, -1, int(p)] for i, p in enumerate(member_pos[:, -1])]
+        ).mean(0)
 
     check_attention_to_last_member(loop)
     assert capsys.readouterr().out.count("✔") == 2
     fails(check_attention_to_last_member, stub, "not written yet")
     fails(check_attention_to_last_member, lambda p, m: None, "None")
     rows = lambda p: torch.arange(p.shape[0])  # noqa: E731
-    fails(check_attention_to_last_member,
-          lambda p, m: p[rows(p), :, -1, m[:, 0]].mean(0), "first member")
-    fails(check_attention_to_last_member, lambda p, m: p[:, :, -1, -1].mean(0),
-          "final position itself")
-    fails(check_attention_to_last_member, lambda p, m: p[:, :, -1, int(m[0, -1])].mean(0),
-          "row 0")
-    fails(check_attention_to_last_member, lambda p, m: p[rows(p), :, -1, m[:, -1]],
-          "one value per prompt")
-    fails(check_attention_to_last_member, lambda p, m: p[rows(p), :, -1, m[:, -1]].sum(0),
-          "sums")
-    fails(check_attention_to_last_member,
-          lambda p, m: p[rows(p), :, m[:, -1], m[:, -1]].mean(0), "own query row")
+    fails(
+        check_attention_to_last_member,
+        lambda p, m: p[rows(p), :, -1, m[:, 0]].mean(0),
+        "first member",
+    )
+    fails(
+        check_attention_to_last_member,
+        lambda p, m: p[:, :, -1, -1].mean(0),
+        "final position itself",
+    )
+    fails(
+        check_attention_to_last_member,
+        lambda p, m: p[:, :, -1, int(m[0, -1])].mean(0),
+        "row 0",
+    )
+    fails(
+        check_attention_to_last_member,
+        lambda p, m: p[rows(p), :, -1, m[:, -1]],
+        "one value per prompt",
+    )
+    fails(
+        check_attention_to_last_member,
+        lambda p, m: p[rows(p), :, -1, m[:, -1]].sum(0),
+        "sums",
+    )
+    fails(
+        check_attention_to_last_member,
+        lambda p, m: p[rows(p), :, m[:, -1], m[:, -1]].mean(0),
+        "own query row",
+    )
 
 
 def test_head_prediction(capsys):
     table = torch.tensor([[0.1, 0.0, 0.2, 0.9], [0.05, 0.3, 0.0, 0.1]])
     check_head_prediction("0.3", table)
-    check_head_prediction(lambda: Component("head", 0, 3), table)  # a function, a Component
+    check_head_prediction(
+        lambda: Component("head", 0, 3), table
+    )  # a function, a Component
     assert capsys.readouterr().out.count("✔") == 2
 
     def predict(p):
@@ -440,39 +481,64 @@ def test_head_dla(capsys):
     check_head_dla(attribution.head_dla)
 
     def loop(z, W_O, scale, directions):  # written differently: head by head
-        return torch.stack([((z[:, h] @ W_O[h]) / scale * directions).sum(-1).mean()
-                            for h in range(z.shape[1])])
+        return torch.stack(
+            [
+                ((z[:, h] @ W_O[h]) / scale * directions).sum(-1).mean()
+                for h in range(z.shape[1])
+            ]
+        )
 
     check_head_dla(loop)
     assert capsys.readouterr().out.count("✔") == 2
     fails(check_head_dla, stub, "not written yet")
     fails(check_head_dla, lambda *a: None, "None")
     fails(check_head_dla, lambda z, W, s, d: -attribution.head_dla(z, W, s, d), "sign")
-    fails(check_head_dla, lambda z, W, s, d: attribution.head_dla(z, W, torch.ones_like(s), d),
-          "LayerNorm")
-    fails(check_head_dla, lambda z, W, s, d: attribution.head_dla(z, W, 1 / s, d),
-          "multiplies")
-    fails(check_head_dla, lambda z, W, s, d: attribution.head_dla(z, W, s, d) * z.shape[0],
-          "sums")
-    fails(check_head_dla,
-          lambda z, W, s, d: attribution.head_dla(z, W, s.mean().expand_as(s), d),
-          "mean scale")
-    fails(check_head_dla, lambda z, W, s, d: (torch.einsum("bhd,hdm->bhm", z, W) / s[:, :, None]
-                                              * d[:, None]).sum(-1), "one value per prompt")
+    fails(
+        check_head_dla,
+        lambda z, W, s, d: attribution.head_dla(z, W, torch.ones_like(s), d),
+        "LayerNorm",
+    )
+    fails(
+        check_head_dla,
+        lambda z, W, s, d: attribution.head_dla(z, W, 1 / s, d),
+        "multiplies",
+    )
+    fails(
+        check_head_dla,
+        lambda z, W, s, d: attribution.head_dla(z, W, s, d) * z.shape[0],
+        "sums",
+    )
+    fails(
+        check_head_dla,
+        lambda z, W, s, d: attribution.head_dla(z, W, s.mean().expand_as(s), d),
+        "mean scale",
+    )
+    fails(
+        check_head_dla,
+        lambda z, W, s, d: (
+            torch.einsum("bhd,hdm->bhm", z, W) / s[:, :, None] * d[:, None]
+        ).sum(-1),
+        "one value per prompt",
+    )
 
 
 # -- the pruning loop ----------------------------------------------------------------
 def test_iterative_prune(capsys):
     check_iterative_prune(cd.iterative_prune)
 
-    def recursive(order, performance, threshold=0.8, circuit=None):  # written differently
+    def recursive(
+        order, performance, threshold=0.8, circuit=None
+    ):  # written differently
         circuit = set(order("backward")) if circuit is None else circuit
         before = len(circuit)
         for comp in order("backward") + order("forward"):
             if comp in circuit and performance(circuit - {comp}) >= threshold:
                 circuit = circuit - {comp}
-        return sorted(circuit) if len(circuit) == before else recursive(
-            order, performance, threshold, circuit)
+        return (
+            sorted(circuit)
+            if len(circuit) == before
+            else recursive(order, performance, threshold, circuit)
+        )
 
     check_iterative_prune(recursive)
     assert capsys.readouterr().out.count("✔") == 2
@@ -483,8 +549,16 @@ def test_iterative_prune(capsys):
     def variant(**options):
         return lambda o, p, t: checks._prune(o, p, t, **options)
 
-    fails(check_iterative_prune, variant(directions=("backward",), rounds=1), "backward pass")
-    fails(check_iterative_prune, variant(directions=("forward", "backward")), "forward first")
+    fails(
+        check_iterative_prune,
+        variant(directions=("backward",), rounds=1),
+        "backward pass",
+    )
+    fails(
+        check_iterative_prune,
+        variant(directions=("forward", "backward")),
+        "forward first",
+    )
     fails(check_iterative_prune, variant(cumulative=False), "alone")
     fails(check_iterative_prune, variant(relative=True), "current circuit")
     fails(check_iterative_prune, variant(strict=True), "strictly")
@@ -520,8 +594,11 @@ def test_shift_corrections(capsys):
     fails(check_shift_corrections, lambda m, s: -right_shift(m, s), "sign")
     fails(check_shift_corrections, lambda m, s: right_shift(m, -s), "wrong way")
     fails(check_shift_corrections, lambda m, s: m.roll(-s, 0) - m, "NaN")
-    fails(check_shift_corrections, lambda m, s: (m.roll(-s, 0) - m).nan_to_num(0.0),
-          "no wrap-around")
+    fails(
+        check_shift_corrections,
+        lambda m, s: (m.roll(-s, 0) - m).nan_to_num(0.0),
+        "no wrap-around",
+    )
 
     def mutating(m, s):
         out = right_shift(m, s)
@@ -549,8 +626,11 @@ def test_format_similarity(capsys):
     fails(check_format_similarity, stub, "not written yet")
     fails(check_format_similarity, lambda s, f, g: None, "None")
     cos = torch.nn.functional.cosine_similarity
-    fails(check_format_similarity, lambda s, f, g: cos(s[:, f], s[:, g], dim=-1).mean(-1),
-          "centring")
+    fails(
+        check_format_similarity,
+        lambda s, f, g: cos(s[:, f], s[:, g], dim=-1).mean(-1),
+        "centring",
+    )
 
     def per_format(s, f, g):
         c = s - s.mean(2, keepdim=True)

@@ -21,7 +21,9 @@ def data(model):
 
 @pytest.fixture(scope="module")
 def results(model, data):
-    return {t: study.patching_results(model, d, progress=False) for t, d in data.items()}
+    return {
+        t: study.patching_results(model, d, progress=False) for t, d in data.items()
+    }
 
 
 def test_attention_view(model, data):
@@ -71,4 +73,6 @@ def test_patching_view_rejects_unknown_component(results):
 
 def test_widgets_redraw_when_a_control_moves(model, data, results):
     assert widget_redraws(ex.attention_explorer(model, data), "head", 1) == 1
-    assert widget_redraws(ex.patching_explorer(results, model), "by position", True) == 1
+    assert (
+        widget_redraws(ex.patching_explorer(results, model), "by position", True) == 1
+    )

@@ -6,11 +6,11 @@ import nbformat
 
 from neuralcircuits.tooling.course import execute_lesson
 
-LESSON = '''# %%
+LESSON = """# %%
 from neuralcircuits.teaching.media import show_video
 
 show_video("99_probe")
-'''
+"""
 
 
 def test_an_executed_course_notebook_finds_its_video(tmp_path):
@@ -31,4 +31,6 @@ def test_an_executed_course_notebook_finds_its_video(tmp_path):
     )
     sources = re.findall(r'src="([^"]+\.mp4)"', html)
     assert sources, f"the executed notebook shows no video: {html[:300]!r}"
-    assert all((notebook_path.parent / src).resolve().is_file() for src in sources), sources
+    assert all((notebook_path.parent / src).resolve().is_file() for src in sources), (
+        sources
+    )

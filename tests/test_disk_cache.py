@@ -7,7 +7,9 @@ from neuralcircuits.science import toy_seq as ts
 
 
 def _model(seed=3):
-    return ts.build_model(ts.read_config()["model"], ts.load_tokenizer(), seed=seed).eval()
+    return ts.build_model(
+        ts.read_config()["model"], ts.load_tokenizer(), seed=seed
+    ).eval()
 
 
 class Counter:
@@ -25,7 +27,9 @@ def test_hit_and_misses(tmp_path, monkeypatch):
     compute = Counter()
 
     def get(model=model, data=data, args=None):
-        return disk_cache.cached("t", model, data, args or {"k": 1}, compute, folder=tmp_path)
+        return disk_cache.cached(
+            "t", model, data, args or {"k": 1}, compute, folder=tmp_path
+        )
 
     first = get()
     assert get()["value"].item() == first["value"].item() and compute.calls == 1  # hit

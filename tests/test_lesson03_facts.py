@@ -26,10 +26,13 @@ def toy(model):
 
 def _carriers(model, data):
     """The heads that carry the last member, as section 9 picks them."""
-    mean_last = torch.stack([roles.attention_to_members(model, data[t].clean)[..., -1]
-                             for t in TASKS]).mean(0)
-    return [Component("head", L, h) for L, h in
-            (mean_last >= 0.5 * mean_last.max()).nonzero().tolist()]
+    mean_last = torch.stack(
+        [roles.attention_to_members(model, data[t].clean)[..., -1] for t in TASKS]
+    ).mean(0)
+    return [
+        Component("head", L, h)
+        for L, h in (mean_last >= 0.5 * mean_last.max()).nonzero().tolist()
+    ]
 
 
 # -- section 0 -----------------------------------------------------------------------
@@ -38,7 +41,9 @@ def test_residual_stream_is_a_sum_and_layer_norm_matches(toy):
     ds = sequences.make_dataset(model, "numerals", "clean", "done", n=4, seed=0)
     _, cache = model.run_with_cache(ds.tokens)
     for L in range(model.cfg.n_layers):
-        pre, mid, post = (cache[hook_name(k, L)] for k in ("resid_pre", "resid_mid", "resid_post"))
+        pre, mid, post = (
+            cache[hook_name(k, L)] for k in ("resid_pre", "resid_mid", "resid_post")
+        )
         assert torch.allclose(pre + cache[hook_name("attn_out", L)], mid, atol=1e-5)
         assert torch.allclose(mid + cache[hook_name("mlp_out", L)], post, atol=1e-5)
     ln = model.blocks[0].ln1
@@ -53,8 +58,14 @@ def test_folded_biases_reproduce_head_0_0(toy):
     x = cache["blocks.0.ln1.hook_out"]
     x1 = torch.cat([x, torch.ones(*x.shape[:2], 1)], -1)
     with torch.no_grad():
-        W = [torch.cat([w[0, 0], b[0, 0][None]]) for w, b in
-             ((model.W_Q, model.b_Q), (model.W_K, model.b_K), (model.W_V, model.b_V))]
+        W = [
+            torch.cat([w[0, 0], b[0, 0][None]])
+            for w, b in (
+                (model.W_Q, model.b_Q),
+                (model.W_K, model.b_K),
+                (model.W_V, model.b_V),
+            )
+        ]
         pattern, out = tp.attention_head(x1, *W, model.W_O[0, 0])
         z = cache[hook_name("z", 0)][:, :, 0]
     assert (pattern - cache[hook_name("pattern", 0)][:, 0]).abs().max() < 1e-4
@@ -73,16 +84,26 @@ def test_prediction_from_attention_is_patchings_top_head(toy):
     model, data = toy
     to_last = roles.attention_to_members(model, data["numerals"].clean)[..., -1]
     patched = study.patching_results(model, data["numerals"])
-    assert roles.top_heads(to_last, 1)[0][0] == roles.top_heads(patched["heads"], 1)[0][0]
+    assert (
+        roles.top_heads(to_last, 1)[0][0] == roles.top_heads(patched["heads"], 1)[0][0]
+    )
 
 
 def test_direct_attribution_adds_up(toy):
     model, data = toy
     for task in TASKS:
         r = attribution.logit_attribution(model, data[task].clean)
-        total = r["heads"].sum() + r["mlps"].sum() + r["embed"] + r["attn_biases"] + r["constant"]
+        total = (
+            r["heads"].sum()
+            + r["mlps"].sum()
+            + r["embed"]
+            + r["attn_biases"]
+            + r["constant"]
+        )
         with torch.no_grad():
-            actual = sequences.logit_diff(model(data[task].clean.tokens), data[task].clean)
+            actual = sequences.logit_diff(
+                model(data[task].clean.tokens), data[task].clean
+            )
         assert abs(float(total) - float(actual)) < 1e-3
 
 
@@ -92,8 +113,9 @@ def test_ablation_kinds_on_the_costliest_component(toy):
     setup = cd.ablation_setup(model, data["numerals"].clean, data["numerals"].random)
     single = cd.single_ablation_scores(model, setup)
     worst = min(single, key=single.get)
-    kinds = attribution.ablation_kinds(model, worst, data["numerals"].clean,
-                                       data["numerals"].random)
+    kinds = attribution.ablation_kinds(
+        model, worst, data["numerals"].clean, data["numerals"].random
+    )
     assert kinds["mean"]["spread"] == 0.0 and kinds["resample"]["spread"] > 0
     assert all(0 <= r["kept"] <= 1.2 for r in kinds.values())
 
@@ -101,8 +123,10 @@ def test_ablation_kinds_on_the_costliest_component(toy):
 def test_the_loop_and_prune_circuit_agree(toy):
     model, data = toy
     setup = cd.ablation_setup(model, data["numerals"].clean, data["numerals"].random)
-    loop = cd.iterative_prune(lambda d: cd.visit_order(model, d),
-                              lambda c: cd.circuit_performance(model, setup, c))
+    loop = cd.iterative_prune(
+        lambda d: cd.visit_order(model, d),
+        lambda c: cd.circuit_performance(model, setup, c),
+    )
     assert loop == set(cd.prune_circuit(model, setup, progress=False).circuit)
 
 
@@ -110,18 +134,35 @@ def test_the_loop_and_prune_circuit_agree(toy):
 def test_a_numerals_only_fit_transfers_on_the_hand_built_model_not_on_toy_seq(toy):
     model, data = toy
     new_data, _ = study.build_task_data(model, seed=7)
-    movers = _carriers(model, data)  # the heads section 9 edits, found as the lesson finds them
-    edit = surgery.fit_member_shift(model, movers, [data["numerals"].clean,
-                                                    data["numerals"].random])
-    assert surgery.sequence_effect(model, edit, new_data["numerals"].clean)["shifted_after"] >= 0.9
+    movers = _carriers(
+        model, data
+    )  # the heads section 9 edits, found as the lesson finds them
+    edit = surgery.fit_member_shift(
+        model, movers, [data["numerals"].clean, data["numerals"].random]
+    )
+    assert (
+        surgery.sequence_effect(model, edit, new_data["numerals"].clean)[
+            "shifted_after"
+        ]
+        >= 0.9
+    )
     for task in ("number_words", "months"):
-        assert surgery.sequence_effect(model, edit, new_data[task].clean)["shifted_after"] <= 0.125
+        assert (
+            surgery.sequence_effect(model, edit, new_data[task].clean)["shifted_after"]
+            <= 0.125
+        )
     hand = hb.build()
     hand_data, _ = study.build_task_data(hand)
-    hand_edit = surgery.fit_member_shift(hand, [hb.MOVER], [hand_data["numerals"].clean,
-                                                           hand_data["numerals"].random])
+    hand_edit = surgery.fit_member_shift(
+        hand, [hb.MOVER], [hand_data["numerals"].clean, hand_data["numerals"].random]
+    )
     for task in TASKS:
-        assert surgery.sequence_effect(hand, hand_edit, hand_data[task].clean)["shifted_after"] == 1.0
+        assert (
+            surgery.sequence_effect(hand, hand_edit, hand_data[task].clean)[
+                "shifted_after"
+            ]
+            == 1.0
+        )
 
 
 def test_direct_attribution_on_the_hand_built_model():
@@ -137,9 +178,12 @@ def test_one_is_1_on_toy_seq(toy):
     centred = rep.centre(rep.member_streams(model, data))
     n_depths = centred.shape[0]
     gaps = [
-        float(rep.cosine_by_layer(centred[:, f], centred[:, g])[d]
-              - rep.mismatched_cosine(centred[:, f], centred[:, g])[d])
-        for f, g in ((0, 1), (0, 2), (1, 2)) for d in range(n_depths)
+        float(
+            rep.cosine_by_layer(centred[:, f], centred[:, g])[d]
+            - rep.mismatched_cosine(centred[:, f], centred[:, g])[d]
+        )
+        for f, g in ((0, 1), (0, 2), (1, 2))
+        for d in range(n_depths)
     ]
     assert max(gaps) < 0.15  # "about as low as between different values"
     for probe in rep.value_probe_transfer(model, data):
@@ -149,11 +193,17 @@ def test_one_is_1_on_toy_seq(toy):
     steps = rep.plus_one_direction(centred)
     cos = torch.nn.functional.cosine_similarity
     for d in range(n_depths):
-        assert abs(float(cos(steps[d, 0], steps[d, 1], dim=0))) < 0.5  # far from parallel
+        assert (
+            abs(float(cos(steps[d, 0], steps[d, 1], dim=0))) < 0.5
+        )  # far from parallel
         assert abs(float(cos(steps[d, 0], steps[d, 2], dim=0))) < 0.5
     for task in TASKS:
-        effect = rep.steering_effect(model, data[task].clean, steps[1, 0], 1, (0.0, 1.0, 4.0))
-        assert max(r["plus_two"] for r in effect.values()) <= 0.05  # does not move the answer
+        effect = rep.steering_effect(
+            model, data[task].clean, steps[1, 0], 1, (0.0, 1.0, 4.0)
+        )
+        assert (
+            max(r["plus_two"] for r in effect.values()) <= 0.05
+        )  # does not move the answer
 
 
 # -- the science functions themselves ----------------------------------------------------
@@ -198,8 +248,13 @@ def test_section_2_logit_lens(toy):
     model, data = toy
     for task in TASKS:
         lens = study.lens_summary(model, data[task].clean)
-        assert (lens["answer_top1"][2:] == 1).all() and (lens["answer_top1"][:2] <= 0.125).all()
-        assert lens["last_member_top1"][0] <= 0.125 and (lens["last_member_top1"][1:] == 0).all()
+        assert (lens["answer_top1"][2:] == 1).all() and (
+            lens["answer_top1"][:2] <= 0.125
+        ).all()
+        assert (
+            lens["last_member_top1"][0] <= 0.125
+            and (lens["last_member_top1"][1:] == 0).all()
+        )
 
 
 def _layer_1(model):
@@ -221,10 +276,18 @@ def test_sections_3_and_4_the_layer_1_heads(toy):
         assert heads.max() <= 0.1
         span = patched["clean"] - patched["corrupted"]
         d = data[task]
-        attr = patching.attribution_patch_heads(
-            model, d.clean.tokens, d.corrupted.tokens, sequences.logit_diff_metric(d.clean)
-        ) / span
-        corr = torch.corrcoef(torch.stack([attr.flatten(), patched["heads"].flatten()]))[0, 1]
+        attr = (
+            patching.attribution_patch_heads(
+                model,
+                d.clean.tokens,
+                d.corrupted.tokens,
+                sequences.logit_diff_metric(d.clean),
+            )
+            / span
+        )
+        corr = torch.corrcoef(
+            torch.stack([attr.flatten(), patched["heads"].flatten()])
+        )[0, 1]
         top = roles.top_heads(patched["heads"], 1)[0][0]
         assert corr > 0.9 and roles.top_heads(attr, 1)[0][0] == top
         r = attribution.logit_attribution(model, d.clean)
@@ -232,8 +295,10 @@ def test_sections_3_and_4_the_layer_1_heads(toy):
         assert 0.2 < float(r["heads"].sum()) / total < 0.5
         L, h = (int(x) for x in top.split("."))
         assert float(r["heads"][L, h]) < total / 7
-    tops = {roles.top_heads(study.patching_results(model, data[t])["heads"], 1)[0][0]
-            for t in TASKS}
+    tops = {
+        roles.top_heads(study.patching_results(model, data[t])["heads"], 1)[0][0]
+        for t in TASKS
+    }
     assert len(tops) == 2  # the two layer-1 heads share the job
 
 
@@ -242,7 +307,9 @@ def test_sections_5_6_8_ablation_and_circuits(toy):
     circuits = {}
     setups = {}
     for task in TASKS:
-        setup = setups[task] = cd.ablation_setup(model, data[task].clean, data[task].random)
+        setup = setups[task] = cd.ablation_setup(
+            model, data[task].clean, data[task].random
+        )
         single = cd.single_ablation_scores(model, setup)
         assert single[Component("mlp", 0)] < 0.3
         for comp, kept in single.items():
@@ -282,14 +349,17 @@ def test_section_9_surgery_on_every_task(toy):
     new_data, _ = study.build_task_data(model, seed=7)
     carriers = _carriers(model, data)
     setups = {t: cd.ablation_setup(model, data[t].clean, data[t].random) for t in TASKS}
-    circuits = {t: cd.prune_circuit(model, setups[t], progress=False).circuit for t in TASKS}
+    circuits = {
+        t: cd.prune_circuit(model, setups[t], progress=False).circuit for t in TASKS
+    }
     shared = set(cd.circuit_overlap(circuits))
 
     def fit_each_task(heads):
         edit = surgery.MemberShift(-2)
         for task in TASKS:
-            part = surgery.fit_member_shift(model, heads, [data[task].clean, data[task].random],
-                                            apply_to=(task,))
+            part = surgery.fit_member_shift(
+                model, heads, [data[task].clean, data[task].random], apply_to=(task,)
+            )
             for head, table in part.corrections.items():
                 edit.corrections[head] = edit.corrections.get(head, 0) + table
         return edit
@@ -299,10 +369,17 @@ def test_section_9_surgery_on_every_task(toy):
     for task in TASKS:
         test = new_data[task].clean
         assert surgery.sequence_effect(model, everywhere, test)["shifted_after"] >= 0.95
-        assert surgery.sequence_effect(model, shared_only, test)["successor_after"] > 0.5
+        assert (
+            surgery.sequence_effect(model, shared_only, test)["successor_after"] > 0.5
+        )
     plain = surgery.non_sequence_dataset(model.tokenizer, n=study.N_PROMPTS, seed=5)
     for where in ("last", "all"):
-        assert surgery.distribution_change(model, everywhere, plain.tokens, where)["mean_kl"] == 0
+        assert (
+            surgery.distribution_change(model, everywhere, plain.tokens, where)[
+                "mean_kl"
+            ]
+            == 0
+        )
 
 
 def test_member_pca_figure_has_both_colourings():
@@ -337,6 +414,8 @@ def test_every_method_recovers_the_hand_built_circuit():
     setup = cd.ablation_setup(hand, d.clean, d.random)
     for comp, kept in cd.single_ablation_scores(hand, setup).items():
         assert (kept < 0.05) if comp in hb.PLANTED_CIRCUIT else (kept > 0.95)
-    loop = cd.iterative_prune(lambda x: cd.visit_order(hand, x),
-                              lambda c: cd.circuit_performance(hand, setup, c))
+    loop = cd.iterative_prune(
+        lambda x: cd.visit_order(hand, x),
+        lambda c: cd.circuit_performance(hand, setup, c),
+    )
     assert loop == set(hb.PLANTED_CIRCUIT)

@@ -44,6 +44,11 @@ def test_solution_runs_on_a_gpt2_shaped_model(gpt2_like, monkeypatch, tmp_path):
     sections = run.sections()
     assert "4. Activation patching" in sections and "9. Circuit surgery" in sections
     assert all(w >= 0 and c >= 0 for w, c in sections.values())
-    assert scope["streams"].shape == (3, 3, 12, 192)  # One is 1: depths, formats, values
+    assert scope["streams"].shape == (
+        3,
+        3,
+        12,
+        192,
+    )  # One is 1: depths, formats, values
     assert set(scope["steering"]) == set(sequences.TASKS)
     assert scope["dla"]["numerals"]["heads"].shape == (2, 12)

@@ -34,7 +34,9 @@ WIDGET = re.compile(r"^(HBox|VBox|interactive|Output)\(")
 
 class LessonRun:
     def __init__(self):
-        self.figures: list[tuple[int, int, list[str]]] = []  # (cell, width px, problems)
+        self.figures: list[
+            tuple[int, int, list[str]]
+        ] = []  # (cell, width px, problems)
         self.noise: list[tuple[int, str]] = []
         self.long_lines: list[tuple[int, str]] = []
 
@@ -49,7 +51,9 @@ def _run(stem: str) -> LessonRun:
         for number in plt.get_fignums():
             fig = plt.figure(number)
             fig.canvas.draw()
-            width = round((fig.get_tightbbox().width + 2 * figures.PAD_IN) * figures.DPI)
+            width = round(
+                (fig.get_tightbbox().width + 2 * figures.PAD_IN) * figures.DPI
+            )
             run.figures.append((cell_no, width, figures.figure_problems(fig)))
         plt.close("all")
 
@@ -59,19 +63,37 @@ def _run(stem: str) -> LessonRun:
         for cell_no, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
                 continue
-            source = "\n".join(line for line in cell.source.splitlines()
-                               if not line.lstrip().startswith(("%", "!")))
+            source = "\n".join(
+                line
+                for line in cell.source.splitlines()
+                if not line.lstrip().startswith(("%", "!"))
+            )
             tree = ast.parse(source)
-            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+            last = (
+                tree.body.pop()
+                if tree.body and isinstance(tree.body[-1], ast.Expr)
+                else None
+            )
             printed = io.StringIO()
             with contextlib.redirect_stdout(printed):
                 exec(compile(tree, f"{stem} cell {cell_no}", "exec"), namespace)
-                value = None if last is None else eval(
-                    compile(ast.Expression(last.value), f"{stem} cell {cell_no}", "eval"),
-                    namespace)
-            run.long_lines += [(cell_no, line[:60]) for line in printed.getvalue().splitlines()
-                               if len(line) > figures.OUTPUT_CHARS and not WIDGET.match(line)
-                               and not line.startswith("    ")]  # a command, kept whole
+                value = (
+                    None
+                    if last is None
+                    else eval(
+                        compile(
+                            ast.Expression(last.value), f"{stem} cell {cell_no}", "eval"
+                        ),
+                        namespace,
+                    )
+                )
+            run.long_lines += [
+                (cell_no, line[:60])
+                for line in printed.getvalue().splitlines()
+                if len(line) > figures.OUTPUT_CHARS
+                and not WIDGET.match(line)
+                and not line.startswith("    ")
+            ]  # a command, kept whole
             if value is not None and NOISE.search(repr(value)):
                 run.noise.append((cell_no, repr(value)[:80]))
             show()
@@ -101,14 +123,17 @@ def test_every_figure_fits_the_column_and_reads(lesson_run):
 
 def test_no_cell_ends_on_a_noisy_repr(lesson_run):
     stem, run = lesson_run
-    assert not run.noise, f"{stem}: cells that print a repr a learner cannot read: {run.noise}"
+    assert not run.noise, (
+        f"{stem}: cells that print a repr a learner cannot read: {run.noise}"
+    )
 
 
 def test_no_printed_line_wraps_mid_word(lesson_run):
     stem, run = lesson_run
     assert not run.long_lines, (
         f"{stem}: printed lines over {figures.OUTPUT_CHARS} characters, which JupyterLab "
-        f"breaks mid-word: {run.long_lines}")
+        f"breaks mid-word: {run.long_lines}"
+    )
 
 
 @pytest.mark.parametrize("folder", [SOLUTIONS, LESSONS], ids=["solutions", "lessons"])
@@ -118,7 +143,8 @@ def test_no_tooling_marker_in_a_learner_cell(folder):
         for number, cell in enumerate(notebook.cells):
             assert not MARKER.search(cell.source), (
                 f"{path.name} cell {number}: a test-tool marker in the cell's text; "
-                "tag the cell instead (# %% tags=[\"nbval-ignore-output\"])")
+                'tag the cell instead (# %% tags=["nbval-ignore-output"])'
+            )
 
 
 def test_the_figure_check_catches_what_it_should():
@@ -137,7 +163,9 @@ def test_the_figure_check_catches_what_it_should():
     ax.text(0.5, 0.5, "another label")
     assert any("overlap" in p for p in figures.figure_problems(fig))
     fig, ax = figures.figure()
-    figures.label_points(ax, [(0.5, 0.5)] * 4, ["a label", "b label", "c label", "d label"])
+    figures.label_points(
+        ax, [(0.5, 0.5)] * 4, ["a label", "b label", "c label", "d label"]
+    )
     assert figures.figure_problems(fig) == []
 
 

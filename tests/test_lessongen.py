@@ -18,7 +18,9 @@ HEADER = """# ---
 # ---
 """
 
-SOLUTION = HEADER + '''
+SOLUTION = (
+    HEADER
+    + '''
 # %% [markdown]
 # Write abs.
 
@@ -43,13 +45,16 @@ x = 1  # BEGIN SOLUTION is only a marker at the start of a comment line
 total = x + 1
 # END SOLUTION
 '''
+)
 
 
 def test_blocks_become_stubs_naming_the_exercise():
     lesson = generate(SOLUTION)
     assert "w = [[1.0], [-1.0]]" not in lesson and "total = x + 1" not in lesson
-    assert ('    raise NotImplementedError("Exercise: write `abs_weights` here, '
-            'then run the check below.")') in lesson
+    assert (
+        '    raise NotImplementedError("Exercise: write `abs_weights` here, '
+        'then run the check below.")'
+    ) in lesson
     assert 'raise NotImplementedError("Exercise: write `total` here' in lesson
     assert '    """Return the weights."""' in lesson  # the docstring stays
 
@@ -69,11 +74,14 @@ def test_generation_is_deterministic_and_fingerprinted():
     assert has_local_edits(lesson.replace("Write abs.", "Write abs. My notes."))
 
 
-@pytest.mark.parametrize("broken", [
-    "# %%\n# BEGIN SOLUTION\nx = 1\n",
-    "# %%\nx = 1\n# END SOLUTION\n",
-    "# %%\n# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n",
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "# %%\n# BEGIN SOLUTION\nx = 1\n",
+        "# %%\nx = 1\n# END SOLUTION\n",
+        "# %%\n# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n",
+    ],
+)
 def test_unpaired_markers_are_errors(broken):
     with pytest.raises(LessonGenError):
         generate(HEADER + broken)
@@ -89,7 +97,9 @@ def test_sync_never_overwrites_local_edits_unless_forced(tmp_path):
     assert sync_lesson(solution, lessons, backups=backups).action == "unchanged"
 
     lesson = lessons / "09_demo.py"
-    edited = lesson.read_text().replace("raise NotImplementedError(", "return [[1], [-1]]  # (")
+    edited = lesson.read_text().replace(
+        "raise NotImplementedError(", "return [[1], [-1]]  # ("
+    )
     lesson.write_text(edited)
     solution.write_text(SOLUTION.replace("Write abs.", "Write abs, carefully."))
 
@@ -97,7 +107,9 @@ def test_sync_never_overwrites_local_edits_unless_forced(tmp_path):
     assert lesson.read_text() == edited  # the learner's work is untouched
     assert sync_lesson(solution, lessons, check=True, backups=backups).action == "stale"
 
-    assert sync_lesson(solution, lessons, force=True, backups=backups).action == "written"
+    assert (
+        sync_lesson(solution, lessons, force=True, backups=backups).action == "written"
+    )
     assert "carefully" in lesson.read_text()
     (backup,) = backups.iterdir()
     assert backup.read_text() == edited  # and a copy of it is kept
@@ -123,7 +135,10 @@ def _lab_save(text: str, display_name: str = "Python 3 (Neural Circuits)") -> st
 
     notebook = jupytext.reads(text, fmt="py:percent")
     notebook.metadata["kernelspec"] = {
-        "display_name": display_name, "language": "python", "name": "python3"}
+        "display_name": display_name,
+        "language": "python",
+        "name": "python3",
+    }
     notebook.metadata["language_info"] = {"name": "python", "version": "3.11"}
     return jupytext.writes(notebook, fmt="py:percent")
 
@@ -134,7 +149,9 @@ def test_a_lesson_is_generated_in_the_form_jupyterlab_saves():
     assert "jupytext_version" in lesson.split("# %%")[0]
 
 
-@pytest.mark.parametrize("kernel", ["Python 3 (Neural Circuits)", "Python 3 (ipykernel)"])
+@pytest.mark.parametrize(
+    "kernel", ["Python 3 (Neural Circuits)", "Python 3 (ipykernel)"]
+)
 def test_open_and_save_leaves_a_lesson_unedited(tmp_path, kernel):
     solution = tmp_path / "09_demo.py"
     solution.write_text(SOLUTION)
@@ -144,7 +161,10 @@ def test_open_and_save_leaves_a_lesson_unedited(tmp_path, kernel):
     saved = _lab_save(_lab_save(lesson.read_text(), kernel), kernel)  # two autosaves
     lesson.write_text(saved)
     assert not has_local_edits(saved)
-    assert sync_lesson(solution, lessons, check=True, backups=backups).action == "unchanged"
+    assert (
+        sync_lesson(solution, lessons, check=True, backups=backups).action
+        == "unchanged"
+    )
     assert sync_lesson(solution, lessons, backups=backups).action == "unchanged"
     assert lesson.read_text() == saved  # the header the Lab wrote is left alone
     # A new solution replaces a lesson that was only opened, without a backup.
@@ -159,8 +179,12 @@ def test_a_real_edit_saved_by_the_lab_is_still_detected_and_kept(tmp_path):
     lessons, backups = tmp_path / "lessons", tmp_path / "backups"
     sync_lesson(solution, lessons, backups=backups)
     lesson = lessons / "09_demo.py"
-    edited = _lab_save(lesson.read_text().replace(
-        'raise NotImplementedError("Exercise: write `abs_weights`', 'return [[1], [-1]]  # ("'))
+    edited = _lab_save(
+        lesson.read_text().replace(
+            'raise NotImplementedError("Exercise: write `abs_weights`',
+            'return [[1], [-1]]  # ("',
+        )
+    )
     lesson.write_text(edited)
     assert has_local_edits(edited)
     solution.write_text(SOLUTION.replace("Write abs.", "Write abs, carefully."))
@@ -176,8 +200,10 @@ def test_a_lesson_from_the_old_whole_text_fingerprint_counts_as_unedited():
     old = HEADER.replace("# ---\n", "", 1)
     body = "# ---\n" + old.replace("# ---\n", "") + "# ---\n\n# %%\nx = 1\n"
     digest = hashlib.sha256(body.encode()).hexdigest()
-    stamped = body.replace("#     name: python3\n", "#     name: python3\n#   neuralcircuits:\n"
-                           f"#     generated_sha256: {digest}\n")
+    stamped = body.replace(
+        "#     name: python3\n",
+        f"#     name: python3\n#   neuralcircuits:\n#     generated_sha256: {digest}\n",
+    )
     assert FINGERPRINT.search(stamped)
     assert not has_local_edits(stamped)
     assert has_local_edits(stamped.replace("x = 1", "x = 2"))

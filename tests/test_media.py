@@ -18,7 +18,8 @@ def test_unrendered_video_says_how_to_render(tmp_path, monkeypatch):
 
 
 def test_rendered_video_is_embedded_with_its_captions_relative_to_the_notebook(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     course = _course(tmp_path)
     (course / "build" / "videos" / "02_x.mp4").write_bytes(b"\0")
     (course / "build" / "videos" / "02_x.vtt").write_text("WEBVTT\n")

@@ -28,8 +28,10 @@ def test_every_lock_line_is_an_exact_pin():
 
 
 def test_environment_yml_pins_the_same_versions():
-    env_lines = [line.strip().removeprefix("- ")
-                 for line in (REPO / "environment.yml").read_text().splitlines()]
+    env_lines = [
+        line.strip().removeprefix("- ")
+        for line in (REPO / "environment.yml").read_text().splitlines()
+    ]
     assert pins(env_lines) == lock_pins()
 
 

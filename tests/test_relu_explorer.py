@@ -8,7 +8,9 @@ from neuralcircuits.teaching.relu_circuits.widgets import explorer_curve, relu_e
 
 def test_exact_weights_give_zero_error():
     assert explorer_curve(1, -1, 1, 1, "abs")[3] == 0.0
-    assert explorer_curve(2, -0.5, 0.5, -2, "identity")[3] == pytest.approx(0, abs=1e-12)
+    assert explorer_curve(2, -0.5, 0.5, -2, "identity")[3] == pytest.approx(
+        0, abs=1e-12
+    )
 
 
 def test_a_dead_unit_leaves_an_error():

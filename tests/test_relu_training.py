@@ -28,10 +28,12 @@ def test_osier_seeds_for_abs():
     # output [0.943, 0.979]. PyTorch's default init from the same seeds.
     runs = rt.train("abs", seeds=[0, 1], progress=False)
     assert runs.outcomes == ["dead region", "found"]
-    torch.testing.assert_close(runs.final[0][1, :, 0], torch.tensor([1.061, -1.021]),
-                               atol=2e-3, rtol=0)
-    torch.testing.assert_close(runs.final[1][1, 0], torch.tensor([0.943, 0.979]),
-                               atol=2e-3, rtol=0)
+    torch.testing.assert_close(
+        runs.final[0][1, :, 0], torch.tensor([1.061, -1.021]), atol=2e-3, rtol=0
+    )
+    torch.testing.assert_close(
+        runs.final[1][1, 0], torch.tensor([0.943, 0.979]), atol=2e-3, rtol=0
+    )
     assert runs.test_mse[1] < 1e-10 and runs.test_mse[0] > 1e-2
 
 
@@ -45,7 +47,9 @@ def test_match_units_up_to_scale_and_order():
 def test_unit_products_are_one_for_a_rescaled_construction():
     reference = rc.identity_net()
     rescaled = rc.relu_net([[4.0], [-0.25]], [[0.25, -4.0]])
-    matches = rt.match_units(rescaled.weights[0].detach(), reference.weights[0].detach())
+    matches = rt.match_units(
+        rescaled.weights[0].detach(), reference.weights[0].detach()
+    )
     assert rt.unit_products(rescaled, reference, matches) == [1.0, 1.0]
 
 
@@ -60,7 +64,11 @@ def test_silent_inputs_and_dead_fraction():
 def test_sweep_sorts_outcomes_and_start_sides():
     runs = rt.sweep(["abs"], seeds=range(6), progress=False)
     counts = rt.outcome_counts(runs)["abs"]
-    assert sum(counts.values()) == 6 and counts["found"] >= 1 and counts["dead region"] >= 1
+    assert (
+        sum(counts.values()) == 6
+        and counts["found"] >= 1
+        and counts["dead region"] >= 1
+    )
     table = rt.start_side_table(runs)["abs"]
     assert sum(sum(row.values()) for row in table.values()) == 6
 

@@ -21,8 +21,11 @@ def make_variable(name: str) -> list[str]:
 
 
 def listed(path: str) -> list[str]:
-    return [line.strip() for line in (REPO / path).read_text().splitlines()
-            if line.strip() and not line.startswith("#")]
+    return [
+        line.strip()
+        for line in (REPO / path).read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
 
 
 def test_apt_txt_is_the_makefiles_apt_packages():
@@ -34,7 +37,10 @@ def test_postbuild_does_what_setup_does_after_pip():
     makefile = (REPO / "Makefile").read_text()
     assert (REPO / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"
     assert "pip install --no-deps --no-build-isolation -e ." in post
-    assert "pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e ." in makefile
+    assert (
+        "pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e ."
+        in makefile
+    )
     viewers = re.search(r"echo '(\{.*Jupytext Notebook.*\})'", makefile)[1]
     assert viewers in post, "Lab opens .py lessons as notebooks in the image too"
     packed = re.search(r"npm pack --silent ([^>]*)>", post)[1].split()

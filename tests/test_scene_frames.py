@@ -33,8 +33,10 @@ def test_abs_network_diagram(scene):
     """Lesson 02: |x| from the two detectors, with the library's weights."""
     net = rc.abs_net()
     axes = style.function_axes(y_range=(0, 2, 1)).shift(DOWN * 0.4 + LEFT * 2.4)
-    parts = [lesson02.net_graph(axes, lesson02.unit_net(net, u), c)
-             for u, c in ((0, style.POSITIVE), (1, style.NEGATIVE))]
+    parts = [
+        lesson02.net_graph(axes, lesson02.unit_net(net, u), c)
+        for u, c in ((0, style.POSITIVE), (1, style.NEGATIVE))
+    ]
     panel = lesson02.weights_panel(net).next_to(axes, RIGHT, buff=0.8)
     scene.add(axes, *parts, lesson02.net_graph(axes, net, style.OUTPUT), panel)
 
@@ -42,12 +44,19 @@ def test_abs_network_diagram(scene):
 @frames_comparison
 def test_change_of_basis_grid(scene):
     """Lesson 01: the plane and its basis vectors after the lesson's matrix."""
-    M = linear_maps.matrix_from_controls(angle_deg=30, scale_x=1.5, scale_y=0.8, shear=0.5)
-    plane = NumberPlane(x_range=[-4, 4, 1], y_range=[-3, 3, 1], x_length=6.4, y_length=4.8)
+    M = linear_maps.matrix_from_controls(
+        angle_deg=30, scale_x=1.5, scale_y=0.8, shear=0.5
+    )
+    plane = NumberPlane(
+        x_range=[-4, 4, 1], y_range=[-3, 3, 1], x_length=6.4, y_length=4.8
+    )
     plane.shift(LEFT * 3.2 + DOWN * 0.7)
     origin = plane.c2p(0, 0)
-    screen = [[float(M[0, 0]), float(M[0, 1]), 0], [float(M[1, 0]), float(M[1, 1]), 0],
-              [0, 0, 1]]
+    screen = [
+        [float(M[0, 0]), float(M[0, 1]), 0],
+        [float(M[1, 0]), float(M[1, 1]), 0],
+        [0, 0, 1],
+    ]
     plane.apply_matrix(screen, about_point=origin)
     matrix = Matrix([[f"{v:.2f}" for v in row] for row in M.tolist()]).scale(0.7)
     scene.add(plane, matrix.to_edge(RIGHT, buff=0.8))
@@ -59,7 +68,15 @@ def test_relu_fold_in_two_bases(scene):
     angles = torch.linspace(0, 2 * torch.pi, 49)[:-1]
     ring = torch.stack([torch.cos(angles), torch.sin(angles)], 1) * 1.2
     rot = linear_maps.rotation_2d(torch.pi / 6)
-    for points, shift in ((torch.relu(ring), LEFT * 3),
-                          (linear_maps.relu_in_basis(ring, rot), RIGHT * 3)):
-        scene.add(VGroup(*[Dot([*p.tolist(), 0], radius=0.05, color=style.OUTPUT)
-                           for p in points]).shift(shift))
+    for points, shift in (
+        (torch.relu(ring), LEFT * 3),
+        (linear_maps.relu_in_basis(ring, rot), RIGHT * 3),
+    ):
+        scene.add(
+            VGroup(
+                *[
+                    Dot([*p.tolist(), 0], radius=0.05, color=style.OUTPUT)
+                    for p in points
+                ]
+            ).shift(shift)
+        )

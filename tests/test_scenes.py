@@ -37,17 +37,27 @@ def _scene_module(script: Path):
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
 def test_every_scene_is_narrated_and_titled(script: Path):
-    classes = [n for n in ast.parse(script.read_text()).body if isinstance(n, ast.ClassDef)]
+    classes = [
+        n for n in ast.parse(script.read_text()).body if isinstance(n, ast.ClassDef)
+    ]
     scenes = [c for c in classes if c.name in videos.scene_names(script)]
     assert len(scenes) >= 3, f"{script.name} should hold at least three scenes"
     for scene in scenes:
         bases = [getattr(b, "id", "") for b in scene.bases]
         assert bases == ["NarratedScene"], f"{scene.name} should be a NarratedScene"
-        assert ast.get_docstring(scene), f"{scene.name} needs a docstring: its chapter title"
-        calls = [n for n in ast.walk(scene) if isinstance(n, ast.Call)
-                 and getattr(n.func, "attr", "") in ("voiceover", "next_section")]
+        assert ast.get_docstring(scene), (
+            f"{scene.name} needs a docstring: its chapter title"
+        )
+        calls = [
+            n
+            for n in ast.walk(scene)
+            if isinstance(n, ast.Call)
+            and getattr(n.func, "attr", "") in ("voiceover", "next_section")
+        ]
         kinds = {c.func.attr for c in calls}
-        assert kinds == {"voiceover", "next_section"}, f"{scene.name} needs narration and sections"
+        assert kinds == {"voiceover", "next_section"}, (
+            f"{scene.name} needs narration and sections"
+        )
 
 
 def _texts(mobject, out):
@@ -77,9 +87,11 @@ def layout_problems(scene, section: str) -> list[str]:
     problems = []
     for m, lo, hi in boxes:
         if (lo[:2] < -half - 1e-6).any() or (hi[:2] > half + 1e-6).any():
-            problems.append(f"{section}: {_name(m)} leaves the frame ({lo[:2]}, {hi[:2]})")
+            problems.append(
+                f"{section}: {_name(m)} leaves the frame ({lo[:2]}, {hi[:2]})"
+            )
     for i, (a, alo, ahi) in enumerate(boxes):
-        for b, blo, bhi in boxes[i + 1:]:
+        for b, blo, bhi in boxes[i + 1 :]:
             overlap = np.minimum(ahi, bhi)[:2] - np.maximum(alo, blo)[:2]
             if (overlap > OVERLAP).all():
                 problems.append(f"{section}: {_name(a)} overlaps {_name(b)}")
@@ -94,7 +106,9 @@ def _texts_on(scene):
 
 
 def _name(m) -> str:
-    text = getattr(m, "text", None) or getattr(m, "tex_string", None) or type(m).__name__
+    text = (
+        getattr(m, "text", None) or getattr(m, "tex_string", None) or type(m).__name__
+    )
     return repr(str(text)[:40])
 
 
@@ -103,8 +117,16 @@ def check_layout(cls, media: Path) -> list[str]:
     from manim import tempconfig
 
     problems: list[str] = []
-    with tempconfig({"dry_run": True, "media_dir": str(media), "disable_caching": True,
-                     "verbosity": "ERROR", "frame_rate": 5, "progress_bar": "none"}):
+    with tempconfig(
+        {
+            "dry_run": True,
+            "media_dir": str(media),
+            "disable_caching": True,
+            "verbosity": "ERROR",
+            "frame_rate": 5,
+            "progress_bar": "none",
+        }
+    ):
         scene = cls(skip_animations=True)
         sections = ["start"]
         original = scene.next_section
@@ -125,7 +147,9 @@ def check_layout(cls, media: Path) -> list[str]:
 def test_texts_stay_in_frame_and_apart(script: Path, monkeypatch):
     monkeypatch.setenv("NC_VOICE", "silent")
     module = _scene_module(script)
-    media = BUILD / "media" / "layout-test" / script.stem  # keeps LaTeX's cache between runs
+    media = (
+        BUILD / "media" / "layout-test" / script.stem
+    )  # keeps LaTeX's cache between runs
     problems = []
     for name in videos.scene_names(script):
         problems += check_layout(getattr(module, name), media)
@@ -141,7 +165,9 @@ def test_layout_check_catches_overlap_and_the_frame_edge(tmp_path, monkeypatch):
     class Crowded(NarratedScene):
         def construct(self):
             self.next_section("crowded")
-            self.add(Text("one label"), Text("another"), Text("far away").shift(RIGHT * 7))
+            self.add(
+                Text("one label"), Text("another"), Text("far away").shift(RIGHT * 7)
+            )
             self.wait(0.2)
 
     problems = check_layout(Crowded, tmp_path)
@@ -152,19 +178,26 @@ def test_layout_check_catches_overlap_and_the_frame_edge(tmp_path, monkeypatch):
 def test_captions_and_chapters_formats():
     from datetime import timedelta
 
-    cues = [srt.Subtitle(1, timedelta(seconds=0), timedelta(seconds=2.5), "A neuron."),
-            srt.Subtitle(2, timedelta(seconds=61), timedelta(seconds=63.25), "A layer.")]
+    cues = [
+        srt.Subtitle(1, timedelta(seconds=0), timedelta(seconds=2.5), "A neuron."),
+        srt.Subtitle(2, timedelta(seconds=61), timedelta(seconds=63.25), "A layer."),
+    ]
     vtt = videos.to_webvtt(cues)
     assert vtt.startswith("WEBVTT\n\n1\n00:00:00.000 --> 00:00:02.500\nA neuron.")
     assert "00:01:01.000 --> 00:01:03.250" in vtt
-    chapters = [videos.Chapter("Dot products", 0, 61.5), videos.Chapter("Layers", 61.5, 90)]
+    chapters = [
+        videos.Chapter("Dot products", 0, 61.5),
+        videos.Chapter("Layers", 61.5, 90),
+    ]
     assert videos.chapters_text(chapters) == "0:00:00 Dot products\n0:01:01 Layers\n"
 
 
 def test_chapter_titles_come_from_scene_docstrings():
     titles = videos.chapter_titles(ANIMATIONS / "02_hand_built_relu_circuits.py")
     assert titles[0] == "Two detectors and a reconstructor"
-    assert len(titles) == len(videos.scene_names(ANIMATIONS / "02_hand_built_relu_circuits.py"))
+    assert len(titles) == len(
+        videos.scene_names(ANIMATIONS / "02_hand_built_relu_circuits.py")
+    )
 
 
 def _streams(video: Path) -> dict[str, float]:
@@ -174,7 +207,9 @@ def _streams(video: Path) -> dict[str, float]:
             if stream.type in ("video", "audio") and stream.duration:
                 out[stream.type] = float(stream.duration * stream.time_base)
         out["chapters"] = [c["metadata"].get("title") for c in container.chapters()]
-        out["chapter_ends"] = [float(c["end"] * c["time_base"]) for c in container.chapters()]
+        out["chapter_ends"] = [
+            float(c["end"] * c["time_base"]) for c in container.chapters()
+        ]
     return out
 
 
@@ -194,8 +229,12 @@ def test_one_lesson_renders_narrated_captioned_and_chaptered(tmp_path, monkeypat
     cues = list(srt.parse(out.with_suffix(".srt").read_text()))
     assert len(cues) > 20 and all(c.content.strip() for c in cues)
     assert all(a.end <= b.start for a, b in itertools.pairwise(cues))
-    assert abs(cues[-1].end.total_seconds() - length) < 5.0  # the last line ends the video
+    assert (
+        abs(cues[-1].end.total_seconds() - length) < 5.0
+    )  # the last line ends the video
     vtt = out.with_suffix(".vtt").read_text()
     assert vtt.startswith("WEBVTT") and vtt.count(" --> ") == len(cues)
     chapters = out.with_suffix(".chapters.txt").read_text().splitlines()
-    assert chapters[0].startswith("0:00:00 ") and len(chapters) == len(streams["chapters"])
+    assert chapters[0].startswith("0:00:00 ") and len(chapters) == len(
+        streams["chapters"]
+    )

@@ -73,7 +73,11 @@ def executed_course() -> dict[str, str]:
 def test_solution_runs(executed_course, stem):
     assert stem not in executed_course, executed_course.get(stem)
     notebook = nbformat.read(TEST_COURSE / f"{stem}.ipynb", as_version=4)
-    assert all(cell.get("outputs") is not None for cell in notebook.cells if cell.cell_type == "code")
+    assert all(
+        cell.get("outputs") is not None
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +96,9 @@ def test_site_has_every_page(built_site):
     assert {"index", "search"} <= pages
     index = (root / "index.html").read_text()
     for stem in STEMS:
-        assert f'href="{stem}.html"' in index, "the README's lesson links lead to the lessons"
+        assert f'href="{stem}.html"' in index, (
+            "the README's lesson links lead to the lessons"
+        )
 
 
 def test_lesson_pages_fold_solutions_and_keep_outputs(built_site):
@@ -108,7 +114,9 @@ def test_lesson_pages_fold_solutions_and_keep_outputs(built_site):
 
 
 def _page_urls(root: Path, base: str) -> list[str]:
-    return [f"{base}/{p.name}" for p in sorted(root.glob("*.html")) if p.stem != "genindex"]
+    return [
+        f"{base}/{p.name}" for p in sorted(root.glob("*.html")) if p.stem != "genindex"
+    ]
 
 
 def _resolves(url: str) -> bool:
@@ -133,7 +141,8 @@ def test_every_page_in_chromium(built_site):
             page = urlparse(url).path
             problems += [f"{page}: console: {m}" for m in console_errors(driver)]
             links = driver.execute_script(
-                "return [...document.querySelectorAll('a[href]')].map(a => a.href)")
+                "return [...document.querySelectorAll('a[href]')].map(a => a.href)"
+            )
             for link in links:
                 target, _ = urldefrag(link)
                 if not target.startswith(base):
@@ -144,11 +153,13 @@ def test_every_page_in_chromium(built_site):
                         problems.append(f"{page}: broken link {link}")
             broken_images = driver.execute_script(
                 "return [...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
-                ".map(i => i.src)")
+                ".map(i => i.src)"
+            )
             problems += [f"{page}: broken image {src}" for src in broken_images]
             for video in driver.find_elements("css selector", "video"):
                 videos += 1
-                state = driver.execute_async_script("""
+                state = driver.execute_async_script(
+                    """
                     const [video, done] = arguments;
                     const source = video.querySelector('source');
                     const track = video.querySelector('track[kind=captions]');
@@ -161,10 +172,14 @@ def test_every_page_in_chromium(built_site):
                     if (video.readyState >= 1) setTimeout(report, 500);
                     else { video.addEventListener('loadedmetadata', () => setTimeout(report, 500));
                            video.addEventListener('error', report, true); video.load(); }
-                """, video)
+                """,
+                    video,
+                )
                 if not (state["can"] and state["ready"] >= 1 and state["duration"] > 1):
                     problems.append(f"{page}: video not playable: {state}")
-                if not (state["track"] and state["cues"] > 0 and _resolves(state["track"])):
+                if not (
+                    state["track"] and state["cues"] > 0 and _resolves(state["track"])
+                ):
                     problems.append(f"{page}: video without captions: {state}")
             stem = Path(page).stem
             if stem in STEMS:
@@ -172,14 +187,20 @@ def test_every_page_in_chromium(built_site):
                 driver.save_screenshot(str(SCREENSHOTS / f"{stem}.png"))
                 video = driver.find_elements("css selector", "video")
                 if video:
-                    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});"
-                                          "arguments[0].currentTime = 4;", video[0])
+                    driver.execute_script(
+                        "arguments[0].scrollIntoView({block: 'center'});"
+                        "arguments[0].currentTime = 4;",
+                        video[0],
+                    )
                     time.sleep(1.5)
                     driver.save_screenshot(str(SCREENSHOTS / f"{stem}-video.png"))
                 exercise = driver.find_elements("css selector", ".tag_hide-input")
                 if exercise:
-                    driver.execute_script("arguments[0].scrollIntoView({block: 'start'});"
-                                          "window.scrollBy(0, -260)", exercise[0])
+                    driver.execute_script(
+                        "arguments[0].scrollIntoView({block: 'start'});"
+                        "window.scrollBy(0, -260)",
+                        exercise[0],
+                    )
                     time.sleep(0.5)
                     driver.save_screenshot(str(SCREENSHOTS / f"{stem}-exercise.png"))
         driver.get(f"{base}/search.html?q=neuron")
@@ -198,8 +219,10 @@ def test_every_page_in_chromium(built_site):
 
 
 def test_captions_of_a_lesson_video(tmp_path):
-    (tmp_path / "01_x.srt").write_text("1\n00:00:00,000 --> 00:00:02,500\nHello.\n\n"
-                                       "2\n00:00:02,500 --> 00:00:04,000\nA neuron.\n")
+    (tmp_path / "01_x.srt").write_text(
+        "1\n00:00:00,000 --> 00:00:02,500\nHello.\n\n"
+        "2\n00:00:02,500 --> 00:00:04,000\nA neuron.\n"
+    )
     vtt = site.captions("01_x", videos=tmp_path, media=tmp_path)
     assert vtt.startswith("WEBVTT")
     assert "00:00:00.000 --> 00:00:02.500\nHello." in vtt

@@ -33,8 +33,12 @@ def test_every_lesson_has_a_self_contained_deck(decks):
     for stem, deck in decks.items():
         html = deck.read_text()
         assert "cdn.jsdelivr" not in html and "unpkg.com" not in html, "no CDN"
-        assert 'src="http' not in html and 'href="http' not in html, f"{stem} loads from the network"
-        assert html.count("data:video/mp4;base64,") >= len(scene_names(ANIMATIONS / f"{stem}.py"))
+        assert 'src="http' not in html and 'href="http' not in html, (
+            f"{stem} loads from the network"
+        )
+        assert html.count("data:video/mp4;base64,") >= len(
+            scene_names(ANIMATIONS / f"{stem}.py")
+        )
 
 
 @needs_browser
@@ -50,7 +54,9 @@ def test_decks_in_chromium(decks):
             else:
                 pytest.fail(f"{script.stem}: reveal.js never became ready")
             total = driver.execute_script("return Reveal.getTotalSlides()")
-            assert total == expected_slides(script), f"{script.stem}: one slide per section"
+            assert total == expected_slides(script), (
+                f"{script.stem}: one slide per section"
+            )
             assert total >= len(scene_names(script)), "every scene is on a slide"
             driver.execute_script("Reveal.slide(1)")
             time.sleep(1)

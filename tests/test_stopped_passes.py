@@ -31,7 +31,9 @@ def test_attention_residuals_and_neurons_equal_a_full_cached_run(model, ds):
     with torch.no_grad():
         _, cache = model.run_with_cache(ds.tokens)
     n = model.cfg.n_layers
-    att = torch.stack([cache[f"blocks.{L}.attn.hook_pattern"][:, :, -1].mean(0) for L in range(n)])
+    att = torch.stack(
+        [cache[f"blocks.{L}.attn.hook_pattern"][:, :, -1].mean(0) for L in range(n)]
+    )
     assert torch.allclose(head_roles.final_attention(model, ds), att, atol=1e-6)
     resid = cache["blocks.0.hook_resid_post"]
     got = head_roles.member_residuals(model, [ds])
@@ -41,6 +43,8 @@ def test_attention_residuals_and_neurons_equal_a_full_cached_run(model, ds):
     assert torch.allclose(got[shown], want, atol=1e-5)
     post = head_roles.final_mlp_post(model, ds.tokens)
     for L in range(n):
-        assert torch.allclose(post[L], cache[f"blocks.{L}.mlp.hook_post"][:, -1], atol=1e-6)
+        assert torch.allclose(
+            post[L], cache[f"blocks.{L}.mlp.hook_post"][:, -1], atol=1e-6
+        )
     profiles = head_roles.neuron_profiles(model, {"months": [ds]}, n - 1)
     assert profiles.shape == (1, 12, model.cfg.d_mlp)

@@ -17,7 +17,9 @@ def test_training_is_deterministic(models):
     sp._train.cache_clear()  # retrain from scratch, not from the cache
     fresh = sp.train_toy_models()
     for s in sp.SLIDER_SPARSITIES:
-        assert torch.equal(models[s].W, fresh[s].W) and torch.equal(models[s].b, fresh[s].b)
+        assert torch.equal(models[s].W, fresh[s].W) and torch.equal(
+            models[s].b, fresh[s].b
+        )
 
 
 def test_dense_features_store_only_the_two_most_important_at_right_angles(models):

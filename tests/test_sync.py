@@ -15,7 +15,9 @@ def test_every_solution_has_a_lesson_and_a_scene_file():
     assert stems <= {p.stem for p in lesson_scripts(ANIMATIONS)}
 
 
-@pytest.mark.parametrize("solution", SOLUTION_FILES, ids=[p.stem for p in SOLUTION_FILES])
+@pytest.mark.parametrize(
+    "solution", SOLUTION_FILES, ids=[p.stem for p in SOLUTION_FILES]
+)
 def test_lesson_matches_its_solution(solution):
     lesson = LESSONS / solution.name
     wanted = generate(solution.read_text(), source=str(solution))
@@ -25,7 +27,9 @@ def test_lesson_matches_its_solution(solution):
     )
 
 
-@pytest.mark.parametrize("solution", SOLUTION_FILES, ids=[p.stem for p in SOLUTION_FILES])
+@pytest.mark.parametrize(
+    "solution", SOLUTION_FILES, ids=[p.stem for p in SOLUTION_FILES]
+)
 def test_every_exercise_is_blanked_and_checked(solution):
     text = solution.read_text()
     lesson = (LESSONS / solution.name).read_text()

@@ -28,8 +28,11 @@ def test_runs_figure_has_one_panel_per_sparsity(models):
     assert len(fig.axes) == 3
     assert fig.get_size_inches()[0] <= toy_pictures.COLUMN_IN
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles == ["sparsity 0: 2 stored", "sparsity 0.8: 4 stored",
-                      "sparsity 0.9: 5 stored"]
+    assert titles == [
+        "sparsity 0: 2 stored",
+        "sparsity 0.8: 4 stored",
+        "sparsity 0.9: 5 stored",
+    ]
     assert _texts_readable(fig)
     plt.close(fig)
 

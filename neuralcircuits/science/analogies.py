@@ -124,8 +124,14 @@ def nearest(
     return vocab[int(cos.argmax())]
 
 
-def analogy(E: torch.Tensor, a: str, b: str, c: str, vocab: list[str] = VOCAB,
-            exclude_query: bool = True) -> str:
+def analogy(
+    E: torch.Tensor,
+    a: str,
+    b: str,
+    c: str,
+    vocab: list[str] = VOCAB,
+    exclude_query: bool = True,
+) -> str:
     """Answer "a is to b as c is to ?": the token nearest E[b] - E[a] + E[c].
 
     With `exclude_query` (Mikolov et al.'s convention, the default) a, b and c

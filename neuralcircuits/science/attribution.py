@@ -46,7 +46,9 @@ def _has_final_ln(model: Any) -> bool:
 
 
 @torch.no_grad()
-def final_cache(model: Any, dataset: sequences.SequenceDataset) -> dict[str, torch.Tensor]:
+def final_cache(
+    model: Any, dataset: sequences.SequenceDataset
+) -> dict[str, torch.Tensor]:
     """The activations direct logit attribution needs, at the final position."""
     n = model.cfg.n_layers
     names = {hook_name("z", L) for L in range(n)}
@@ -75,9 +77,7 @@ def head_dla(
 
 
 @torch.no_grad()
-def logit_attribution(
-    model: Any, dataset: sequences.SequenceDataset
-) -> dict[str, Any]:
+def logit_attribution(model: Any, dataset: sequences.SequenceDataset) -> dict[str, Any]:
     """Direct logit attribution of every head [n_layers, n_heads], every MLP [n_layers], the embeddings,
     the attention biases and the constant terms; they add up to the logit difference.
     """
@@ -91,7 +91,10 @@ def logit_attribution(
     n = model.cfg.n_layers
     W_O = model.W_O.float()
     heads = torch.stack(
-        [head_dla(cache[hook_name("z", L)], W_O[L], scale, directions) for L in range(n)]
+        [
+            head_dla(cache[hook_name("z", L)], W_O[L], scale, directions)
+            for L in range(n)
+        ]
     )
     mlps = torch.tensor([direct(cache[hook_name("mlp_out", L)]) for L in range(n)])
     b_O = model.b_O.float()  # [n_layers, d_model]
@@ -102,7 +105,9 @@ def logit_attribution(
     const = torch.zeros(len(dataset))
     W_U = model.W_U.float()
     if W_b is not None:
-        const += (W_U[:, dataset.answers] - W_U[:, dataset.wrong_answers]).T @ W_b.float()
+        const += (
+            W_U[:, dataset.answers] - W_U[:, dataset.wrong_answers]
+        ).T @ W_b.float()
     b_U = model.b_U.float()
     const += b_U[dataset.answers] - b_U[dataset.wrong_answers]
     return {
@@ -118,11 +123,17 @@ def logit_attribution(
 # Zero, mean and resampling ablation of one component
 # ---------------------------------------------------------------------------
 def _activation_name(comp: Component) -> str:
-    return hook_name("z", comp.layer) if comp.kind == "head" else hook_name("mlp_out", comp.layer)
+    return (
+        hook_name("z", comp.layer)
+        if comp.kind == "head"
+        else hook_name("mlp_out", comp.layer)
+    )
 
 
 @torch.no_grad()
-def _reference_activation(model: Any, comp: Component, tokens: torch.Tensor) -> torch.Tensor:
+def _reference_activation(
+    model: Any, comp: Component, tokens: torch.Tensor
+) -> torch.Tensor:
     name = _activation_name(comp)
     _, cache = model.run_with_cache(tokens, names_filter=lambda n: n == name)
     act = cache[name]

@@ -324,7 +324,9 @@ def knockout_performance(
 class KnockoutComparison:
     """A circuit's knockout beside knockouts of random component sets of the same size."""
 
-    knockout: float  # the model with the circuit mean-ablated, share of the full logit diff
+    knockout: (
+        float  # the model with the circuit mean-ablated, share of the full logit diff
+    )
     random: list[float]  # the same for each random set
     random_sets: list[list[Component]]
 
@@ -359,7 +361,9 @@ def random_component_sets(
         raise ValueError(f"cannot draw {size} of the model's {len(comps)} components")
     g = torch.Generator().manual_seed(seed)
     return [
-        sort_components(comps[i] for i in torch.randperm(len(comps), generator=g)[:size])
+        sort_components(
+            comps[i] for i in torch.randperm(len(comps), generator=g)[:size]
+        )
         for _ in range(n_draws)
     ]
 
@@ -381,9 +385,7 @@ def knockout_comparison(
     circuit = sort_components(circuit)
     sets = random_component_sets(model, len(circuit), n_draws, seed)
     values = ablated_logit_diffs(model, setup, [circuit, *sets]) / setup.full
-    return KnockoutComparison(
-        float(values[0]), [float(v) for v in values[1:]], sets
-    )
+    return KnockoutComparison(float(values[0]), [float(v) for v in values[1:]], sets)
 
 
 def single_ablation_scores(
@@ -475,7 +477,10 @@ def prune_circuit(
 def _setup_data(setup: AblationSetup) -> list:
     """What an ablation result depends on besides the model: prompts, answers, groups, means."""
     d = setup.dataset
-    means = [setup.means[c] for c in sorted(setup.means, key=lambda c: (c.kind, c.layer, c.head or 0))]
+    means = [
+        setup.means[c]
+        for c in sorted(setup.means, key=lambda c: (c.kind, c.layer, c.head or 0))
+    ]
     return [d.tokens, d.answers, d.wrong_answers, setup.groups, means]
 
 
@@ -483,7 +488,9 @@ def _prune(model, setup, threshold, max_rounds, progress, desc) -> PruneResult:
     circuit = set(all_components(model))
     steps: list[PruneStep] = []
     runner = fast_ablation.runner_for(model, setup)
-    base = list(runner.clean_resid) if runner is not None else None  # current circuit's resid_pre
+    base = (
+        list(runner.clean_resid) if runner is not None else None
+    )  # current circuit's resid_pre
 
     def score(candidate: set, comp: Component):
         if runner is None:
@@ -499,7 +506,10 @@ def _prune(model, setup, threshold, max_rounds, progress, desc) -> PruneResult:
         for direction in ("backward", "forward"):
             order = [c for c in _visit_order(model, direction) if c in circuit]
             bar = tqdm(
-                order, desc=f"{desc}: round {rnd} {direction}", disable=not progress, leave=False
+                order,
+                desc=f"{desc}: round {rnd} {direction}",
+                disable=not progress,
+                leave=False,
             )
             for comp in bar:
                 if comp not in circuit:

@@ -244,16 +244,27 @@ def patching_results(
     "data"); with ``cache`` the result is kept on disk (``disk_cache``).
     """
     data = analysis_rows(model, data, "patching")
-    tensors = [data.clean.tokens, data.corrupted.tokens, data.clean.answers, data.clean.wrong_answers]
+    tensors = [
+        data.clean.tokens,
+        data.corrupted.tokens,
+        data.clean.answers,
+        data.clean.wrong_answers,
+    ]
 
     def compute() -> dict[str, Any]:
         return _patching_results(model, data, progress)
 
-    out = disk_cache.cached("patching", model, tensors, {}, compute) if cache else compute()
+    out = (
+        disk_cache.cached("patching", model, tensors, {}, compute)
+        if cache
+        else compute()
+    )
     return {**out, "data": data}
 
 
-def _patching_results(model: Any, data: TaskData, progress: bool | None) -> dict[str, Any]:
+def _patching_results(
+    model: Any, data: TaskData, progress: bool | None
+) -> dict[str, Any]:
     clean, corrupted = data.clean.tokens, data.corrupted.tokens
 
     metric = sequences.logit_diff_metric(data.clean)
@@ -278,9 +289,13 @@ def _patching_results(model: Any, data: TaskData, progress: bool | None) -> dict
         "MLP output": norm(
             patching.patch_mlp_out(model, clean, corrupted, metric, progress=progress)
         ),
-        "heads": norm(patching.patch_heads(model, clean, corrupted, metric, progress=progress)),
+        "heads": norm(
+            patching.patch_heads(model, clean, corrupted, metric, progress=progress)
+        ),
         "heads by position": norm(
-            patching.patch_heads(model, clean, corrupted, metric, by_pos=True, progress=progress)
+            patching.patch_heads(
+                model, clean, corrupted, metric, by_pos=True, progress=progress
+            )
         ),
         "attention output, all positions": norm(
             _patch_layers_all_pos(model, clean, corrupted, metric, "attn_out")

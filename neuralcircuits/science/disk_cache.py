@@ -41,7 +41,11 @@ def cache_dir() -> Path | None:
     """Where results are kept (None: the cache is off)."""
     env = os.environ.get("NEURALCIRCUITS_CACHE")
     if env is not None:
-        return None if env.strip().lower() in ("", "0", "off", "no", "false") else Path(env)
+        return (
+            None
+            if env.strip().lower() in ("", "0", "off", "no", "false")
+            else Path(env)
+        )
     repo = _SCIENCE.parents[1]
     if (repo / "pyproject.toml").exists():
         return repo / "build" / "cache"
@@ -115,7 +119,13 @@ def _feed(h, obj: Any) -> None:
 def key(kind: str, model: Any, data: Any, args: Any) -> str:
     """The file name of a result: its kind and a hash of model, data, args and code."""
     h = hashlib.blake2b(digest_size=20)
-    for part in (kind, model_key(model), data_key(data), data_key(args), code_version()):
+    for part in (
+        kind,
+        model_key(model),
+        data_key(data),
+        data_key(args),
+        code_version(),
+    ):
         h.update(part.encode())
     return f"{kind}-{h.hexdigest()}"
 

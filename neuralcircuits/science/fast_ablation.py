@@ -29,7 +29,9 @@ from neuralcircuits.science.patching import Component
 from neuralcircuits.science.patching.engine import FastEngine, close, fast_path_reason
 from neuralcircuits.science.patching.sweep import run_cache
 
-MAX_FAST_ROWS = 512  # prompt rows per stacked pass (bounds the MLP's hidden activations)
+MAX_FAST_ROWS = (
+    512  # prompt rows per stacked pass (bounds the MLP's hidden activations)
+)
 
 
 class AblationRunner:
@@ -48,9 +50,9 @@ class AblationRunner:
         groups = setup.groups
         H = self.n_heads
         self.z_mean = [
-            torch.stack([setup.means[Component("head", L, h)] for h in range(H)], dim=2)[
-                groups
-            ]
+            torch.stack(
+                [setup.means[Component("head", L, h)] for h in range(H)], dim=2
+            )[groups]
             for L in range(self.n_layers)
         ]  # per layer [rows, pos, H, dh]
         self.mlp_mean = [
@@ -82,7 +84,12 @@ class AblationRunner:
 
     # -- one block ---------------------------------------------------------------
     def layer(
-        self, L: int, x: torch.Tensor, heads: torch.Tensor, mlps: torch.Tensor, last_only: bool
+        self,
+        L: int,
+        x: torch.Tensor,
+        heads: torch.Tensor,
+        mlps: torch.Tensor,
+        last_only: bool,
     ) -> torch.Tensor:
         """Block L on x [C * rows, pos, d] with config c's heads[c] / mlps[c] of this layer ablated."""
         eng, rows = self.eng, self.rows
@@ -100,7 +107,9 @@ class AblationRunner:
         if heads.any():
             mean = self.z_mean[L][:, P - Q :]  # [rows, Q, H, dh]
             z = z.reshape(C, rows, *z.shape[1:])
-            z = torch.where(heads[:, None, None, :, None], mean.unsqueeze(0), z).flatten(0, 1)
+            z = torch.where(
+                heads[:, None, None, :, None], mean.unsqueeze(0), z
+            ).flatten(0, 1)
         x = x[:, P - Q :]
         mid = x + eng.attn_out(L, z)
         if not self.has_mlp:
@@ -109,7 +118,9 @@ class AblationRunner:
         if mlps.any():
             mean = self.mlp_mean[L][:, P - Q :]  # [rows, Q, d]
             out = out.reshape(C, rows, *out.shape[1:])
-            out = torch.where(mlps[:, None, None, None], mean.unsqueeze(0), out).flatten(0, 1)
+            out = torch.where(
+                mlps[:, None, None, None], mean.unsqueeze(0), out
+            ).flatten(0, 1)
         return mid + out
 
     # -- runs --------------------------------------------------------------------
@@ -179,7 +190,9 @@ def _verify(runner: AblationRunner, model: Any, setup: Any) -> bool:
     from neuralcircuits.science import circuit_discovery as cd
 
     L = runner.n_layers // 2
-    config = [Component("head", L, 0)] + ([Component("mlp", L)] if runner.has_mlp else [])
+    config = [Component("head", L, 0)] + (
+        [Component("mlp", L)] if runner.has_mlp else []
+    )
     # [head 0.0] runs every layer on the fast path, so a hook anywhere shows
     configs = [[], [Component("head", 0, 0)], config]
     ref = cd.hooked_logit_diffs(model, setup, configs)

@@ -50,7 +50,9 @@ def final_attention(model: Any, dataset: sequences.SequenceDataset) -> torch.Ten
         (hook_name("pattern", L), store_hook(store, L, stop=L == n_layers - 1))
         for L in range(n_layers)
     ]
-    run_until(model, dataset.tokens, hooks)  # stops after the last pattern: no MLP, no unembedding
+    run_until(
+        model, dataset.tokens, hooks
+    )  # stops after the last pattern: no MLP, no unembedding
     return torch.stack([store[L][:, :, -1].float().mean(0) for L in range(n_layers)])
 
 
@@ -101,9 +103,7 @@ def member_residuals(
 
 
 @torch.no_grad()
-def ov_inputs(
-    model: Any, datasets: list[sequences.SequenceDataset]
-) -> torch.Tensor:
+def ov_inputs(model: Any, datasets: list[sequences.SequenceDataset]) -> torch.Tensor:
     """Each member as the heads of each layer read it, averaged over contexts  # [n_layers, 12, d_model].
 
     Row ``L`` is ``blocks[L].ln1`` applied, at every occurrence of the member in
@@ -273,7 +273,11 @@ def final_mlp_post(model: Any, tokens: torch.Tensor) -> list[torch.Tensor]:
 
             return hook
 
-        run_until(model, tokens, [(hook_name("mlp_post", L), keep_final(L)) for L in range(n_layers)])
+        run_until(
+            model,
+            tokens,
+            [(hook_name("mlp_post", L), keep_final(L)) for L in range(n_layers)],
+        )
         if len(_MLP_POST) >= 16:
             _MLP_POST.pop(next(iter(_MLP_POST)))
         _MLP_POST[key] = [store[L] for L in range(n_layers)]

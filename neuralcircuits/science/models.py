@@ -35,8 +35,9 @@ HUB_PROBE_TIMEOUT = 5.0  # seconds; the hub client alone retries for 20+ s
 def _wrap(text: str, width: int = 78) -> str:
     """Wrap prose lines for a notebook's output; indented lines (commands) stay whole."""
     return "\n".join(
-        line if line[:1].isspace() else textwrap.fill(line, width, break_long_words=False,
-                                                       break_on_hyphens=False)
+        line
+        if line[:1].isspace()
+        else textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
         for line in text.splitlines()
     )
 
@@ -58,8 +59,12 @@ def load_model(name: str = "toy-seq", verbose: bool = True) -> Any:
             model = load_gpt2()
         except ModelUnavailable as err:
             if verbose:
-                print(_wrap(f"Using toy-seq, the course's own model, because GPT-2 "
-                            f"small is unavailable: {err}"))
+                print(
+                    _wrap(
+                        f"Using toy-seq, the course's own model, because GPT-2 "
+                        f"small is unavailable: {err}"
+                    )
+                )
             return load_model("toy-seq")
         if verbose:
             print("Using GPT-2 small (its weights loaded).")

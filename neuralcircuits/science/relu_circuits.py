@@ -109,8 +109,9 @@ def parallel(*nets: ReLUNet) -> ReLUNet:
 
     The weights become block-diagonal: inputs and outputs are concatenated.
     """
-    return relu_net(*(torch.block_diag(*ws) for ws in zip(*(n.weights for n in nets),
-                                                          strict=True)))
+    return relu_net(
+        *(torch.block_diag(*ws) for ws in zip(*(n.weights for n in nets), strict=True))
+    )
 
 
 def compose(inner: ReLUNet, outer: ReLUNet) -> ReLUNet:
@@ -175,7 +176,10 @@ def uses_reconstructor(net: ReLUNet) -> bool:
     for i in range(len(w_in)):
         for j in range(i + 1, len(w_in)):
             opposite = torch.equal(w_in[i], -w_in[j])
-            if opposite and ((w_next[:, i] == -w_next[:, j]) & (w_next[:, i] != 0)).any():
+            if (
+                opposite
+                and ((w_next[:, i] == -w_next[:, j]) & (w_next[:, i] != 0)).any()
+            ):
                 return True
     return False
 
@@ -188,11 +192,15 @@ def motif_table() -> dict[str, dict[str, bool]]:
         with torch.no_grad():
             found = {unit_motif(w) for w in net.weights[0]}
             recon = len(net.weights) > 1 and uses_reconstructor(net)
-        table[name] = {m: (recon if m == "reconstructor" else m in found) for m in MOTIFS}
+        table[name] = {
+            m: (recon if m == "reconstructor" else m in found) for m in MOTIFS
+        }
     return table
 
 
-def two_unit_output(W_in: torch.Tensor, W_out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+def two_unit_output(
+    W_in: torch.Tensor, W_out: torch.Tensor, x: torch.Tensor
+) -> torch.Tensor:
     """Return W_out ReLU(W_in x) for inputs x [..., 2] (a bias-free 2-h-1 network), [...]."""
     return (torch.relu(x @ W_in.T) @ W_out.T)[..., 0]
 
@@ -220,4 +228,3 @@ def min_counterexample(W_in: torch.Tensor, W_out: torch.Tensor) -> torch.Tensor:
     x = torch.tensor([[math.cos(a), math.sin(a)] for a in angles])  # [n, 2]
     error = (two_unit_output(W_in, W_out, x) - x.min(dim=1).values).abs()
     return x[int(error.argmax())].clone()
-

@@ -52,7 +52,9 @@ class TrainingRun:
     seeds: list[int]
     initial: list[torch.Tensor]  # per layer: [n_seeds, out, in]
     final: list[torch.Tensor]  # per layer: [n_seeds, out, in]
-    losses: torch.Tensor  # [n_records, n_seeds], training MSE every `record_every` steps
+    losses: (
+        torch.Tensor
+    )  # [n_records, n_seeds], training MSE every `record_every` steps
     test_mse: torch.Tensor  # [n_seeds]
     record_every: int = 10
     outcomes: list[str] = field(default_factory=list)
@@ -72,7 +74,9 @@ def init_weights(sizes: list[int], seed: int) -> list[torch.Tensor]:
     weights = []
     for fan_in, fan_out in itertools.pairwise(sizes):
         bound = fan_in**-0.5
-        weights.append((torch.rand(fan_out, fan_in, generator=generator) * 2 - 1) * bound)
+        weights.append(
+            (torch.rand(fan_out, fan_in, generator=generator) * 2 - 1) * bound
+        )
     return weights
 
 
@@ -86,8 +90,9 @@ def _forward(weights: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     return h
 
 
-def _sgd_step(w_in: torch.Tensor, w_out: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-              lr: float) -> torch.Tensor:
+def _sgd_step(
+    w_in: torch.Tensor, w_out: torch.Tensor, x: torch.Tensor, y: torch.Tensor, lr: float
+) -> torch.Tensor:
     """One SGD step on every seed's MSE, in place; return each seed's loss [S].
 
     Shapes: w_in [S, hidden, in], w_out [S, out, hidden], x [batch, in],
@@ -104,9 +109,15 @@ def _sgd_step(w_in: torch.Tensor, w_out: torch.Tensor, x: torch.Tensor, y: torch
     return loss
 
 
-def train(function: str, seeds: list[int] | range = range(20), steps: int | None = None,
-          lr: float = 0.1, batch_size: int = 1000, data_seed: int = 0,
-          progress: bool = True) -> TrainingRun:
+def train(
+    function: str,
+    seeds: list[int] | range = range(20),
+    steps: int | None = None,
+    lr: float = 0.1,
+    batch_size: int = 1000,
+    data_seed: int = 0,
+    progress: bool = True,
+) -> TrainingRun:
     """Train the minimal bias-free shape for `function` from each seed; return every run.
 
     All seeds see the same batches (drawn from `data_seed`), so runs differ
@@ -116,8 +127,10 @@ def train(function: str, seeds: list[int] | range = range(20), steps: int | None
     target = HAND_BUILT[function][1]
     steps = steps or STEPS.get(function, DEFAULT_STEPS)
     seeds = list(seeds)
-    initial = [torch.stack(ws) for ws in zip(*(init_weights(sizes, s) for s in seeds),
-                                              strict=True)]
+    initial = [
+        torch.stack(ws)
+        for ws in zip(*(init_weights(sizes, s) for s in seeds), strict=True)
+    ]
     w_in, w_out = (w.clone() for w in initial)
     data = torch.Generator().manual_seed(data_seed)
     record_every = 10
@@ -125,8 +138,9 @@ def train(function: str, seeds: list[int] | range = range(20), steps: int | None
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny matrices: extra threads only add overhead
     try:
-        for step in tqdm(range(steps), desc=f"training {function}", disable=not progress,
-                         leave=False):
+        for step in tqdm(
+            range(steps), desc=f"training {function}", disable=not progress, leave=False
+        ):
             x = torch.rand(batch_size, sizes[0], generator=data) * 2 - 1  # [batch, in]
             loss = _sgd_step(w_in, w_out, x, target(x), lr)
             if step % record_every == 0:
@@ -134,10 +148,16 @@ def train(function: str, seeds: list[int] | range = range(20), steps: int | None
     finally:
         torch.set_num_threads(threads)
     final = [w_in, w_out]
-    test_x = torch.rand(1000, sizes[0], generator=torch.Generator().manual_seed(12345)) * 2 - 1
-    test_mse = ((_forward(final, test_x[None]) - target(test_x)[None]) ** 2).mean(dim=(1, 2))
-    run = TrainingRun(function, seeds, initial, final, torch.stack(losses), test_mse,
-                      record_every)
+    test_x = (
+        torch.rand(1000, sizes[0], generator=torch.Generator().manual_seed(12345)) * 2
+        - 1
+    )
+    test_mse = ((_forward(final, test_x[None]) - target(test_x)[None]) ** 2).mean(
+        dim=(1, 2)
+    )
+    run = TrainingRun(
+        function, seeds, initial, final, torch.stack(losses), test_mse, record_every
+    )
     run.outcomes = [classify(run, i) for i in range(len(seeds))]
     return run
 
@@ -150,8 +170,9 @@ def reference_units(function: str) -> list[torch.Tensor]:
     return [w_in]
 
 
-def match_units(learned: torch.Tensor, reference: torch.Tensor,
-                min_cosine: float = 0.99) -> list[int | None]:
+def match_units(
+    learned: torch.Tensor, reference: torch.Tensor, min_cosine: float = 0.99
+) -> list[int | None]:
     """For each reference unit (row), the index of the learned unit pointing its way, or None.
 
     Units are rows of first-layer weight matrices [hidden, n_inputs]; a match
@@ -174,8 +195,9 @@ def match_units(learned: torch.Tensor, reference: torch.Tensor,
     return matches
 
 
-def unit_products(net: ReLUNet, reference_net: ReLUNet,
-                  matches: list[int | None]) -> list[float | None]:
+def unit_products(
+    net: ReLUNet, reference_net: ReLUNet, matches: list[int | None]
+) -> list[float | None]:
     """For each matched unit: (learned in-scale x out-weight) / (hand-built), ideally 1.
 
     A unit scaled by w on the way in needs 1/w on the way out: this is the
@@ -200,7 +222,11 @@ def silent_inputs(w_in: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 def dead_fraction(w_in: torch.Tensor, n_samples: int = 4000) -> float:
     """The share of the input cube [-1, 1]^n where every hidden unit is off."""
-    x = torch.rand(n_samples, w_in.shape[1], generator=torch.Generator().manual_seed(1)) * 2 - 1
+    x = (
+        torch.rand(n_samples, w_in.shape[1], generator=torch.Generator().manual_seed(1))
+        * 2
+        - 1
+    )
     return float(silent_inputs(w_in, x).float().mean())
 
 
@@ -216,12 +242,15 @@ def classify(run: TrainingRun, i: int) -> str:
     return "other"
 
 
-def sweep(functions: list[str] | None = None, seeds: range = range(20),
-          progress: bool = True) -> dict[str, TrainingRun]:
+def sweep(
+    functions: list[str] | None = None, seeds: range = range(20), progress: bool = True
+) -> dict[str, TrainingRun]:
     """Train every function from every seed; return {function: its runs}."""
     functions = functions or OSIER_FUNCTIONS
-    return {f: train(f, seeds, progress=progress)
-            for f in tqdm(functions, desc="sweep", disable=not progress)}
+    return {
+        f: train(f, seeds, progress=progress)
+        for f in tqdm(functions, desc="sweep", disable=not progress)
+    }
 
 
 def outcome_counts(runs: dict[str, TrainingRun]) -> dict[str, dict[str, int]]:
@@ -233,7 +262,9 @@ def outcome_counts(runs: dict[str, TrainingRun]) -> dict[str, dict[str, int]]:
 def start_sides(run: TrainingRun) -> list[str]:
     """For 1-input runs: "same side" if both hidden weights started with one sign, else "opposite"."""
     if run.initial[0].shape[-1] != 1:
-        raise ValueError(f"{run.function} has more than one input; start sides are for 1-D nets")
+        raise ValueError(
+            f"{run.function} has more than one input; start sides are for 1-D nets"
+        )
     signs = torch.sign(run.initial[0][:, :, 0])  # [n_seeds, hidden]
     return ["same side" if bool((row == row[0]).all()) else "opposite" for row in signs]
 
@@ -243,7 +274,9 @@ def sign_changes(run: TrainingRun) -> int:
     return int((torch.sign(run.initial[0]) != torch.sign(run.final[0])).sum())
 
 
-def start_side_table(runs: dict[str, TrainingRun]) -> dict[str, dict[str, dict[str, int]]]:
+def start_side_table(
+    runs: dict[str, TrainingRun],
+) -> dict[str, dict[str, dict[str, int]]]:
     """{function: {start side: {outcome: seeds}}} for the 1-input functions of a sweep."""
     table = {}
     for name, run in runs.items():

@@ -34,7 +34,9 @@ FORMATS = sequences.TASKS  # ("numerals", "number_words", "months")
 def depth_names(model: Any) -> list[str]:
     """Hook names of the residual stream before each block and after the last."""
     n = model.cfg.n_layers
-    return [hook_name("resid_pre", L) for L in range(n)] + [hook_name("resid_post", n - 1)]
+    return [hook_name("resid_pre", L) for L in range(n)] + [
+        hook_name("resid_post", n - 1)
+    ]
 
 
 @torch.no_grad()
@@ -52,7 +54,9 @@ def member_activations(
         _, cache = model.run_with_cache(ds.tokens, names_filter=lambda n: n in names)
         rows = torch.arange(len(ds))[:, None]
         acts.append(
-            torch.stack([cache[n][rows, ds.member_pos].float().flatten(0, 1) for n in names])
+            torch.stack(
+                [cache[n][rows, ds.member_pos].float().flatten(0, 1) for n in names]
+            )
         )
         values.append(ds.member_ids.flatten())
         slots.append(torch.arange(ds.member_ids.shape[1]).repeat(len(ds)))
@@ -70,9 +74,7 @@ def mean_by_value(acts: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def member_streams(
-    model: Any, data: dict[str, Any]
-) -> torch.Tensor:
+def member_streams(model: Any, data: dict[str, Any]) -> torch.Tensor:
     """Per depth, format and value, the mean residual stream at that member  # [n_depths, 3, 12, d_model].
 
     ``data`` maps each task to its TaskData; clean and random prompts are used
@@ -80,7 +82,9 @@ def member_streams(
     """
     out = []
     for task in FORMATS:
-        acts, values, _ = member_activations(model, [data[task].clean, data[task].random])
+        acts, values, _ = member_activations(
+            model, [data[task].clean, data[task].random]
+        )
         out.append(mean_by_value(acts, values))
     return torch.stack(out, 1)
 
@@ -167,10 +171,14 @@ def value_probe_transfer(
         x = x_all[depth]
         mu, sd = x.mean(0), x.std(0) + 1e-6
         w = fit_probe((x - mu) / sd, y.float() + 1)
-        out.append({
-            task: probe_scores(probe_predict(w, (acts[depth] - mu) / sd), values + 1)
-            for task, (acts, values) in tests.items()
-        })
+        out.append(
+            {
+                task: probe_scores(
+                    probe_predict(w, (acts[depth] - mu) / sd), values + 1
+                )
+                for task, (acts, values) in tests.items()
+            }
+        )
     return out
 
 
@@ -213,7 +221,9 @@ def steering_effect(
             x[rows, pos] += alpha * direction.to(x.dtype)
             return x
 
-        logits = model.run_with_hooks(ds.tokens, fwd_hooks=[(name, hook)])[:, -1].float()
+        logits = model.run_with_hooks(ds.tokens, fwd_hooks=[(name, hook)])[
+            :, -1
+        ].float()
         top = logits.argmax(-1)
         out[float(alpha)] = {
             "answer": float((top == ids[last + 1]).float().mean()),

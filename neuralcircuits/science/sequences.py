@@ -373,7 +373,9 @@ def logit_diff(
     return diff if per_prompt else diff.mean()
 
 
-def logit_diff_metric(dataset: SequenceDataset) -> Callable[[torch.Tensor], torch.Tensor]:
+def logit_diff_metric(
+    dataset: SequenceDataset,
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """The metric ``logits -> mean logit difference on dataset``, for patching and ablation."""
 
     def metric(logits: torch.Tensor) -> torch.Tensor:
@@ -395,7 +397,9 @@ def last_logits(
     """
     from neuralcircuits.science.hooks import hook_name, run_until, store_hook
 
-    stoppable = all(hasattr(model, a) for a in ("cfg", "run_with_hooks", "ln_final", "unembed"))
+    stoppable = all(
+        hasattr(model, a) for a in ("cfg", "run_with_hooks", "ln_final", "unembed")
+    )
     outs = []
     for i in range(0, tokens.shape[0], batch_size):
         if not stoppable:  # any callable from tokens to logits
@@ -403,7 +407,11 @@ def last_logits(
             continue
         last = hook_name("resid_post", model.cfg.n_layers - 1)
         store: dict[str, torch.Tensor] = {}
-        run_until(model, tokens[i : i + batch_size], [(last, store_hook(store, "x", stop=True))])
+        run_until(
+            model,
+            tokens[i : i + batch_size],
+            [(last, store_hook(store, "x", stop=True))],
+        )
         x = store["x"][:, -1:]
         outs.append(model.unembed(model.ln_final(x))[:, 0].float())
     return torch.cat(outs)

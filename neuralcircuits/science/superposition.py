@@ -80,8 +80,16 @@ def _loss(x: torch.Tensor, out: torch.Tensor, imp: torch.Tensor) -> torch.Tensor
 
 
 @lru_cache(maxsize=8)
-def _train(sparsities: tuple[float, ...], n_features: int, decay: float, steps: int,
-           batch: int, lr: float, inits: int, seed: int):
+def _train(
+    sparsities: tuple[float, ...],
+    n_features: int,
+    decay: float,
+    steps: int,
+    batch: int,
+    lr: float,
+    inits: int,
+    seed: int,
+):
     g = torch.Generator().manual_seed(seed)
     imp = importance(n_features, decay)
     S = torch.tensor(sparsities).repeat_interleave(inits)  # [k]
@@ -104,7 +112,9 @@ def _train(sparsities: tuple[float, ...], n_features: int, decay: float, steps: 
             opt.step()
         with torch.no_grad():
             g_eval = torch.Generator().manual_seed(seed + 1)
-            x = torch.stack([sample_features(4096, n_features, float(s), g_eval) for s in S])
+            x = torch.stack(
+                [sample_features(4096, n_features, float(s), g_eval) for s in S]
+            )
             h = torch.einsum("kmn,kbn->kbm", W, x)
             out = torch.relu(torch.einsum("kmn,kbm->kbn", W, h) + b[:, None])
             eval_loss = _loss(x, out, imp)  # [k]
@@ -130,14 +140,16 @@ def train_toy_models(
     5 features, 1000 steps) takes about a second of CPU time.
     """
     sparsities = tuple(float(s) for s in sparsities)
-    W, b, eval_loss, imp = _train(sparsities, n_features, float(decay), steps, batch,
-                                  float(lr), inits, seed)
+    W, b, eval_loss, imp = _train(
+        sparsities, n_features, float(decay), steps, batch, float(lr), inits, seed
+    )
     models = {}
     for i, s in enumerate(sparsities):
         rows = range(i * inits, (i + 1) * inits)
         best = min(rows, key=lambda r: float(eval_loss[r]))
-        models[s] = ToyModel(W[best].clone(), b[best].clone(), s, imp.clone(),
-                             float(eval_loss[best]))
+        models[s] = ToyModel(
+            W[best].clone(), b[best].clone(), s, imp.clone(), float(eval_loss[best])
+        )
     return models
 
 
@@ -188,7 +200,9 @@ def polygon_angles(model: ToyModel) -> list[float]:
     return [(b - a) for a, b in zip(theta, [*theta[1:], theta[0] + 360], strict=True)]
 
 
-def is_regular_polygon(model: ToyModel, angle_tol: float = 8.0, norm_tol: float = 0.1) -> bool:
+def is_regular_polygon(
+    model: ToyModel, angle_tol: float = 8.0, norm_tol: float = 0.1
+) -> bool:
     """Return True when all features are stored at equal angles (within angle_tol degrees)
     and nearly equal lengths (within norm_tol, relative): the regular polygon.
     """
@@ -197,7 +211,9 @@ def is_regular_polygon(model: ToyModel, angle_tol: float = 8.0, norm_tol: float 
         return False
     norms = feature_norms(model)
     equal_norms = float((norms.max() - norms.min()) / norms.mean()) <= norm_tol
-    return equal_norms and all(abs(a - 360 / n) <= angle_tol for a in polygon_angles(model))
+    return equal_norms and all(
+        abs(a - 360 / n) <= angle_tol for a in polygon_angles(model)
+    )
 
 
 def neuron_weights(model: ToyModel) -> torch.Tensor:
@@ -216,8 +232,13 @@ def rotate_hidden(model: ToyModel, angle_deg: float) -> ToyModel:
     """
     t = math.radians(angle_deg)
     R = torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
-    return ToyModel(R @ model.W, model.b.clone(), model.sparsity, model.importance.clone(),
-                    model.loss)
+    return ToyModel(
+        R @ model.W,
+        model.b.clone(),
+        model.sparsity,
+        model.importance.clone(),
+        model.loss,
+    )
 
 
 def most_exciting_input(w: torch.Tensor) -> torch.Tensor:

@@ -258,7 +258,9 @@ def member_outside_dataset(
     out = base.subset(slice(None))
     out.task = task
     out.tokens, out.prompts, out.kind = tokens, prompts, "member-outside"
-    out.member_ids = torch.tensor(which)[:, None].expand(-1, sequences.N_MEMBERS).clone()
+    out.member_ids = (
+        torch.tensor(which)[:, None].expand(-1, sequences.N_MEMBERS).clone()
+    )
     out.member_pos = torch.tensor(pos)[:, None].expand(-1, sequences.N_MEMBERS).clone()
     return out
 

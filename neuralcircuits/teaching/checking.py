@@ -93,8 +93,10 @@ def check(check_fn: Callable[..., None]) -> Callable[..., None]:
         except CheckFailed:
             raise
         except Exception as error:  # the answer is stranger than the check expected
-            fail(f"the check could not read what your function returned "
-                 f"({type(error).__name__}: {_first_line(error)}); look at its type and shape.")
+            fail(
+                f"the check could not read what your function returned "
+                f"({type(error).__name__}: {_first_line(error)}); look at its type and shape."
+            )
 
     return wrapper
 
@@ -122,32 +124,54 @@ def _unchanged(value: Any, before: Any) -> bool:
     if before is _NOT_GUARDED:
         return True
     if isinstance(before, torch.Tensor):
-        return (isinstance(value, torch.Tensor) and value.shape == before.shape
-                and value.dtype == before.dtype
-                and bool(torch.equal(value.detach(), before)
-                         or (value.is_floating_point()
-                             and torch.allclose(value.detach(), before, rtol=0, atol=0,
-                                                equal_nan=True))))
+        return (
+            isinstance(value, torch.Tensor)
+            and value.shape == before.shape
+            and value.dtype == before.dtype
+            and bool(
+                torch.equal(value.detach(), before)
+                or (
+                    value.is_floating_point()
+                    and torch.allclose(
+                        value.detach(), before, rtol=0, atol=0, equal_nan=True
+                    )
+                )
+            )
+        )
     if isinstance(before, (list, tuple)):
-        return (type(value) is type(before) and len(value) == len(before)
-                and all(_unchanged(v, b) for v, b in zip(value, before, strict=True)))
+        return (
+            type(value) is type(before)
+            and len(value) == len(before)
+            and all(_unchanged(v, b) for v, b in zip(value, before, strict=True))
+        )
     if isinstance(before, dict):
-        return (isinstance(value, dict) and value.keys() == before.keys()
-                and all(_unchanged(value[k], before[k]) for k in before))
+        return (
+            isinstance(value, dict)
+            and value.keys() == before.keys()
+            and all(_unchanged(value[k], before[k]) for k in before)
+        )
     return value == before
 
 
 def _argument_names(fn: Callable[..., Any], n: int) -> list[str]:
     try:
-        names = [p.name for p in inspect.signature(fn).parameters.values()
-                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        names = [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
     except (TypeError, ValueError):
         names = []
     return [names[i] if i < len(names) else f"argument {i + 1}" for i in range(n)]
 
 
-def call(fn: Callable[..., Any], *args: Any, name: str | None = None,
-         may_change: Sequence[int] = (), **kwargs: Any) -> Any:
+def call(
+    fn: Callable[..., Any],
+    *args: Any,
+    name: str | None = None,
+    may_change: Sequence[int] = (),
+    **kwargs: Any,
+) -> Any:
     """Call the learner's function; a stub, a crash or a changed input becomes one sentence.
 
     `may_change` lists the positions of arguments the function may edit in
@@ -156,26 +180,37 @@ def call(fn: Callable[..., Any], *args: Any, name: str | None = None,
     """
     name = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
-        fail(f"pass the function itself, e.g. check({name}) - got a {type(fn).__name__}.")
-    before = [_NOT_GUARDED if i in may_change else _snapshot(a) for i, a in enumerate(args)]
+        fail(
+            f"pass the function itself, e.g. check({name}) - got a {type(fn).__name__}."
+        )
+    before = [
+        _NOT_GUARDED if i in may_change else _snapshot(a) for i, a in enumerate(args)
+    ]
     before_kw = {k: _snapshot(v) for k, v in kwargs.items()}
     try:
         result = fn(*args, **kwargs)
     except NotImplementedError:
-        fail(f"`{name}` is not written yet: replace its `raise NotImplementedError` "
-             "line with your code.")
+        fail(
+            f"`{name}` is not written yet: replace its `raise NotImplementedError` "
+            "line with your code."
+        )
     except CheckFailed:
         raise
     except Exception as error:  # the learner's code crashed: say where, briefly
         fail(f"`{name}` raised {type(error).__name__}: {_first_line(error)}")
     names = _argument_names(fn, len(args))
-    changed = [n for i, (n, a, b) in enumerate(zip(names, args, before, strict=True))
-               if i not in may_change and not _unchanged(a, b)]
+    changed = [
+        n
+        for i, (n, a, b) in enumerate(zip(names, args, before, strict=True))
+        if i not in may_change and not _unchanged(a, b)
+    ]
     changed += [k for k, v in kwargs.items() if not _unchanged(v, before_kw[k])]
     if changed:
-        fail(f"`{name}` changed its input `{changed[0]}` in place (an in-place operation "
-             "such as `+=`, `x[...] = ...` or a method ending in `_`); work on a copy, "
-             "e.g. `x = x + ...` or `x.clone()`, so the caller's data stay as they were.")
+        fail(
+            f"`{name}` changed its input `{changed[0]}` in place (an in-place operation "
+            "such as `+=`, `x[...] = ...` or a method ending in `_`); work on a copy, "
+            "e.g. `x = x + ...` or `x.clone()`, so the caller's data stay as they were."
+        )
     return result
 
 
@@ -191,11 +226,18 @@ def clean_model(model: torch.nn.Module) -> torch.nn.Module:
         reset_hooks(including_permanent=False)
     for module in model.modules():
         keep: set[int] = set()
-        for handle in [*getattr(module, "fwd_hooks", []), *getattr(module, "bwd_hooks", [])]:
+        for handle in [
+            *getattr(module, "fwd_hooks", []),
+            *getattr(module, "bwd_hooks", []),
+        ]:
             if getattr(handle, "is_permanent", False):
                 keep.add(getattr(handle.hook, "id", -1))
-        for hooks in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks",
-                      "_backward_pre_hooks"):
+        for hooks in (
+            "_forward_hooks",
+            "_forward_pre_hooks",
+            "_backward_hooks",
+            "_backward_pre_hooks",
+        ):
             table = getattr(module, hooks, None)
             if table:
                 for key in [k for k in table if k not in keep]:
@@ -208,7 +250,9 @@ def fresh_copy(model: torch.nn.Module) -> torch.nn.Module:
     return clean_model(copy.deepcopy(model))
 
 
-def as_tensor(value: Any, what: str, shape: Sequence[int] | None = None) -> torch.Tensor:
+def as_tensor(
+    value: Any, what: str, shape: Sequence[int] | None = None
+) -> torch.Tensor:
     """Return `value` as a float tensor, or fail saying why it is not the expected one."""
     if value is None:
         fail(f"{what} is None: did you forget a `return`?")
@@ -226,13 +270,18 @@ def as_tensor(value: Any, what: str, shape: Sequence[int] | None = None) -> torc
     return value
 
 
-def close(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-4, rtol: float = 1e-4) -> bool:
+def close(
+    a: torch.Tensor, b: torch.Tensor, atol: float = 1e-4, rtol: float = 1e-4
+) -> bool:
     """Whether a and b are equal within atol and rtol (a Python bool, for checks)."""
     return bool(torch.allclose(a, b, atol=atol, rtol=rtol))
 
 
 def first_mismatch(
-    actual: torch.Tensor, expected: torch.Tensor, inputs: torch.Tensor, atol: float = 1e-4
+    actual: torch.Tensor,
+    expected: torch.Tensor,
+    inputs: torch.Tensor,
+    atol: float = 1e-4,
 ) -> str | None:
     """Describe the first input where `actual` and `expected` differ, or None."""
     bad = ~torch.isclose(actual, expected, atol=atol, rtol=1e-4)

@@ -86,16 +86,22 @@ def apply_style() -> None:
 apply_style()
 
 
-def figure(nrows: int = 1, ncols: int = 1, height: float = 3.6,
-           width: float = COLUMN_IN, **kwargs) -> tuple[Figure, Any]:
+def figure(
+    nrows: int = 1,
+    ncols: int = 1,
+    height: float = 3.6,
+    width: float = COLUMN_IN,
+    **kwargs,
+) -> tuple[Figure, Any]:
     """A new figure at most one column wide (constrained layout); returns (fig, axes)."""
     width = min(width, COLUMN_IN)
     kwargs.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, figsize=(width, height), **kwargs)
 
 
-def integer_ticks(ax: Axes, axis: str, n: int | None = None,
-                  labels: Sequence[str] | None = None) -> None:
+def integer_ticks(
+    ax: Axes, axis: str, n: int | None = None, labels: Sequence[str] | None = None
+) -> None:
     """Tick an axis at whole numbers only (layers, heads, positions): 0, 1, ..., n-1."""
     target = ax.xaxis if axis == "x" else ax.yaxis
     if n is None:
@@ -106,13 +112,22 @@ def integer_ticks(ax: Axes, axis: str, n: int | None = None,
     setter(ticks, labels if labels is not None else [str(t) for t in ticks])
 
 
-def heatmap(ax: Axes, matrix, rows: Sequence[str], cols: Sequence[str],
-            cbar_label: str | None = None, cmap: str = "RdBu",
-            vmin: float = -1.0, vmax: float = 1.0, colorbar: bool = True):
+def heatmap(
+    ax: Axes,
+    matrix,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    cbar_label: str | None = None,
+    cmap: str = "RdBu",
+    vmin: float = -1.0,
+    vmax: float = 1.0,
+    colorbar: bool = True,
+):
     """Draw a labelled matrix; long column labels turn 90°, the colorbar label reads."""
     values = torch.as_tensor(matrix).detach().float().numpy()
-    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
-                      interpolation="nearest")
+    image = ax.imshow(
+        values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest"
+    )
     ax.set_yticks(range(len(rows)), list(rows))
     longest = max((len(str(c)) for c in cols), default=0)
     rotation = 90 if longest * len(cols) > 40 else 0
@@ -137,17 +152,24 @@ def _renderer(fig: Figure | SubFigure) -> RendererBase:
     """The renderer of fig's canvas (every Agg-based backend has one)."""
     canvas = fig.canvas
     if not isinstance(canvas, _Renders):
-        raise TypeError(f"{type(canvas).__name__} has no get_renderer(): "
-                        "measuring a figure needs an Agg-based backend")
+        raise TypeError(
+            f"{type(canvas).__name__} has no get_renderer(): "
+            "measuring a figure needs an Agg-based backend"
+        )
     return canvas.get_renderer()
 
 
 _LABEL_BOX = {"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85}
 
 
-def label_points(ax: Axes, xy, labels: Sequence[str],
-                 colours: Sequence[str] | str = "black", fontsize: float = MIN_FONT_PT,
-                 pad_px: float = 2.0) -> list:
+def label_points(
+    ax: Axes,
+    xy,
+    labels: Sequence[str],
+    colours: Sequence[str] | str = "black",
+    fontsize: float = MIN_FONT_PT,
+    pad_px: float = 2.0,
+) -> list:
     """Write one label beside each point, moving each to the first free spot around it.
 
     Labels are placed in order; each tries eight places around its point (right,
@@ -170,15 +192,25 @@ def label_points(ax: Axes, xy, labels: Sequence[str],
             for dx, dy in directions:
                 ha = "left" if dx > 0 else "right" if dx < 0 else "center"
                 va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
-                text = ax.annotate(label, (x, y), xytext=(dx * distance, dy * distance),
-                                   textcoords="offset points", ha=ha, va=va,
-                                   fontsize=fontsize, color=colour, zorder=5,
-                                   bbox=_LABEL_BOX)
+                text = ax.annotate(
+                    label,
+                    (x, y),
+                    xytext=(dx * distance, dy * distance),
+                    textcoords="offset points",
+                    ha=ha,
+                    va=va,
+                    fontsize=fontsize,
+                    color=colour,
+                    zorder=5,
+                    bbox=_LABEL_BOX,
+                )
                 box = text.get_window_extent(renderer).expanded(1.0, 1.0)
-                box = box.from_extents(box.x0 - pad_px, box.y0 - pad_px,
-                                       box.x1 + pad_px, box.y1 + pad_px)
+                box = box.from_extents(
+                    box.x0 - pad_px, box.y0 - pad_px, box.x1 + pad_px, box.y1 + pad_px
+                )
                 free = not any(box.overlaps(b) for b in placed_boxes) and not any(
-                    box.contains(px, py) for px, py in point_px)
+                    box.contains(px, py) for px, py in point_px
+                )
                 if free:
                     best = (text, box)
                     break
@@ -186,27 +218,46 @@ def label_points(ax: Axes, xy, labels: Sequence[str],
             if best:
                 break
         if best is None:  # nowhere free: keep the first place
-            text = ax.annotate(label, (x, y), xytext=(5, 0), textcoords="offset points",
-                               va="center", fontsize=fontsize, color=colour,
-                               zorder=5, bbox=_LABEL_BOX)
+            text = ax.annotate(
+                label,
+                (x, y),
+                xytext=(5, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=fontsize,
+                color=colour,
+                zorder=5,
+                bbox=_LABEL_BOX,
+            )
             best = (text, text.get_window_extent(renderer))
         placed_boxes.append(best[1])
         texts.append(best[0])
     return texts
 
 
-def table(rows: Sequence[Sequence], headers: Sequence[str],
-          max_width: int = TABLE_CHARS, formats: Sequence[str] | None = None) -> str:
+def table(
+    rows: Sequence[Sequence],
+    headers: Sequence[str],
+    max_width: int = TABLE_CHARS,
+    formats: Sequence[str] | None = None,
+) -> str:
     """Format rows as a fixed-width text table no wider than max_width characters.
 
     Text columns are shortened (with '…') until the table fits; numbers are
     right-aligned with `formats` (e.g. ".1%"), so no printed line ever wraps.
     """
     formats = list(formats or [""] * len(headers))
-    cells = [[format(v, f) if not isinstance(v, str) else v
-              for v, f in zip(row, formats, strict=True)] for row in rows]
-    numeric = [all(not isinstance(row[i], str) for row in rows) and bool(rows)
-               for i in range(len(headers))]
+    cells = [
+        [
+            format(v, f) if not isinstance(v, str) else v
+            for v, f in zip(row, formats, strict=True)
+        ]
+        for row in rows
+    ]
+    numeric = [
+        all(not isinstance(row[i], str) for row in rows) and bool(rows)
+        for i in range(len(headers))
+    ]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     while sum(widths) + 2 * (len(widths) - 1) > max_width:
         i = max(range(len(widths)), key=lambda k: (not numeric[k], widths[k]))
@@ -218,14 +269,23 @@ def table(rows: Sequence[Sequence], headers: Sequence[str],
         text = text if len(text) <= width else text[: width - 1] + "…"
         return text.rjust(width) if right else text.ljust(width)
 
-    lines = ["  ".join(fit(h, w, n) for h, w, n in zip(headers, widths, numeric, strict=True))]
+    lines = [
+        "  ".join(
+            fit(h, w, n) for h, w, n in zip(headers, widths, numeric, strict=True)
+        )
+    ]
     for row in cells:
-        lines.append("  ".join(fit(c, w, n) for c, w, n in zip(row, widths, numeric, strict=True)))
+        lines.append(
+            "  ".join(
+                fit(c, w, n) for c, w, n in zip(row, widths, numeric, strict=True)
+            )
+        )
     return "\n".join(line.rstrip() for line in lines)
 
 
-def figure_problems(fig: Figure, max_px: int = COLUMN_PX,
-                    min_font: float = MIN_FONT_PT) -> list[str]:
+def figure_problems(
+    fig: Figure, max_px: int = COLUMN_PX, min_font: float = MIN_FONT_PT
+) -> list[str]:
     """What keeps a figure from reading at 100% in the notebook column (empty: none).
 
     Measures the figure as the notebook shows it (``bbox_inches="tight"`` at
@@ -247,7 +307,9 @@ def figure_problems(fig: Figure, max_px: int = COLUMN_PX,
             for label in axis.get_ticklabels():
                 text = label.get_text().replace("\u2212", "-")
                 if re.fullmatch(r"-?\d*\.\d*[1-9]\d*", text):
-                    problems.append(f"the {axis.get_label_text()!r} axis has a tick at {text}")
+                    problems.append(
+                        f"the {axis.get_label_text()!r} axis has a tick at {text}"
+                    )
                     break
     # Which axis a tick label belongs to: an x and a y tick label touching at
     # an axes' corner is normal; two labels of one axis overlapping is crammed.
@@ -256,19 +318,23 @@ def figure_problems(fig: Figure, max_px: int = COLUMN_PX,
         for axis in (ax.xaxis, ax.yaxis):
             for label in axis.get_ticklabels():
                 axis_of[id(label)] = axis
-    texts = [t for t in fig.findobj(Text)
-             if t.get_visible() and t.get_text().strip() and t.figure is fig]
+    texts = [
+        t
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip() and t.figure is fig
+    ]
     boxes = []
     for t in texts:
         size = float(t.get_fontsize())  # points (the stub also allows "large")
         if size < min_font - 0.01:
-            problems.append(f"text {t.get_text()!r} is {size:.1f} pt, "
-                            f"under {min_font} pt")
+            problems.append(
+                f"text {t.get_text()!r} is {size:.1f} pt, under {min_font} pt"
+            )
         box = t.get_window_extent(renderer)
         if box.width > 0 and box.height > 0:
             boxes.append((t, box.shrunk(0.9, 0.8)))
     for i, (a, box_a) in enumerate(boxes):
-        for b, box_b in boxes[i + 1:]:
+        for b, box_b in boxes[i + 1 :]:
             axis_a, axis_b = axis_of.get(id(a)), axis_of.get(id(b))
             if axis_a is not None and axis_b is not None and axis_a is not axis_b:
                 continue
@@ -277,9 +343,14 @@ def figure_problems(fig: Figure, max_px: int = COLUMN_PX,
     return problems
 
 
-def plot_function(ax, fn: Callable[[torch.Tensor], torch.Tensor], label: str,
-                  colour: str = OUTPUT, x_range: tuple[float, float] = (-2, 2),
-                  **style) -> None:
+def plot_function(
+    ax,
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    label: str,
+    colour: str = OUTPUT,
+    x_range: tuple[float, float] = (-2, 2),
+    **style,
+) -> None:
     """Draw a 1-input function (a network or a lambda on [batch, 1] tensors)."""
     x = torch.linspace(*x_range, 401)[:, None]
     with torch.no_grad():
@@ -301,8 +372,9 @@ def hidden_units_figure(net, title: str, output_label: str):
     fig, (left, right) = figure(1, 2, height=4.2)
     for i, w in enumerate(w_in[:, 0]):
         colour = POSITIVE if w > 0 else NEGATIVE
-        plot_function(left, _relu_unit(w),
-                      f"unit {i}: ReLU({w:.2f}x)·{w_out[0, i]:.2f}", colour)
+        plot_function(
+            left, _relu_unit(w), f"unit {i}: ReLU({w:.2f}x)·{w_out[0, i]:.2f}", colour
+        )
     left.set_title("hidden units")
     left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=1, frameon=False)
     plot_function(right, net, output_label)
@@ -335,8 +407,13 @@ def loss_curves_figure(run, indices: list[int], title: str):
     steps = torch.arange(run.losses.shape[0]) * run.record_every
     for i in indices:
         outcome = run.outcomes[i]
-        ax.semilogy(steps, run.losses[:, i].clamp(min=1e-16), lw=2,
-                    color=OUTCOME_COLOURS[outcome], label=f"seed {run.seeds[i]}: {outcome}")
+        ax.semilogy(
+            steps,
+            run.losses[:, i].clamp(min=1e-16),
+            lw=2,
+            color=OUTCOME_COLOURS[outcome],
+            label=f"seed {run.seeds[i]}: {outcome}",
+        )
     ax.set_xlabel("SGD step")
     ax.set_ylabel("training MSE")
     ax.set_title(title)

@@ -28,11 +28,15 @@ def video_html(video: str, captions: str | None = None, width: int = 720) -> str
     """An HTML5 <video> of `video` with its WebVTT captions as a <track>, shown by default."""
     track = ""
     if captions:
-        track = (f'\n  <track kind="captions" src="{html.escape(captions)}" srclang="en" '
-                 'label="English" default>')
-    return (f'<video controls width="{width}" preload="metadata">\n'
-            f'  <source src="{html.escape(video)}" type="video/mp4">{track}\n'
-            "  Your browser cannot play this video: open it from build/videos/.\n</video>")
+        track = (
+            f'\n  <track kind="captions" src="{html.escape(captions)}" srclang="en" '
+            'label="English" default>'
+        )
+    return (
+        f'<video controls width="{width}" preload="metadata">\n'
+        f'  <source src="{html.escape(video)}" type="video/mp4">{track}\n'
+        "  Your browser cannot play this video: open it from build/videos/.\n</video>"
+    )
 
 
 def show_video(lesson: str, width: int = 720):
@@ -50,6 +54,10 @@ def show_video(lesson: str, width: int = 720):
     # Paths relative to the notebook let Jupyter serve the files without
     # copying megabytes of video into the notebook.
     captions = path.with_suffix(".vtt")
-    return HTML(video_html(os.path.relpath(path, Path.cwd()),
-                           os.path.relpath(captions, Path.cwd()) if captions.exists() else None,
-                           width))
+    return HTML(
+        video_html(
+            os.path.relpath(path, Path.cwd()),
+            os.path.relpath(captions, Path.cwd()) if captions.exists() else None,
+            width,
+        )
+    )

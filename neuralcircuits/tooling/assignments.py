@@ -34,7 +34,9 @@ from neuralcircuits.tooling.paths import BUILD, REPO, SOLUTIONS, lesson_scripts
 
 ASSIGNMENTS = BUILD / "assignments"
 COURSE_ID = "neural-circuits"
-STUB = 'raise NotImplementedError("Exercise: write this here, then run the check below.")'
+STUB = (
+    'raise NotImplementedError("Exercise: write this here, then run the check below.")'
+)
 
 CONFIG = f'''\
 # nbgrader configuration of the Neural Circuits course, written by
@@ -60,9 +62,16 @@ def points_of(markdown: str) -> int:
     return max(1, match[1].count("●")) if match else 1
 
 
-def _meta(grade_id: str, *, solution=False, grade=False, locked=False, points=None) -> dict:
-    meta = {"grade_id": grade_id, "solution": solution, "grade": grade, "locked": locked,
-            "schema_version": 3}
+def _meta(
+    grade_id: str, *, solution=False, grade=False, locked=False, points=None
+) -> dict:
+    meta = {
+        "grade_id": grade_id,
+        "solution": solution,
+        "grade": grade,
+        "locked": locked,
+        "schema_version": 3,
+    }
     if points is not None:
         meta["points"] = points
     return meta
@@ -83,7 +92,9 @@ def source_notebook(script: Path):
             number = len(exercises) + 1
             name = re.search(r"^def (\w+)", cell.source, re.M)
             exercises[name[1] if name else f"exercise {number}"] = (
-                number, points_of(last_markdown))
+                number,
+                points_of(last_markdown),
+            )
             cell.metadata["nbgrader"] = _meta(f"exercise_{number:02d}", solution=True)
         elif "check" in tags:
             # A check grades the exercise whose function it is given, which
@@ -93,23 +104,30 @@ def source_notebook(script: Path):
                 (exercises[n] for n in called if n in exercises),
                 (len(exercises), points_of(last_markdown)),
             )
-            cell.metadata["nbgrader"] = _meta(f"check_{number:02d}", grade=True,
-                                              locked=True, points=points)
+            cell.metadata["nbgrader"] = _meta(
+                f"check_{number:02d}", grade=True, locked=True, points=points
+            )
             if "raises-exception" not in tags:  # Run All goes on past a failed check
                 cell.metadata["tags"] = [*tags, "raises-exception"]
         else:
             cell.metadata["nbgrader"] = _meta(f"code_{index:03d}", locked=True)
         cells.append(cell)
     notebook.cells = cells
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return notebook
 
 
 def max_points(notebook) -> int:
     """The points of a notebook: the sum over its graded nbgrader cells."""
-    return sum(c.metadata["nbgrader"].get("points", 0) for c in notebook.cells
-               if c.metadata.get("nbgrader", {}).get("grade"))
+    return sum(
+        c.metadata["nbgrader"].get("points", 0)
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+    )
 
 
 def nbgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -117,15 +135,24 @@ def nbgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     # nbgrader runs `alembic` (its database migrations) from PATH: the venv's bin/.
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, text=True,
-                          capture_output=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        env=env,
+    )
     if done.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{done.stdout[-3000:]}"
-                           f"{done.stderr[-3000:]}")
+        raise RuntimeError(
+            f"nbgrader {' '.join(args)} failed:\n{done.stdout[-3000:]}"
+            f"{done.stderr[-3000:]}"
+        )
     return done
 
 
-def write_course(out: Path = ASSIGNMENTS, scripts: list[Path] | None = None) -> list[str]:
+def write_course(
+    out: Path = ASSIGNMENTS, scripts: list[Path] | None = None
+) -> list[str]:
     """Write the nbgrader course folder (config and source/); return the assignment names."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "nbgrader_config.py").write_text(CONFIG)
@@ -148,7 +175,9 @@ def generate(out: Path = ASSIGNMENTS, scripts: list[Path] | None = None) -> list
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: write the nbgrader course (--out); return the exit status."""
-    parser = argparse.ArgumentParser(description="Write the nbgrader course of the lessons.")
+    parser = argparse.ArgumentParser(
+        description="Write the nbgrader course of the lessons."
+    )
     parser.add_argument("--out", type=Path, default=ASSIGNMENTS)
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -158,11 +187,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     for name in names:
-        source = nbformat.read(args.out / "source" / name / f"{name}.ipynb", as_version=4)
+        source = nbformat.read(
+            args.out / "source" / name / f"{name}.ipynb", as_version=4
+        )
         print(f"  {name}: {max_points(source)} points")
     where = args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out
-    print(f"{len(names)} assignments in {where}/ (source/ and release/) "
-          f"in {time.perf_counter() - start:.0f} s")
+    print(
+        f"{len(names)} assignments in {where}/ (source/ and release/) "
+        f"in {time.perf_counter() - start:.0f} s"
+    )
     return 0
 
 

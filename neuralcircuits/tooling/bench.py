@@ -230,12 +230,24 @@ def forward_row(
 ) -> Row:
     """The row of one plain forward pass: the unit other rows are measured in."""
     return Row(
-        model, "forward pass (reference unit)", shape, _median(times), None, None,
-        None, None, peak / 2**20, None, f"{repeats}/-", ours_times=times,
+        model,
+        "forward pass (reference unit)",
+        shape,
+        _median(times),
+        None,
+        None,
+        None,
+        None,
+        peak / 2**20,
+        None,
+        f"{repeats}/-",
+        ours_times=times,
     )
 
 
-def representative_subsets(n_layers: int, n_pos: int) -> dict[str, dict[str, list[int]]]:
+def representative_subsets(
+    n_layers: int, n_pos: int
+) -> dict[str, dict[str, list[int]]]:
     """Per sweep, layers / positions whose cells cost what the whole sweep's do on average.
 
     A cell at layer L, position p costs about (n_layers - 1 - L) * (n_pos - p);
@@ -338,7 +350,9 @@ def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
         fwd_times, fwd_peak, _ = measure(lambda: model(corrupted), repeats)
     fwd = _median(fwd_times)
     info["forward_s"] = fwd
-    rows.append(forward_row("gpt2-shaped", "8 x 24 tokens", fwd_times, fwd_peak, repeats))
+    rows.append(
+        forward_row("gpt2-shaped", "8 x 24 tokens", fwd_times, fwd_peak, repeats)
+    )
     log(f"  forward pass {fwd:.2f} s")
     cache_times, _, (_, clean_cache) = measure(lambda: model.run_with_cache(clean), 1)
 
@@ -369,7 +383,9 @@ def bench_gpt2(repeats: int, full: bool, log) -> tuple[list[Row], dict]:
             ours_peak = max(ours_peak, peak)
             run_cells = picks[r * k : (r + 1) * k]
             t, peak, vals = measure(
-                partial(tl_cells, model, corrupted, clean_cache, metric, method, run_cells),
+                partial(
+                    tl_cells, model, corrupted, clean_cache, metric, method, run_cells
+                ),
                 1,
             )
             tl_times.append(t[0] / len(run_cells))
@@ -465,7 +481,9 @@ def bench_toy_seq(repeats: int, n_prompts: int, log) -> tuple[list[Row], dict]:
         model(cc)
         fwd_times, fwd_peak, _ = measure(lambda: model(cc), repeats)
     rows.append(
-        forward_row("toy-seq", f"{n_prompts} x {n_pos} tokens", fwd_times, fwd_peak, repeats)
+        forward_row(
+            "toy-seq", f"{n_prompts} x {n_pos} tokens", fwd_times, fwd_peak, repeats
+        )
     )
     for method in ["heads", "heads_by_pos", "resid", "attn_out", "mlp_out"]:
         total = _n_cells(method, cfg.n_layers, cfg.n_heads, n_pos)
@@ -561,20 +579,33 @@ def bench_lesson03(models: list[str], log) -> tuple[list[Row], dict]:
                 out = os.path.join(tmp, f"{label}.json")
                 log(f"lesson 03 on {name}, {label} cache ...")
                 subprocess.run(
-                    [sys.executable, "-m", "neuralcircuits.tooling.lesson_run", "03",
-                     "--model", name, "--out", out],
-                    env=env, check=True, stdout=subprocess.DEVNULL,
+                    [
+                        sys.executable,
+                        "-m",
+                        "neuralcircuits.tooling.lesson_run",
+                        "03",
+                        "--model",
+                        name,
+                        "--out",
+                        out,
+                    ],
+                    env=env,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
                 )
                 with open(out) as f:
                     runs[label] = json.load(f)
-                log(f"    {runs[label]['wall_s']:.0f} s wall, {runs[label]['cpu_s']:.0f} s CPU")
+                log(
+                    f"    {runs[label]['wall_s']:.0f} s wall, {runs[label]['cpu_s']:.0f} s CPU"
+                )
         cold, warm = runs["cold"], runs["warm"]
         info[name] = {"cold": cold, "warm": warm}
         rows.append(
             Row(
                 name,
                 "lesson 03 end to end",
-                "every cell" + (", filter bypassed (96 prompts/task)" if name != "toy-seq" else ""),
+                "every cell"
+                + (", filter bypassed (96 prompts/task)" if name != "toy-seq" else ""),
                 cold["wall_s"],
                 None,
                 None,
@@ -630,7 +661,9 @@ def main(argv: list[str] | None = None) -> int:
         "--repeats", type=int, default=5, help="runs per method (default 5)"
     )
     parser.add_argument(
-        "--only", choices=["gpt2-shaped", "toy-seq", "lesson03"], default=None,
+        "--only",
+        choices=["gpt2-shaped", "toy-seq", "lesson03"],
+        default=None,
         help="one group of rows (lesson03: lesson 03 end to end on GPT-2's shape and toy-seq)",
     )
     parser.add_argument(
@@ -696,11 +729,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"{model}: our complete {key[5:-2]} sweep took {i[key]:.0f} s (1 run)"
                 )
     for name, runs in info.get("lesson03", {}).items():
-        print(f"lesson 03 on {name}, per section (first run: wall s / CPU s; re-run wall s):")
+        print(
+            f"lesson 03 on {name}, per section (first run: wall s / CPU s; re-run wall s):"
+        )
         warm = runs["warm"]["sections"]
         for section, t in runs["cold"]["sections"].items():
             again = warm.get(section, {}).get("wall_s", float("nan"))
-            print(f"  {section[:56]:<57}{t['wall_s']:>8.1f}{t['cpu_s']:>8.1f}{again:>8.1f}")
+            print(
+                f"  {section[:56]:<57}{t['wall_s']:>8.1f}{t['cpu_s']:>8.1f}{again:>8.1f}"
+            )
     print(
         f"peak memory of the whole benchmark {info['peak_rss_mb']:.0f} MB; "
         f"wall time {info['wall_s']:.0f} s; load average {os.getloadavg()[0]:.1f} "

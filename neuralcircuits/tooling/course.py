@@ -38,7 +38,10 @@ def _timed(what: str, job: Callable[[], Path]) -> tuple[str, str, float, str]:
         made = job()
         status, detail = "ok", str(made.relative_to(REPO))
     except Exception as error:  # report and go on: one failure should not hide the rest
-        status, detail = "FAILED", f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+        status, detail = (
+            "FAILED",
+            f"{type(error).__name__}: {str(error).splitlines()[0][:200]}",
+        )
         traceback.print_exc(limit=2)
     return what, status, time.perf_counter() - start, detail
 
@@ -48,11 +51,14 @@ def run_course(quality: str = "low") -> list[tuple[str, str, float, str]]:
     rows = []
     # Videos first, so that each executed notebook embeds its lesson's video.
     for script in lesson_scripts(ANIMATIONS):
-        rows.append(_timed(f"video  {script.stem} ({quality})",
-                           partial(make_video, script, quality)))
+        rows.append(
+            _timed(
+                f"video  {script.stem} ({quality})",
+                partial(make_video, script, quality),
+            )
+        )
     for script in lesson_scripts(SOLUTIONS):
-        rows.append(_timed(f"lesson {script.stem}",
-                           partial(execute_lesson, script)))
+        rows.append(_timed(f"lesson {script.stem}", partial(execute_lesson, script)))
     return rows
 
 
@@ -66,7 +72,9 @@ def execute_lesson(script: Path, course_dir: Path = COURSE) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: execute every lesson, render every video, print the summary; return the exit status."""
-    parser = argparse.ArgumentParser(description="Execute every lesson, render every video.")
+    parser = argparse.ArgumentParser(
+        description="Execute every lesson, render every video."
+    )
     parser.add_argument("--quality", choices=sorted(QUALITY_FLAGS), default="low")
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -76,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     for what, status, seconds, detail in rows:
         print(f"  {what:<{width}}  {status:<6} {seconds:6.1f} s  {detail}")
     failed = sum(status != "ok" for _, status, _, _ in rows)
-    print(f"{len(rows) - failed} made, {failed} failed, in {time.perf_counter() - start:.0f} s")
+    print(
+        f"{len(rows) - failed} made, {failed} failed, in {time.perf_counter() - start:.0f} s"
+    )
     return 1 if failed else 0
 
 

@@ -62,7 +62,11 @@ def lesson_cells(path: Path) -> list[LessonCell]:
         if header is None:
             return
         kind = "markdown" if "[markdown]" in header else "code"
-        tags = re.findall(r'"([^"]+)"', header.split("tags=", 1)[1]) if "tags=" in header else []
+        tags = (
+            re.findall(r'"([^"]+)"', header.split("tags=", 1)[1])
+            if "tags=" in header
+            else []
+        )
         if kind == "markdown":
             for line in lines:
                 m = _SECTION.match(line)
@@ -134,7 +138,9 @@ class LessonRun:
             "cpu_s": self.cpu_s,
             "peak_rss_mb": self.peak_rss_mb,
             "load_average": list(self.load_average),
-            "sections": {k: {"wall_s": w, "cpu_s": u} for k, (w, u) in self.sections().items()},
+            "sections": {
+                k: {"wall_s": w, "cpu_s": u} for k, (w, u) in self.sections().items()
+            },
             "cells": [c.__dict__ for c in self.cells],
         }
 
@@ -188,7 +194,9 @@ def lesson_environment(
         # random weights make no prediction about a head come true: checks of
         # the learner's predictions are for trained models
         if hasattr(checks, "check_head_prediction"):
-            patches.append(mock.patch.object(checks, "check_head_prediction", lambda *a, **k: None))
+            patches.append(
+                mock.patch.object(checks, "check_head_prediction", lambda *a, **k: None)
+            )
     if n_prompts is not None:
         patches.append(mock.patch.object(circuit_study, "N_PROMPTS", n_prompts))
     threads = torch.get_num_threads()
@@ -227,13 +235,21 @@ def run_lesson(
             w, u = time.perf_counter(), time.process_time()
             exec(code, scope)
             plt.close("all")
-            first = next((s for s in cell.source.splitlines() if s and not s.startswith("#")), "")
+            first = next(
+                (s for s in cell.source.splitlines() if s and not s.startswith("#")), ""
+            )
             ct = CellTime(
-                cell.index, cell.section, time.perf_counter() - w, time.process_time() - u, first[:60]
+                cell.index,
+                cell.section,
+                time.perf_counter() - w,
+                time.process_time() - u,
+                first[:60],
             )
             run.cells.append(ct)
             if log is not None:
-                log(f"  cell {ct.index:>3} {ct.wall_s:8.1f} s wall {ct.cpu_s:8.1f} s CPU  {ct.first_line}")
+                log(
+                    f"  cell {ct.index:>3} {ct.wall_s:8.1f} s wall {ct.cpu_s:8.1f} s CPU  {ct.first_line}"
+                )
     run.wall_s = time.perf_counter() - start_wall
     run.cpu_s = time.process_time() - start_cpu
     run.peak_rss_mb = _peak_rss_mb()
@@ -255,7 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lesson", nargs="?", default="03")
-    parser.add_argument("--model", default="gpt2-shaped", choices=["gpt2-shaped", "gpt2-reduced", "toy-seq"])
+    parser.add_argument(
+        "--model",
+        default="gpt2-shaped",
+        choices=["gpt2-shaped", "gpt2-reduced", "toy-seq"],
+    )
     parser.add_argument("--out", default=None, help="JSON file for the times")
     args = parser.parse_args(argv)
 
@@ -265,11 +285,16 @@ def main(argv: list[str] | None = None) -> int:
     log(f"building {args.model} ...")
     model = model_for(args.model)
     run = run_lesson(
-        lesson_path(args.lesson), model, label=args.model,
-        bypass_filter=args.model != "toy-seq", log=log,
+        lesson_path(args.lesson),
+        model,
+        label=args.model,
+        bypass_filter=args.model != "toy-seq",
+        log=log,
     )
     print(run.table())
-    out = Path(args.out) if args.out else BUILD / f"lesson{args.lesson}-{args.model}.json"
+    out = (
+        Path(args.out) if args.out else BUILD / f"lesson{args.lesson}-{args.model}.json"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     import json
 

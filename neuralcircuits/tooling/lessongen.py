@@ -55,8 +55,11 @@ HEADER_END = "# ---\n"
 FORMAT = "py:percent"
 # The kernel `make setup` installs (Makefile: ipykernel install --name python3):
 # JupyterLab writes its display name into the header of a lesson it saves.
-KERNELSPEC = {"display_name": "Python 3 (Neural Circuits)", "language": "python",
-              "name": "python3"}
+KERNELSPEC = {
+    "display_name": "Python 3 (Neural Circuits)",
+    "language": "python",
+    "name": "python3",
+}
 
 
 class LessonGenError(ValueError):
@@ -103,7 +106,9 @@ def _blank_solutions(lines: list[str], source: str) -> list[str]:
             if END.match(line):
                 block_start = None
             elif BEGIN.match(line):
-                raise LessonGenError(f"{source}:{number}: BEGIN SOLUTION inside another")
+                raise LessonGenError(
+                    f"{source}:{number}: BEGIN SOLUTION inside another"
+                )
             continue
         if (match := DEF.match(line)) is not None:
             depth = len(match["indent"])
@@ -126,8 +131,8 @@ def _blank_solutions(lines: list[str], source: str) -> list[str]:
 
 def cells_text(text: str) -> str:
     """The lesson's cells: its text after the jupytext header, trailing spaces dropped."""
-    if text.startswith(HEADER_END) and HEADER_END in text[len(HEADER_END):]:
-        text = text[text.index(HEADER_END, len(HEADER_END)) + len(HEADER_END):]
+    if text.startswith(HEADER_END) and HEADER_END in text[len(HEADER_END) :]:
+        text = text[text.index(HEADER_END, len(HEADER_END)) + len(HEADER_END) :]
     return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
 
 
@@ -151,7 +156,9 @@ def _stamp(text: str) -> str:
     notebook.metadata["neuralcircuits"] = {"generated_sha256": _fingerprint(cells)}
     # jupytext keeps a header key only if told to; it adds this line itself
     # on the first save, so the lesson carries it from the start.
-    notebook.metadata.setdefault("jupytext", {})["notebook_metadata_filter"] = "neuralcircuits"
+    notebook.metadata.setdefault("jupytext", {})["notebook_metadata_filter"] = (
+        "neuralcircuits"
+    )
     lesson = jupytext.writes(notebook, fmt=FORMAT)
     if cells_text(lesson) != cells_text(cells):  # the header must not touch the cells
         raise LessonGenError("jupytext changed the cells while writing the header")
@@ -170,7 +177,10 @@ def generate(solution_text: str, source: str = "<solution>") -> str:
         if "solution" in tags:
             continue
         if "check" in tags and "raises-exception" not in tags:
-            cell = [f"# %%{_with_tags(header, [*tags, 'raises-exception'])}\n", *cell[1:]]
+            cell = [
+                f"# %%{_with_tags(header, [*tags, 'raises-exception'])}\n",
+                *cell[1:],
+            ]
         kept.extend(cell)
     text = "".join(_blank_solutions(kept, source))
     # A dropped cell can leave a run of blank lines: keep at most two.
@@ -182,7 +192,9 @@ def has_local_edits(lesson_text: str) -> bool:
     """True when a lesson's cells no longer match the fingerprint it was generated with."""
     match = FINGERPRINT.search(lesson_text)
     return match is None or match["digest"] not in (
-        _fingerprint(lesson_text), _legacy_fingerprint(lesson_text))
+        _fingerprint(lesson_text),
+        _legacy_fingerprint(lesson_text),
+    )
 
 
 def same_cells(lesson_text: str, wanted: str) -> bool:
@@ -199,18 +211,29 @@ class Outcome:
 
 
 def sync_lesson(
-    solution: Path, lessons_dir: Path = LESSONS, force: bool = False, check: bool = False,
+    solution: Path,
+    lessons_dir: Path = LESSONS,
+    force: bool = False,
+    check: bool = False,
     backups: Path = BUILD / "lesson-backups",
 ) -> Outcome:
     """Bring one lesson up to date with its solution, never losing a learner's edits."""
     lesson = lessons_dir / solution.name
     wanted = generate(solution.read_text(), source=str(solution))
     current = lesson.read_text() if lesson.exists() else None
-    if current is not None and same_cells(current, wanted) and (current == wanted or not force):
+    if (
+        current is not None
+        and same_cells(current, wanted)
+        and (current == wanted or not force)
+    ):
         return Outcome(lesson, "unchanged")  # a header JupyterLab rewrote is left alone
     if check:
         return Outcome(lesson, "stale")
-    if current is not None and not same_cells(current, wanted) and has_local_edits(current):
+    if (
+        current is not None
+        and not same_cells(current, wanted)
+        and has_local_edits(current)
+    ):
         if not force:
             return Outcome(lesson, "kept")
         backups.mkdir(parents=True, exist_ok=True)
@@ -237,10 +260,14 @@ def main(argv: list[str] | None = None) -> int:
             continue
         rel = outcome.lesson.relative_to(LESSONS.parent)
         if outcome.action == "kept":
-            print(f"kept     {rel}: it has your edits (make lessons FORCE=1 replaces it,"
-                  " keeping a copy in build/lesson-backups/)")
+            print(
+                f"kept     {rel}: it has your edits (make lessons FORCE=1 replaces it,"
+                " keeping a copy in build/lesson-backups/)"
+            )
         elif outcome.action == "stale":
-            print(f"stale    {rel}: differs from what solutions/ generates (run make lessons)")
+            print(
+                f"stale    {rel}: differs from what solutions/ generates (run make lessons)"
+            )
             status = 1
         else:
             print(f"{outcome.action:<8} {rel}")

@@ -34,8 +34,12 @@ def execute(notebook_path: Path, out_path: Path, timeout: int = 900) -> float:
     from nbclient import NotebookClient
 
     notebook = nbformat.read(notebook_path, as_version=4)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(out_path.parent)}})
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(out_path.parent)}},
+    )
     out_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     try:

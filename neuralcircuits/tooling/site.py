@@ -41,8 +41,10 @@ SOURCE = BUILD / "site-src"
 MEDIA = BUILD / "media"
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-WIDGET_NOTE = ("*An interactive explorer appears here when you run the lesson "
-               "(`make lab`); the website shows what the code prints and draws.*")
+WIDGET_NOTE = (
+    "*An interactive explorer appears here when you run the lesson "
+    "(`make lab`); the website shows what the code prints and draws.*"
+)
 
 CONFIG = """\
 # Written by neuralcircuits/tooling/site.py: edit that, not this.
@@ -103,14 +105,35 @@ def exercises(notebook) -> list[dict]:
     for index, cell in enumerate(cells):
         if "exercise" not in cell.metadata.get("tags", []):
             continue
-        intro = next((c for c in reversed(cells[:index]) if c.cell_type == "markdown"), None)
+        intro = next(
+            (c for c in reversed(cells[:index]) if c.cell_type == "markdown"), None
+        )
         text = intro.source if intro is not None else ""
-        title = next((line.lstrip("#").strip() for line in text.splitlines()
-                      if line.startswith("#")), f"Exercise {len(found) + 1}")
-        check = next((j for j in range(index + 1, len(cells))
-                      if "check" in cells[j].metadata.get("tags", [])), None)
-        found.append({"title": title, "markdown": text, "cell": index, "check": check,
-                      "points": _difficulty_points(text)})
+        title = next(
+            (
+                line.lstrip("#").strip()
+                for line in text.splitlines()
+                if line.startswith("#")
+            ),
+            f"Exercise {len(found) + 1}",
+        )
+        check = next(
+            (
+                j
+                for j in range(index + 1, len(cells))
+                if "check" in cells[j].metadata.get("tags", [])
+            ),
+            None,
+        )
+        found.append(
+            {
+                "title": title,
+                "markdown": text,
+                "cell": index,
+                "check": check,
+                "points": _difficulty_points(text),
+            }
+        )
     return found
 
 
@@ -131,8 +154,9 @@ def _srt_cues(path: Path) -> list[tuple[float, float, str]]:
         def seconds(text):
             h, m, s = text.strip().replace(",", ".").split(":")
             return int(h) * 3600 + int(m) * 60 + float(s)
+
         start, end = lines[stamp].split("-->")
-        cues.append((seconds(start), seconds(end), "\n".join(lines[stamp + 1:])))
+        cues.append((seconds(start), seconds(end), "\n".join(lines[stamp + 1 :])))
     return cues
 
 
@@ -156,7 +180,7 @@ def captions(stem: str, videos: Path = VIDEOS, media: Path = MEDIA) -> str:
     """
     for ready in (videos / f"{stem}.vtt", videos / f"{stem}.srt"):
         if ready.exists():
-            cues = (_srt_cues(ready) if ready.suffix == ".srt" else None)
+            cues = _srt_cues(ready) if ready.suffix == ".srt" else None
             if cues is None:
                 return ready.read_text(encoding="utf-8")
             break
@@ -168,7 +192,9 @@ def captions(stem: str, videos: Path = VIDEOS, media: Path = MEDIA) -> str:
         script = ANIMATIONS / f"{stem}.py"
         names = scene_names(script) if script.exists() else []
         parts = sorted((media / stem / "videos" / stem).glob("*/"))
-        folder = next((p for p in parts if all((p / f"{n}.mp4").exists() for n in names)), None)
+        folder = next(
+            (p for p in parts if all((p / f"{n}.mp4").exists() for n in names)), None
+        )
         for name in names:
             if folder is None:
                 break
@@ -187,11 +213,13 @@ def captions(stem: str, videos: Path = VIDEOS, media: Path = MEDIA) -> str:
 
 def video_html(stem: str) -> str:
     """The HTML <video> of a lesson, with its English captions, for its site page."""
-    return (f'<video controls preload="metadata" class="lesson-video" '
-            f'style="width: 100%; max-width: 720px">'
-            f'<source src="_static/videos/{stem}.mp4" type="video/mp4">'
-            f'<track kind="captions" src="_static/videos/{stem}.vtt" srclang="en" '
-            f'label="English" default></video>')
+    return (
+        f'<video controls preload="metadata" class="lesson-video" '
+        f'style="width: 100%; max-width: 720px">'
+        f'<source src="_static/videos/{stem}.mp4" type="video/mp4">'
+        f'<track kind="captions" src="_static/videos/{stem}.vtt" srclang="en" '
+        f'label="English" default></video>'
+    )
 
 
 def site_notebook(path: Path, videos: Path = VIDEOS):
@@ -205,17 +233,26 @@ def site_notebook(path: Path, videos: Path = VIDEOS):
             continue
         tags = cell.metadata.setdefault("tags", [])
         if "exercise" in tags and "hide-input" not in tags:
-            tags.append("hide-input")  # the solution is folded, as in the lesson's hints
+            tags.append(
+                "hide-input"
+            )  # the solution is folded, as in the lesson's hints
         outputs = []
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if WIDGET_MIME in data:
                 output = copy.deepcopy(output)
-                output["data"] = {"text/markdown": WIDGET_NOTE, "text/plain": WIDGET_NOTE}
+                output["data"] = {
+                    "text/markdown": WIDGET_NOTE,
+                    "text/plain": WIDGET_NOTE,
+                }
             outputs.append(output)
         if "show_video(" in cell.source and has_video:
-            outputs = [nbformat.v4.new_output(
-                "display_data", data={"text/html": video_html(stem), "text/plain": stem})]
+            outputs = [
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={"text/html": video_html(stem), "text/plain": stem},
+                )
+            ]
         if outputs:
             cell.outputs = outputs
     return notebook
@@ -226,17 +263,28 @@ def exercises_page(stem: str, notebook) -> str:
     lesson_cells = {}
     stub_script = LESSONS / f"{stem}.py"
     if stub_script.exists():
-        stubs = [c for c in jupytext.read(stub_script).cells
-                 if "exercise" in c.metadata.get("tags", [])]
+        stubs = [
+            c
+            for c in jupytext.read(stub_script).cells
+            if "exercise" in c.metadata.get("tags", [])
+        ]
         lesson_cells = dict(enumerate(stubs))
     title = notebook.cells[0].source.splitlines()[0].lstrip("# ").strip()
-    lines = [f"# Exercises · {title.split('·', 1)[-1].strip()}", "",
-             f"The exercises of [the lesson]({stem}.ipynb), with the stub you fill in "
-             f"in `lessons/{stem}.py`. Each is followed in the lesson by a check cell "
-             "that prints ✔ or names the mistake in one sentence.", ""]
+    lines = [
+        f"# Exercises · {title.split('·', 1)[-1].strip()}",
+        "",
+        f"The exercises of [the lesson]({stem}.ipynb), with the stub you fill in "
+        f"in `lessons/{stem}.py`. Each is followed in the lesson by a check cell "
+        "that prints ✔ or names the mistake in one sentence.",
+        "",
+    ]
     for number, exercise in enumerate(exercises(notebook)):
         markdown = exercise["markdown"]
-        heading = re.sub(r"^#+\s*", "", markdown.splitlines()[0]) if markdown else exercise["title"]
+        heading = (
+            re.sub(r"^#+\s*", "", markdown.splitlines()[0])
+            if markdown
+            else exercise["title"]
+        )
         body = "\n".join(markdown.splitlines()[1:]).strip()
         lines += [f"## {heading}", "", body, ""]
         stub = lesson_cells.get(number)
@@ -253,8 +301,12 @@ def front_page(readme: str, stems: list[str]) -> str:
         text = text.replace(f"](lessons/{stem}.py)", f"]({stem}.ipynb)")
         text = text.replace(f"](solutions/{stem}.py)", f"]({stem}.ipynb)")
     # The Binder badge is for the repository; the site is read offline.
-    return "\n".join(line for line in text.splitlines()
-                     if not line.startswith("[![Binder]")) + "\n"
+    return (
+        "\n".join(
+            line for line in text.splitlines() if not line.startswith("[![Binder]")
+        )
+        + "\n"
+    )
 
 
 def _favicon(path: Path) -> None:
@@ -263,25 +315,38 @@ def _favicon(path: Path) -> None:
 
     image = Image.new("RGBA", (32, 32), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
-    draw.ellipse((3, 3, 28, 28), fill=(15, 20, 25, 255), outline=(88, 196, 221, 255), width=3)
+    draw.ellipse(
+        (3, 3, 28, 28), fill=(15, 20, 25, 255), outline=(88, 196, 221, 255), width=3
+    )
     draw.line((9, 20, 16, 12, 23, 20), fill=(252, 98, 85, 255), width=3)
     image.save(path)
 
 
-def write_source(course: Path = COURSE, source: Path = SOURCE, videos: Path = VIDEOS) -> list[str]:
+def write_source(
+    course: Path = COURSE, source: Path = SOURCE, videos: Path = VIDEOS
+) -> list[str]:
     """Write the Jupyter Book source folder; return the page names in order."""
     notebooks = sorted(course.glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
-        raise FileNotFoundError(f"no executed lessons in {course}: run `make course` first")
+        raise FileNotFoundError(
+            f"no executed lessons in {course}: run `make course` first"
+        )
     if source.exists():
         shutil.rmtree(source)
     static = source / "_assets"  # served as _static/
     (static / "videos").mkdir(parents=True)
-    for part in ("tex-chtml.js", "output/chtml/fonts/woff-v2/", "input/tex/extensions/", "ui/"):
+    for part in (
+        "tex-chtml.js",
+        "output/chtml/fonts/woff-v2/",
+        "input/tex/extensions/",
+        "ui/",
+    ):
         extract("mathjax", f"es5/{part}", static / "mathjax" / part)
     _favicon(static / "favicon.png")
     stems = [path.stem for path in notebooks]
-    (source / "index.md").write_text(front_page((REPO / "README.md").read_text(), stems))
+    (source / "index.md").write_text(
+        front_page((REPO / "README.md").read_text(), stems)
+    )
     pages = ["index"]
     for path in notebooks:
         stem = path.stem
@@ -293,8 +358,12 @@ def write_source(course: Path = COURSE, source: Path = SOURCE, videos: Path = VI
         if video.exists():
             shutil.copy2(video, static / "videos" / video.name)
             (static / "videos" / f"{stem}.vtt").write_text(captions(stem, videos))
-    toc = ["# Written by neuralcircuits/tooling/site.py", "format: jb-book", "root: index",
-           "chapters:"]
+    toc = [
+        "# Written by neuralcircuits/tooling/site.py",
+        "format: jb-book",
+        "root: index",
+        "chapters:",
+    ]
     for stem in stems:
         toc += [f"- file: {stem}", "  sections:", f"  - file: {stem}_exercises"]
     (source / "_toc.yml").write_text("\n".join(toc) + "\n")
@@ -302,16 +371,31 @@ def write_source(course: Path = COURSE, source: Path = SOURCE, videos: Path = VI
     return pages
 
 
-def build(course: Path = COURSE, out: Path = SITE, source: Path = SOURCE,
-          videos: Path = VIDEOS) -> Path:
+def build(
+    course: Path = COURSE,
+    out: Path = SITE,
+    source: Path = SOURCE,
+    videos: Path = VIDEOS,
+) -> Path:
     """Write the source and build the site into `out`; return out/index.html."""
     write_source(course, source, videos)
     scratch = source.parent / "site-build"
     if scratch.exists():
         shutil.rmtree(scratch)
-    command = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(source), "--path-output",
-               str(scratch), "--builder", "html", "--warningiserror", "--keep-going",
-               "--quiet"]
+    command = [
+        sys.executable,
+        "-c",
+        "from jupyter_book.cli.main import main; main()",
+        "build",
+        str(source),
+        "--path-output",
+        str(scratch),
+        "--builder",
+        "html",
+        "--warningiserror",
+        "--keep-going",
+        "--quiet",
+    ]
     done = subprocess.run(command, text=True, capture_output=True)
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-6000:] + done.stderr[-6000:])
@@ -325,7 +409,9 @@ def build(course: Path = COURSE, out: Path = SITE, source: Path = SOURCE,
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: build the course website; return the exit status."""
-    parser = argparse.ArgumentParser(description="Build the course website (Jupyter Book).")
+    parser = argparse.ArgumentParser(
+        description="Build the course website (Jupyter Book)."
+    )
     parser.add_argument("--course", type=Path, default=COURSE)
     parser.add_argument("--out", type=Path, default=SITE)
     args = parser.parse_args(argv)
@@ -336,8 +422,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     pages = len(list(args.out.glob("*.html")))
-    print(f"{index.relative_to(REPO) if index.is_relative_to(REPO) else index}: "
-          f"{pages} pages in {time.perf_counter() - start:.0f} s")
+    print(
+        f"{index.relative_to(REPO) if index.is_relative_to(REPO) else index}: "
+        f"{pages} pages in {time.perf_counter() - start:.0f} s"
+    )
     return 0
 
 

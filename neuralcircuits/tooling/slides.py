@@ -54,7 +54,9 @@ REVEAL_ASSETS = {  # what manim-slides' template loads, by the name its offline 
 class SectionSlide(Slide):
     """A lesson scene as slides: each of its sections is one slide."""
 
-    skip_reversing = True  # reversed clips are for the desktop player, not the HTML deck
+    skip_reversing = (
+        True  # reversed clips are for the desktop player, not the HTML deck
+    )
 
     def __init__(self, *args, **kwargs):
         # manim-slides 5.7's Slide.__init__ sets config["write_to_movie"], a
@@ -72,8 +74,11 @@ class SectionSlide(Slide):
         super(Slide, self).render(*args, **kwargs)
         config["max_files_cached"] = max_files_cached
         # Manim 0.22 has no flush_cache setting: the cache is never flushed here.
-        self._save_slides(use_cache=not (config["disable_caching"] or self.disable_caching),
-                          flush_cache=False, skip_reversing=self.skip_reversing)
+        self._save_slides(
+            use_cache=not (config["disable_caching"] or self.disable_caching),
+            flush_cache=False,
+            skip_reversing=self.skip_reversing,
+        )
         sections = self.renderer.file_writer.sections
         non_empty = [s.name for s in sections if s.partial_movie_files]
         out = Path("sections") / f"{type(self).__name__}.json"
@@ -100,10 +105,14 @@ from neuralcircuits.tooling.slides import SectionSlide  # noqa: E402
 def write_wrapper(script: Path, src: Path) -> Path:
     """The generated scene file whose classes are the lesson's scenes as slides."""
     src.mkdir(parents=True, exist_ok=True)
-    text = WRAPPER.format(script=str(script.resolve()), folder=str(script.parent.resolve()))
+    text = WRAPPER.format(
+        script=str(script.resolve()), folder=str(script.parent.resolve())
+    )
     for name in scene_names(script):
         text += f"\n\nclass {name}(SectionSlide, lesson.{name}):\n    pass\n"
-    out = src / script.name  # same module name: Manim's cache of partial movies is reused
+    out = (
+        src / script.name
+    )  # same module name: Manim's cache of partial movies is reused
     out.write_text(text)
     return out
 
@@ -114,13 +123,17 @@ def reveal_cache(root: Path) -> Path:
 
     version = convert.RevealJS.model_fields["reveal_version"].default
     if version != WEB_PACKAGES["reveal.js"]:
-        raise RuntimeError(f"manim-slides wants reveal.js {version}, setup packs "
-                           f"{WEB_PACKAGES['reveal.js']}: update WEB_PACKAGES and the Makefile")
+        raise RuntimeError(
+            f"manim-slides wants reveal.js {version}, setup packs "
+            f"{WEB_PACKAGES['reveal.js']}: update WEB_PACKAGES and the Makefile"
+        )
     unpacked = extract("reveal.js", "dist/", root / "reveal.js" / "dist")
     cache = root / "xdg-cache" / "manim-slides" / f"revealjs{version}"
     cache.mkdir(parents=True, exist_ok=True)
     for name, member in REVEAL_ASSETS.items():
-        (cache / name).write_bytes((unpacked / member.removeprefix("dist/")).read_bytes())
+        (cache / name).write_bytes(
+            (unpacked / member.removeprefix("dist/")).read_bytes()
+        )
     return root / "xdg-cache"
 
 
@@ -128,7 +141,9 @@ def _run(command: list[str], cwd: Path, env: dict) -> None:
     done = subprocess.run(command, cwd=cwd, env=env, text=True, capture_output=True)
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
-        raise RuntimeError(f"{' '.join(command[:4])} ... failed (exit {done.returncode})")
+        raise RuntimeError(
+            f"{' '.join(command[:4])} ... failed (exit {done.returncode})"
+        )
 
 
 def make_deck(script: Path, quality: str = "low", out_dir: Path = SLIDES) -> Path:
@@ -136,18 +151,52 @@ def make_deck(script: Path, quality: str = "low", out_dir: Path = SLIDES) -> Pat
     work = out_dir / "work"
     wrapper = write_wrapper(script, out_dir / "src")
     names = scene_names(script)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
-        "XDG_CACHE_HOME": str(reveal_cache(out_dir).resolve())}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p
+        ),
+        "XDG_CACHE_HOME": str(reveal_cache(out_dir).resolve()),
+    }
     work.mkdir(parents=True, exist_ok=True)
-    _run([sys.executable, "-m", "manim", "render", f"-q{QUALITY_FLAGS[quality]}",
-          "--config_file", str((ANIMATIONS / "manim.cfg").resolve()),
-          "--media_dir", str((MEDIA / script.stem).resolve()), "--progress_bar", "none",
-          str(wrapper.resolve()), *names], cwd=work, env=env)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "manim",
+            "render",
+            f"-q{QUALITY_FLAGS[quality]}",
+            "--config_file",
+            str((ANIMATIONS / "manim.cfg").resolve()),
+            "--media_dir",
+            str((MEDIA / script.stem).resolve()),
+            "--progress_bar",
+            "none",
+            str(wrapper.resolve()),
+            *names,
+        ],
+        cwd=work,
+        env=env,
+    )
     deck = out_dir / f"{script.stem}.html"
-    _run([sys.executable, "-m", "manim_slides", "convert", "--folder", "slides",
-          "--to", "html", "--one-file", "--offline", *names, str(deck.resolve())],
-         cwd=work, env=env)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "manim_slides",
+            "convert",
+            "--folder",
+            "slides",
+            "--to",
+            "html",
+            "--one-file",
+            "--offline",
+            *names,
+            str(deck.resolve()),
+        ],
+        cwd=work,
+        env=env,
+    )
     return deck
 
 
@@ -176,8 +225,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {script.stem}: {error}", file=sys.stderr)
             failed += 1
             continue
-        print(f"  {deck.relative_to(REPO)}: {expected_slides(script)} slides, "
-              f"{deck.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - began:.0f} s")
+        print(
+            f"  {deck.relative_to(REPO)}: {expected_slides(script)} slides, "
+            f"{deck.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - began:.0f} s"
+        )
     print(f"slides done in {time.perf_counter() - start:.0f} s")
     return 1 if failed else 0
 

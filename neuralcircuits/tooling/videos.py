@@ -50,7 +50,9 @@ def _scene_classes(script: Path) -> list[ast.ClassDef]:
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             bases = [getattr(b, "id", getattr(b, "attr", "")) for b in node.bases]
-            if any(base.endswith("Scene") for base in bases) and not node.name.startswith("_"):
+            if any(
+                base.endswith("Scene") for base in bases
+            ) and not node.name.startswith("_"):
                 found.append(node)
     return found
 
@@ -72,8 +74,12 @@ def chapter_titles(script: Path) -> list[str]:
     return titles
 
 
-def render(script: Path, quality: str = "low", scenes: list[str] | None = None,
-           media_dir: Path = MEDIA) -> list[Path]:
+def render(
+    script: Path,
+    quality: str = "low",
+    scenes: list[str] | None = None,
+    media_dir: Path = MEDIA,
+) -> list[Path]:
     """Render scenes of `script` with the manim CLI; return their video files in order."""
     scenes = scenes or scene_names(script)
     # One media folder per lesson: parallel renders (make -j) must not share
@@ -81,14 +87,29 @@ def render(script: Path, quality: str = "low", scenes: list[str] | None = None,
     media_dir = media_dir / script.stem
     if not scenes:
         raise RenderError(f"{script} defines no Scene classes")
-    command = [sys.executable, "-m", "manim", "render", f"-q{QUALITY_FLAGS[quality]}",
-               "--media_dir", str(media_dir.resolve()), "--progress_bar", "none",
-               script.name, *scenes]
+    command = [
+        sys.executable,
+        "-m",
+        "manim",
+        "render",
+        f"-q{QUALITY_FLAGS[quality]}",
+        "--media_dir",
+        str(media_dir.resolve()),
+        "--progress_bar",
+        "none",
+        script.name,
+        *scenes,
+    ]
     # Run from the script's folder so Manim reads animations/manim.cfg.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        p for p in (str(script.parent.resolve()), os.environ.get("PYTHONPATH")) if p)}
-    done = subprocess.run(command, cwd=script.parent, env=env, text=True,
-                          capture_output=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(script.parent.resolve()), os.environ.get("PYTHONPATH")) if p
+        ),
+    }
+    done = subprocess.run(
+        command, cwd=script.parent, env=env, text=True, capture_output=True
+    )
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
         raise RenderError(f"manim failed on {script} (exit {done.returncode})")
@@ -136,7 +157,9 @@ class Chapter:
     end: float
 
 
-def join(parts: list[Path], out: Path, titles: list[str] | None = None) -> list[Chapter]:
+def join(
+    parts: list[Path], out: Path, titles: list[str] | None = None
+) -> list[Chapter]:
     """Concatenate scene videos into `out`: video copied, audio joined, one chapter per part.
 
     The parts must share their video encoding (one Manim render). Returns the
@@ -147,9 +170,13 @@ def join(parts: list[Path], out: Path, titles: list[str] | None = None) -> list[
     titles = titles or [p.stem for p in parts]
     durations = [video_duration(p) for p in parts]
     starts = np.concatenate([[0.0], np.cumsum(durations)[:-1]])
-    chapters = [Chapter(t, float(s), float(s + d))
-                for t, s, d in zip(titles, starts, durations, strict=True)]
-    audio = np.concatenate([_audio(p, d) for p, d in zip(parts, durations, strict=True)])
+    chapters = [
+        Chapter(t, float(s), float(s + d))
+        for t, s, d in zip(titles, starts, durations, strict=True)
+    ]
+    audio = np.concatenate(
+        [_audio(p, d) for p, d in zip(parts, durations, strict=True)]
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(out), "w") as output:
         # Every stream is added before the first packet is written.
@@ -179,18 +206,26 @@ def join(parts: list[Path], out: Path, titles: list[str] | None = None) -> list[
         if sound is not None:
             step = 1024 * 16
             for i in range(0, len(audio), step):
-                frame = av.AudioFrame.from_ndarray(audio[None, i : i + step], format="flt",
-                                                   layout="mono")
+                frame = av.AudioFrame.from_ndarray(
+                    audio[None, i : i + step], format="flt", layout="mono"
+                )
                 frame.sample_rate = AUDIO_RATE
                 frame.pts = i
                 frame.time_base = Fraction(1, AUDIO_RATE)
                 output.mux(sound.encode(frame))
             output.mux(sound.encode(None))
-        output.set_chapters([
-            {"id": k + 1, "start": int(c.start / time_base), "end": int(c.end / time_base),
-             "time_base": time_base, "metadata": {"title": c.title}}
-            for k, c in enumerate(chapters)
-        ])
+        output.set_chapters(
+            [
+                {
+                    "id": k + 1,
+                    "start": int(c.start / time_base),
+                    "end": int(c.end / time_base),
+                    "time_base": time_base,
+                    "metadata": {"title": c.title},
+                }
+                for k, c in enumerate(chapters)
+            ]
+        )
     return chapters
 
 
@@ -204,8 +239,11 @@ def join_captions(parts: list[Path], chapters: list[Chapter]) -> list[srt.Subtit
         shift = timedelta(seconds=chapter.start)
         end = timedelta(seconds=chapter.end)
         for cue in srt.parse(file.read_text(encoding="utf-8")):
-            joined.append(srt.Subtitle(0, cue.start + shift, min(cue.end + shift, end),
-                                       cue.content))
+            joined.append(
+                srt.Subtitle(
+                    0, cue.start + shift, min(cue.end + shift, end), cue.content
+                )
+            )
     return list(srt.sort_and_reindex(joined))
 
 
@@ -218,8 +256,10 @@ def to_webvtt(cues: list[srt.Subtitle]) -> str:
     """The captions as WebVTT (what an HTML5 <track> reads)."""
     blocks = ["WEBVTT"]
     for cue in cues:
-        blocks.append(f"{cue.index}\n{_vtt_time(cue.start)} --> {_vtt_time(cue.end)}\n"
-                      f"{cue.content}")
+        blocks.append(
+            f"{cue.index}\n{_vtt_time(cue.start)} --> {_vtt_time(cue.end)}\n"
+            f"{cue.content}"
+        )
     return "\n\n".join(blocks) + "\n"
 
 
@@ -240,7 +280,9 @@ def make_video(script: Path, quality: str = "low", out_dir: Path = VIDEOS) -> Pa
     cues = join_captions(parts, chapters)
     out.with_suffix(".srt").write_text(srt.compose(cues), encoding="utf-8")
     out.with_suffix(".vtt").write_text(to_webvtt(cues), encoding="utf-8")
-    out.with_suffix(".chapters.txt").write_text(chapters_text(chapters), encoding="utf-8")
+    out.with_suffix(".chapters.txt").write_text(
+        chapters_text(chapters), encoding="utf-8"
+    )
     return out
 
 
@@ -257,8 +299,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     minutes, seconds = divmod(round(video_duration(out)), 60)
-    print(f"{out.relative_to(BUILD.parent)}: {minutes}:{seconds:02d} long, rendered in "
-          f"{time.perf_counter() - start:.0f} s (voice: {os.environ.get('NC_VOICE', 'espeak')})")
+    print(
+        f"{out.relative_to(BUILD.parent)}: {minutes}:{seconds:02d} long, rendered in "
+        f"{time.perf_counter() - start:.0f} s (voice: {os.environ.get('NC_VOICE', 'espeak')})"
+    )
     return 0
 
 

@@ -39,7 +39,7 @@ def extract(package: str, member: str, dest: Path) -> Path:
         for entry in archive.getmembers():
             if not entry.isfile() or not entry.name.startswith(prefix):
                 continue
-            rest = entry.name[len(prefix):]
+            rest = entry.name[len(prefix) :]
             target = dest / rest if rest else dest
             target.parent.mkdir(parents=True, exist_ok=True)
             source = archive.extractfile(entry)

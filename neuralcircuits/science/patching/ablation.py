@@ -101,5 +101,3 @@ def ablate_each_head(
         source.append(z.unsqueeze(0).expand(batch, *z.shape))
     sw = Sweep(model, tokens, tokens, metric, corrupted_kinds=["z"], fast=fast)
     return head_sweep(sw, source, by_pos=by_pos, progress=progress, desc="ablate heads")
-
-

@@ -75,5 +75,3 @@ def attribution_patch_heads(
         contrib = grads[L] * (z_clean[L] - z_corr[L])  # [batch, pos, H, dh]
         out.append(contrib.sum(dim=(0, 3)) if by_pos else contrib.sum(dim=(0, 1, 3)))
     return torch.stack(out).detach()
-
-

@@ -45,5 +45,3 @@ def heads(model: Any, layers: Iterable[int] | None = None) -> list[Component]:
     """Return every head of the given layers (all layers by default) as Components."""
     layers = range(model.cfg.n_layers) if layers is None else layers
     return [Component("head", L, h) for L in layers for h in range(model.cfg.n_heads)]
-
-

@@ -192,5 +192,3 @@ def close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4) -> bool:
     """Whether a equals b within rtol of b's largest magnitude (at least 1)."""
     scale = float(b.abs().max()) if b.numel() else 0.0
     return float((a - b).abs().max()) <= rtol * max(scale, 1.0)
-
-

@@ -86,8 +86,6 @@ def metric_positions(metric: Metric, logits: torch.Tensor) -> list[int]:
     return read or [n_pos - 1]
 
 
-
-
 def selection(n: int, chosen: Iterable[int] | None) -> list[int]:
     """The sorted indices of `chosen` among range(n) (negative counts from the end); all when None."""
     return sorted(set(range(n) if chosen is None else (i % n for i in chosen)))

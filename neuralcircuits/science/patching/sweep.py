@@ -40,14 +40,14 @@ def run_cache(
     return logits.detach(), acts
 
 
-
-
 @dataclass
 class Cell:
     """One patched run: where its value goes, where the patch enters, how to build it."""
 
     index: tuple  # where the value goes in the output
-    start: int  # the layer the patched residual enters (n_layers: straight to the unembed)
+    start: (
+        int  # the layer the patched residual enters (n_layers: straight to the unembed)
+    )
     pos: int  # first position that differs from the corrupted run
     row: Any = None  # callable -> rows [batch, R, d] of the residual entering `start`
 
@@ -74,10 +74,14 @@ class Sweep:
         self.logits, self.corr = run_cache(
             model, corrupted_tokens, [*kinds, "resid_post"]
         )
-        self.clean = run_cache(model, clean_tokens, clean_kinds)[1] if clean_kinds else {}
+        self.clean = (
+            run_cache(model, clean_tokens, clean_kinds)[1] if clean_kinds else {}
+        )
         self.baseline = float(scalar(metric, self.logits))
         self.read = metric_positions(metric, self.logits)
-        self.end = max(self.read) + 1  # positions from `end` on cannot change the metric
+        self.end = (
+            max(self.read) + 1
+        )  # positions from `end` on cannot change the metric
         # Before the first position where the clean and corrupted tokens differ
         # (in any row) the two runs are the same, so patching a clean activation
         # there changes nothing: those cells are the corrupted run's metric.
@@ -249,13 +253,9 @@ class Sweep:
                 fwd = [(n, _partial(hook_fn, todo)) for n, todo in hooks.items()]
                 logits = self.model.run_with_hooks(tokens, fwd_hooks=fwd)
                 for c, (index, *_rest) in enumerate(chunk):
-                    out[index] = float(
-                        scalar(self.metric, logits[c * b : (c + 1) * b])
-                    )
+                    out[index] = float(scalar(self.metric, logits[c * b : (c + 1) * b]))
         return out
 
 
 def _partial(fn, todo):
     return lambda act, hook: fn(act, hook, todo)
-
-

@@ -39,12 +39,22 @@ def patch_heads(
     """
     check_pair(model, clean_tokens, corrupted_tokens)
     sw = Sweep(
-        model, clean_tokens, corrupted_tokens, metric,
-        corrupted_kinds=["z"], clean_kinds=["z"], fast=fast,
+        model,
+        clean_tokens,
+        corrupted_tokens,
+        metric,
+        corrupted_kinds=["z"],
+        clean_kinds=["z"],
+        fast=fast,
     )
     return head_sweep(
-        sw, sw.clean["z"], by_pos=by_pos, progress=progress, desc="patch heads",
-        layers=layers, positions=positions,
+        sw,
+        sw.clean["z"],
+        by_pos=by_pos,
+        progress=progress,
+        desc="patch heads",
+        layers=layers,
+        positions=positions,
     )
 
 
@@ -67,9 +77,13 @@ def layer_sweep(
     """
     check_pair(model, clean_tokens, corrupted_tokens)
     sw = Sweep(
-        model, clean_tokens, corrupted_tokens, metric,
+        model,
+        clean_tokens,
+        corrupted_tokens,
+        metric,
         corrupted_kinds=["resid_mid"] if kind == "mlp_out" else [],
-        clean_kinds=[kind], fast=fast,
+        clean_kinds=[kind],
+        fast=fast,
     )
     nL, P = sw.n_layers, sw.n_pos
     layers, positions = selection(nL, layers), selection(P, positions)
@@ -193,7 +207,12 @@ def _head_cells(
             start = min(sw.same_before, sw.end - 1)
             for h in range(H):
                 cells.append(
-                    Cell((L, h), L + 1, start, _all_pos_head_fn(sw, L, h, source_z[L], start))
+                    Cell(
+                        (L, h),
+                        L + 1,
+                        start,
+                        _all_pos_head_fn(sw, L, h, source_z[L], start),
+                    )
                 )
     return cells
 

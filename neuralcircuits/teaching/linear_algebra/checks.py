@@ -45,15 +45,19 @@ def check_neuron_output(fn: Callable) -> None:
                 "element by element but never adds the products up (a dot product sums them)."
             )
         if isinstance(result, torch.Tensor) and tuple(result.shape) == (d_in,):
-            fail(f"`neuron_output` returns shape ({d_in},): it sums over the batch; sum "
-                 "over the input dimension instead (dim=1, or use x @ w).")
+            fail(
+                f"`neuron_output` returns shape ({d_in},): it sums over the batch; sum "
+                "over the input dimension instead (dim=1, or use x @ w)."
+            )
         out = as_tensor(result, "`neuron_output`'s result", shape=(batch,))
         want = x @ w + b
         if close(out, want):
             continue
         size = f"(on a batch of {batch} inputs of size {d_in})"
         if close(out, torch.relu(want)):
-            fail(f"`neuron_output` applies ReLU {size}; return the pre-activation w·x + b.")
+            fail(
+                f"`neuron_output` applies ReLU {size}; return the pre-activation w·x + b."
+            )
         if b != 0 and close(out, x @ w):
             fail("`neuron_output` forgets the bias: add b to the weighted sum.")
         if close(out, x @ w - b):
@@ -61,8 +65,10 @@ def check_neuron_output(fn: Callable) -> None:
         if close(out, -want):
             fail("`neuron_output` has the wrong sign everywhere: it should be w·x + b.")
         if case > 0:
-            fail(f"`neuron_output` is right for the first case but not {size}: "
-                 "is a size written into your code? Use x's and w's own shapes.")
+            fail(
+                f"`neuron_output` is right for the first case but not {size}: "
+                "is a size written into your code? Use x's and w's own shapes."
+            )
         fail(f"`neuron_output` is off: {first_mismatch(out, want, x)}.")
     passed("neuron_output computes w·x + b for every input row, at every size tried.")
 
@@ -79,8 +85,11 @@ def check_linear_layer(fn: Callable) -> None:
         W = _inputs(d_out, d_in, seed=2 + 10 * case)
         b = _inputs(d_out, seed=3 + 10 * case) + 0.5
         result = call(fn, x, W, b, name="linear_layer")
-        if (isinstance(result, torch.Tensor) and batch != d_out
-                and tuple(result.shape) == (d_out, batch)):
+        if (
+            isinstance(result, torch.Tensor)
+            and batch != d_out
+            and tuple(result.shape) == (d_out, batch)
+        ):
             fail(
                 f"`linear_layer` returns shape ({d_out}, {batch}) = [d_out, batch]: that is "
                 f"W @ x.T; transpose it so each row is one input, [batch, d_out] = "
@@ -92,18 +101,26 @@ def check_linear_layer(fn: Callable) -> None:
         if close(out, want):
             continue
         if close(out, x @ W.T):
-            fail("`linear_layer` forgets the bias: add b (one number per output neuron).")
+            fail(
+                "`linear_layer` forgets the bias: add b (one number per output neuron)."
+            )
         if close(out, torch.relu(want)):
             fail("`linear_layer` applies ReLU; a linear layer returns x @ W.T + b.")
         if close(out, x @ W.T - b):
             fail("`linear_layer` subtracts the bias; a layer computes x @ W.T + b.")
         if d_in == d_out and close(out, x @ W + b):
-            fail("`linear_layer` uses W where it needs W.T: with a square W, x @ W runs "
-                 "but dots each input with W's columns, not with each neuron's row.")
+            fail(
+                "`linear_layer` uses W where it needs W.T: with a square W, x @ W runs "
+                "but dots each input with W's columns, not with each neuron's row."
+            )
         if case > 0:
-            fail(f"`linear_layer` is right for the first case but not for x {tuple(x.shape)}, "
-                 f"W {tuple(W.shape)}: is a size written into your code?")
-        fail(f"`linear_layer` differs from torch.nn.Linear: {first_mismatch(out, want, x)}.")
+            fail(
+                f"`linear_layer` is right for the first case but not for x {tuple(x.shape)}, "
+                f"W {tuple(W.shape)}: is a size written into your code?"
+            )
+        fail(
+            f"`linear_layer` differs from torch.nn.Linear: {first_mismatch(out, want, x)}."
+        )
     passed(
         "linear_layer gives the same outputs as torch.nn.Linear with weights W, bias b."
     )
@@ -116,9 +133,17 @@ _BASIS_CASES = [
         torch.tensor([1.0, -2.0, 0.5]),
         torch.tensor([[1.0, 0.0, 1.0], [1.0, 1.0, 0.0], [0.0, 1.0, 1.0]]),
     ),
-    (torch.tensor([2.0, 0.0, -1.0, 1.0]), torch.tensor(
-        [[1.0, 2.0, 0.0, 0.0], [0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 3.0, 0.0],
-         [1.0, 0.0, 0.0, 1.0]])),
+    (
+        torch.tensor([2.0, 0.0, -1.0, 1.0]),
+        torch.tensor(
+            [
+                [1.0, 2.0, 0.0, 0.0],
+                [0.0, 1.0, 0.0, 1.0],
+                [0.0, 0.0, 3.0, 0.0],
+                [1.0, 0.0, 0.0, 1.0],
+            ]
+        ),
+    ),
 ]
 
 
@@ -146,12 +171,16 @@ def check_coordinates_in_basis(fn: Callable) -> None:
                 "this one is not: solve basis @ c = v instead."
             )
         if close(c, torch.linalg.solve(basis.T, v)):
-            fail(f"For {shown} you solved with the basis vectors as rows (basis.T, or "
-                 "v @ inverse); they are the columns: solve basis @ c = v.")
+            fail(
+                f"For {shown} you solved with the basis vectors as rows (basis.T, or "
+                "v @ inverse); they are the columns: solve basis @ c = v."
+            )
         unit = basis / basis.norm(dim=0, keepdim=True)
         if close(c, torch.linalg.solve(unit, v)):
-            fail(f"For {shown} you normalised the basis vectors first; coordinates are "
-                 "in units of the basis vectors as given, so solve with basis itself.")
+            fail(
+                f"For {shown} you normalised the basis vectors first; coordinates are "
+                "in units of the basis vectors as given, so solve with basis itself."
+            )
         fail(
             f"For {shown} the coordinates should be {want.tolist()}, "
             f"but you returned {[round(x, 4) for x in c.tolist()]} "
@@ -169,30 +198,45 @@ def check_rotate_hidden(fn: Callable) -> None:
     """Check fn(W_in, b_in, W_out, R) returns (R W_in, R b_in, W_out Rᵀ)."""
     for case, (d_in, d_hidden, d_out) in enumerate(_ROTATE_CASES):
         seed = 3 + 10 * case
-        W_in, b_in = _inputs(d_hidden, d_in, seed=seed), _inputs(d_hidden, seed=seed + 1)
+        W_in, b_in = (
+            _inputs(d_hidden, d_in, seed=seed),
+            _inputs(d_hidden, seed=seed + 1),
+        )
         W_out = _inputs(d_out, d_hidden, seed=seed + 2)
         R = linear_maps.random_rotation(d_hidden, seed=seed + 3)
         result = call(fn, W_in, b_in, W_out, R, name="rotate_hidden")
         if not isinstance(result, (tuple, list)) or len(result) != 3:
             got = f"a {type(result).__name__}" if result is not None else "None"
-            fail(f"`rotate_hidden` should return three tensors (W_in, b_in, W_out); "
-                 f"got {got}.")
+            fail(
+                f"`rotate_hidden` should return three tensors (W_in, b_in, W_out); "
+                f"got {got}."
+            )
         new_W_in = as_tensor(result[0], "the rotated W_in", shape=(d_hidden, d_in))
         new_b_in = as_tensor(result[1], "the rotated b_in", shape=(d_hidden,))
         new_W_out = as_tensor(result[2], "the rotated W_out", shape=(d_out, d_hidden))
         if close(new_W_in, W_in) and close(new_W_out, W_out):
-            fail("`rotate_hidden` returns the weights unchanged: rotate the hidden space.")
+            fail(
+                "`rotate_hidden` returns the weights unchanged: rotate the hidden space."
+            )
         if close(new_W_in, R.T @ W_in):
-            fail("The rotated W_in is Rᵀ @ W_in; rotate the hidden space by R: R @ W_in.")
+            fail(
+                "The rotated W_in is Rᵀ @ W_in; rotate the hidden space by R: R @ W_in."
+            )
         if not close(new_W_in, R @ W_in):
-            fail("The rotated W_in should be R @ W_in (each new neuron mixes the old ones).")
+            fail(
+                "The rotated W_in should be R @ W_in (each new neuron mixes the old ones)."
+            )
         if close(new_b_in, b_in):
             fail("You rotate W_in but not the bias: the new b_in is R @ b_in.")
         if close(new_b_in, b_in @ R):
-            fail("The rotated b_in is b_in @ R, which is Rᵀ @ b_in; rotate it like the "
-                 "neurons: R @ b_in.")
+            fail(
+                "The rotated b_in is b_in @ R, which is Rᵀ @ b_in; rotate it like the "
+                "neurons: R @ b_in."
+            )
         if not close(new_b_in, R @ b_in):
-            fail("The rotated b_in should be R @ b_in, the bias rotated like the neurons.")
+            fail(
+                "The rotated b_in should be R @ b_in, the bias rotated like the neurons."
+            )
         if close(new_W_out, W_out @ R):
             fail(
                 "The rotated W_out is W_out @ R; it must undo the rotation: W_out @ R.T "
@@ -203,7 +247,9 @@ def check_rotate_hidden(fn: Callable) -> None:
     x = _inputs(8, 2, seed=7)
     W_in, b_in = _inputs(4, 2, seed=3), _inputs(4, seed=4)
     W_out, R = _inputs(3, 4, seed=5), linear_maps.random_rotation(4, seed=6)
-    change = linear_maps.rotation_test(x, W_in, b_in, W_out, torch.zeros(3), R, relu=False)
+    change = linear_maps.rotation_test(
+        x, W_in, b_in, W_out, torch.zeros(3), R, relu=False
+    )
     passed(
         f"rotate_hidden leaves a linear network's output unchanged (max change {change:.1e})."
     )
@@ -278,8 +324,10 @@ def check_analogy(fn: Callable) -> None:
             "query words: leave out all three of a, b and c, not only some."
         )
     if got != "warm":
-        fail(f"For 'cold' is to 'hot' as 'cool' is to ? the answer is 'warm' (the only "
-             f"token left), but you returned {got!r}.")
+        fail(
+            f"For 'cold' is to 'hot' as 'cool' is to ? the answer is 'warm' (the only "
+            f"token left), but you returned {got!r}."
+        )
     # The same questions on the lesson's trained embedding.
     E = analogies.embeddings(analogies.train_counting_embeddings())
     for a, b, c in [
@@ -319,8 +367,10 @@ def _number(value, what: str) -> float:
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
     if isinstance(value, torch.Tensor):
-        fail(f"{what} is a tensor of shape {tuple(value.shape)}; return one number, "
-             "feature j's output alone.")
+        fail(
+            f"{what} is a tensor of shape {tuple(value.shape)}; return one number, "
+            "feature j's output alone."
+        )
     if value is None:
         fail(f"{what} is None: did you forget a `return`?")
     if not isinstance(value, (int, float)) or isinstance(value, bool):
@@ -340,23 +390,39 @@ def check_leak(fn: Callable) -> None:
             continue
         case = f"For i = {i}, j = {j}"
         cos = dot / float(W[:, i].norm() * W[:, j].norm())
-        if abs(got - max(float(W[i % 2] @ W[j % 2]) + float(b[j]), 0.0)) < 1e-4 or \
-                abs(got - (float(W[i % 2] @ W[j % 2]) + float(b[j]))) < 1e-4:
-            fail(f"{case} you used rows of W; a feature's direction is a column, W[:, i].")
+        if (
+            abs(got - max(float(W[i % 2] @ W[j % 2]) + float(b[j]), 0.0)) < 1e-4
+            or abs(got - (float(W[i % 2] @ W[j % 2]) + float(b[j]))) < 1e-4
+        ):
+            fail(
+                f"{case} you used rows of W; a feature's direction is a column, W[:, i]."
+            )
         if abs(got - dot) < 1e-4:
-            fail(f"{case} you return the interference W_i · W_j = {dot:.3g} alone; "
-                 "feature j's output also adds its bias b[j] and goes through the ReLU.")
+            fail(
+                f"{case} you return the interference W_i · W_j = {dot:.3g} alone; "
+                "feature j's output also adds its bias b[j] and goes through the ReLU."
+            )
         if abs(got - (dot + float(b[j]))) < 1e-4:
-            fail(f"{case} you return {got:.3g}, which is negative: the output goes through "
-                 "a ReLU, so it cannot be below 0.")
+            fail(
+                f"{case} you return {got:.3g}, which is negative: the output goes through "
+                "a ReLU, so it cannot be below 0."
+            )
         if abs(got - max(dot + float(b[i]), 0.0)) < 1e-4:
-            fail(f"{case} you added b[i]; the output of feature j adds its own bias, b[j].")
+            fail(
+                f"{case} you added b[i]; the output of feature j adds its own bias, b[j]."
+            )
         if abs(got - max(cos + float(b[j]), 0.0)) < 1e-4:
-            fail(f"{case} you used the cosine of the two directions; the model multiplies "
-                 "by W itself, so use the dot product W_i · W_j.")
-        fail(f"{case} feature j's output should be ReLU(W_i · W_j + b_j) = {want:.3g}, "
-             f"but you return {got:.3g}.")
-    passed("leak gives feature j's output when only feature i is on, for every test pair.")
+            fail(
+                f"{case} you used the cosine of the two directions; the model multiplies "
+                "by W itself, so use the dot product W_i · W_j."
+            )
+        fail(
+            f"{case} feature j's output should be ReLU(W_i · W_j + b_j) = {want:.3g}, "
+            f"but you return {got:.3g}."
+        )
+    passed(
+        "leak gives feature j's output when only feature i is on, for every test pair."
+    )
 
 
 _EXCITE_CASES = [
@@ -374,21 +440,36 @@ def check_most_exciting_input(fn: Callable) -> None:
 
     for what, w in _EXCITE_CASES:
         result = call(fn, w, name="most_exciting_input")
-        if isinstance(result, torch.Tensor) and result.is_floating_point() and \
-                not torch.isfinite(result).all() and (w <= 0).all():
-            fail("When every weight is negative, ReLU(w) is 0 and dividing by its length "
-                 "gives NaN: then the best is the least negative feature alone.")
-        x = as_tensor(result, "The input `most_exciting_input` returned", shape=tuple(w.shape))
+        if (
+            isinstance(result, torch.Tensor)
+            and result.is_floating_point()
+            and not torch.isfinite(result).all()
+            and (w <= 0).all()
+        ):
+            fail(
+                "When every weight is negative, ReLU(w) is 0 and dividing by its length "
+                "gives NaN: then the best is the least negative feature alone."
+            )
+        x = as_tensor(
+            result, "The input `most_exciting_input` returned", shape=tuple(w.shape)
+        )
         shown = f"for w = {w.tolist()} ({what})"
         if (x < -1e-6).any():
-            fail(f"Your x {shown} has negative entries: features are intensities, never "
-                 "negative, so only inputs with x >= 0 are allowed.")
+            fail(
+                f"Your x {shown} has negative entries: features are intensities, never "
+                "negative, so only inputs with x >= 0 are allowed."
+            )
         length = float(x.norm())
         if abs(length - 1) > 1e-4:
-            extra = " (when no weight is positive, take the least negative feature alone)" \
-                if (w <= 0).all() else ""
-            fail(f"Your x {shown} has length {length:.3g}; the bound is |x| = 1, so "
-                 f"scale it to length 1{extra}.")
+            extra = (
+                " (when no weight is positive, take the least negative feature alone)"
+                if (w <= 0).all()
+                else ""
+            )
+            fail(
+                f"Your x {shown} has length {length:.3g}; the bound is |x| = 1, so "
+                f"scale it to length 1{extra}."
+            )
         best = superposition.most_exciting_input(w)
         reached, possible = float(w @ x), float(w @ best)
         if reached < possible - 1e-4:
@@ -396,12 +477,20 @@ def check_most_exciting_input(fn: Callable) -> None:
             one_hot[int(w.argmax())] = 1.0
             absolute = w.abs() / w.abs().norm()
             if torch.allclose(x, one_hot, atol=1e-4):
-                fail(f"The single feature with the largest weight reaches w · x = "
-                     f"{reached:.3g} {shown}, but mixing every positively weighted feature "
-                     f"reaches {possible:.3g}: a neuron is excited most by a blend.")
+                fail(
+                    f"The single feature with the largest weight reaches w · x = "
+                    f"{reached:.3g} {shown}, but mixing every positively weighted feature "
+                    f"reaches {possible:.3g}: a neuron is excited most by a blend."
+                )
             if torch.allclose(x, absolute, atol=1e-4):
-                fail(f"You gave weight to features the neuron reads negatively (|w|) {shown}: "
-                     "they lower w · x; leave them at 0.")
-            fail(f"Your x reaches w · x = {reached:.3g} {shown}, but {possible:.3g} is "
-                 "possible with x >= 0 and |x| = 1.")
-    passed("most_exciting_input finds each test neuron's most exciting input (x >= 0, |x| = 1).")
+                fail(
+                    f"You gave weight to features the neuron reads negatively (|w|) {shown}: "
+                    "they lower w · x; leave them at 0."
+                )
+            fail(
+                f"Your x reaches w · x = {reached:.3g} {shown}, but {possible:.3g} is "
+                "possible with x >= 0 and |x| = 1."
+            )
+    passed(
+        "most_exciting_input finds each test neuron's most exciting input (x >= 0, |x| = 1)."
+    )

@@ -15,8 +15,16 @@ from matplotlib.figure import Figure
 from neuralcircuits.science import superposition as sp
 
 COLUMN_IN = 8.6  # the notebook column, as in teaching/figures.py
-FEATURE_COLOURS = ("#58C4DD", "#FC6255", "#F0AC00", "#83C167", "#9A72AC",
-                   "#888888", "#E07A5F", "#3D405B")
+FEATURE_COLOURS = (
+    "#58C4DD",
+    "#FC6255",
+    "#F0AC00",
+    "#83C167",
+    "#9A72AC",
+    "#888888",
+    "#E07A5F",
+    "#3D405B",
+)
 
 
 def draw_features(ax: Axes, model: sp.ToyModel, title: str | None = None) -> None:
@@ -24,11 +32,22 @@ def draw_features(ax: Axes, model: sp.ToyModel, title: str | None = None) -> Non
     D = sp.feature_directions(model)  # [n_features, 2]
     for i, (x, y) in enumerate(D.tolist()):
         colour = FEATURE_COLOURS[i % len(FEATURE_COLOURS)]
-        ax.annotate("", xy=(x, y), xytext=(0, 0),
-                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=2.5))
+        ax.annotate(
+            "",
+            xy=(x, y),
+            xytext=(0, 0),
+            arrowprops=dict(arrowstyle="-|>", color=colour, lw=2.5),
+        )
         if (x * x + y * y) ** 0.5 > sp.STORED_NORM:
-            ax.annotate(str(i), (x, y), xytext=(1.18 * x, 1.18 * y), fontsize=12,
-                        color=colour, ha="center", va="center")
+            ax.annotate(
+                str(i),
+                (x, y),
+                xytext=(1.18 * x, 1.18 * y),
+                fontsize=12,
+                color=colour,
+                ha="center",
+                va="center",
+            )
     ax.set_xlim(-1.5, 1.5)
     ax.set_ylim(-1.5, 1.5)
     ax.set_aspect("equal")
@@ -59,11 +78,13 @@ def draw_interference(ax: Axes, model: sp.ToyModel) -> None:
     ax.set_title("interference $W_i \\cdot W_j$", fontsize=13)
 
 
-def plot_superposition_runs(models: dict[float, sp.ToyModel],
-                            sparsities: tuple[float, ...] = (0.0, 0.8, 0.9)) -> Figure:
+def plot_superposition_runs(
+    models: dict[float, sp.ToyModel], sparsities: tuple[float, ...] = (0.0, 0.8, 0.9)
+) -> Figure:
     """One panel of feature arrows per sparsity, side by side."""
-    fig, axes = plt.subplots(1, len(sparsities), figsize=(COLUMN_IN - 0.4, 3.3),
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        1, len(sparsities), figsize=(COLUMN_IN - 0.4, 3.3), layout="constrained"
+    )
     for ax, s in zip(axes, sparsities, strict=True):
         draw_features(ax, models[s])
     return fig
@@ -71,7 +92,9 @@ def plot_superposition_runs(models: dict[float, sp.ToyModel],
 
 def plot_superposition(model: sp.ToyModel) -> Figure:
     """Feature arrows (left) and the interference matrix (right) of one toy model."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(COLUMN_IN, 4.0), layout="constrained")
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(COLUMN_IN, 4.0), layout="constrained"
+    )
     draw_features(left, model)
     draw_interference(right, model)
     return fig
@@ -90,8 +113,9 @@ def superposition_explorer(models: dict[float, sp.ToyModel] | None = None):
     options = sorted(models)
     return widgets.interactive(
         show,
-        sparsity=widgets.SelectionSlider(options=options, value=options[-3],
-                                         description="sparsity"),
+        sparsity=widgets.SelectionSlider(
+            options=options, value=options[-3], description="sparsity"
+        ),
     )
 
 

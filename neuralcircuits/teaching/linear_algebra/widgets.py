@@ -132,8 +132,9 @@ def plot_neuron_half_planes(model: ToyMLP, X: torch.Tensor, y: torch.Tensor) -> 
             ax.set_visible(False)
             continue
         fractions = draw_half_plane(ax, W[k], float(b[k]), X, y)
-        ax.set_title(f"neuron {k}: on for {fractions[0]:.0%} / {fractions[1]:.0%}",
-                     fontsize=12)
+        ax.set_title(
+            f"neuron {k}: on for {fractions[0]:.0%} / {fractions[1]:.0%}", fontsize=12
+        )
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle("each neuron's active half-plane (share of class 0 / class 1)")
@@ -169,8 +170,13 @@ def plot_warp(model: ToyMLP, X: torch.Tensor, y: torch.Tensor) -> Figure:
     xs = torch.linspace(float(F[:, 0].min()), float(F[:, 0].max()), 2)
     if abs(float(w[1])) > 1e-6:
         axes[2].plot(xs, -(w[0] * xs + b) / w[1], color="k", lw=2, label="readout = 0")
-    fig.legend(*axes[2].get_legend_handles_labels(), loc="outside lower center",
-               ncol=3, frameon=False, markerscale=2)
+    fig.legend(
+        *axes[2].get_legend_handles_labels(),
+        loc="outside lower center",
+        ncol=3,
+        frameon=False,
+        markerscale=2,
+    )
     return fig
 
 

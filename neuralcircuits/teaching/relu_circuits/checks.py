@@ -19,29 +19,46 @@ from neuralcircuits.teaching.checking import (
 )
 
 
-def _weights(value, name: str, n_in: int, n_hidden: int | None) -> tuple[torch.Tensor, ...]:
+def _weights(
+    value, name: str, n_in: int, n_hidden: int | None
+) -> tuple[torch.Tensor, ...]:
     """Unpack (W_in, W_out) returned by the learner, checking types and shapes."""
     if value is None:
         fail(f"`{name}` returned None: it should return the pair (W_in, W_out).")
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        fail(f"`{name}` should return two tensors, (W_in, W_out); "
-             f"it returned a {type(value).__name__}.")
+        fail(
+            f"`{name}` should return two tensors, (W_in, W_out); "
+            f"it returned a {type(value).__name__}."
+        )
     w_in = as_tensor(value[0], "W_in")
     w_out = as_tensor(value[1], "W_out")
-    if (w_in.dim() == 2 and w_out.dim() == 2 and w_in.shape[0] == 1
-            and w_out.shape[1] == n_in and w_out.shape[0] == w_in.shape[1] != n_in):
-        fail(f"W_in has shape {tuple(w_in.shape)} and W_out {tuple(w_out.shape)}: did you "
-             "return them the other way round? Return (W_in, W_out).")
+    if (
+        w_in.dim() == 2
+        and w_out.dim() == 2
+        and w_in.shape[0] == 1
+        and w_out.shape[1] == n_in
+        and w_out.shape[0] == w_in.shape[1] != n_in
+    ):
+        fail(
+            f"W_in has shape {tuple(w_in.shape)} and W_out {tuple(w_out.shape)}: did you "
+            "return them the other way round? Return (W_in, W_out)."
+        )
     if w_in.dim() != 2 or w_in.shape[1] != n_in:
-        fail(f"W_in has shape {tuple(w_in.shape)}; it should be (hidden, {n_in}): "
-             f"one row per hidden unit, one column per input.")
+        fail(
+            f"W_in has shape {tuple(w_in.shape)}; it should be (hidden, {n_in}): "
+            f"one row per hidden unit, one column per input."
+        )
     hidden = w_in.shape[0]
     if tuple(w_out.shape) != (1, hidden):
-        fail(f"W_out has shape {tuple(w_out.shape)}; with {hidden} hidden units it should "
-             f"be (1, {hidden}): one output, one column per hidden unit.")
+        fail(
+            f"W_out has shape {tuple(w_out.shape)}; with {hidden} hidden units it should "
+            f"be (1, {hidden}): one output, one column per hidden unit."
+        )
     if n_hidden is not None and hidden < n_hidden:
-        fail(f"W_in has {hidden} hidden units, fewer than the {n_hidden} this "
-             "function needs.")
+        fail(
+            f"W_in has {hidden} hidden units, fewer than the {n_hidden} this "
+            "function needs."
+        )
     return w_in, w_out
 
 
@@ -61,8 +78,9 @@ def _multiple_of(got: torch.Tensor, target: torch.Tensor) -> float | None:
 @check
 def check_abs_weights(abs_weights) -> None:
     """Check a bias-free 1-2-1 network whose weights compute |x| exactly."""
-    w_in, w_out = _weights(call(abs_weights, name="abs_weights"), "abs_weights",
-                           n_in=1, n_hidden=2)
+    w_in, w_out = _weights(
+        call(abs_weights, name="abs_weights"), "abs_weights", n_in=1, n_hidden=2
+    )
     x = torch.linspace(-3, 3, 61)[:, None]
     got = _evaluate(w_in, w_out, x)
     problem = first_mismatch(got, x.abs(), x)
@@ -72,11 +90,17 @@ def check_abs_weights(abs_weights) -> None:
         elif close(got, -x):
             problem += ": that is negation; abs adds the two detectors instead"
         elif (k := _multiple_of(got, x.abs())) is not None:
-            problem += (f": that is {k:.3g}·|x|; for each unit the in-weight times the "
-                        "out-weight must be 1")
-        elif close(got[x[:, 0] < 0], torch.zeros(1)) or close(got[x[:, 0] > 0], torch.zeros(1)):
-            problem += (": one side of 0 gives nothing; one unit must detect positive x "
-                        "(in-weight > 0), the other negative x (in-weight < 0)")
+            problem += (
+                f": that is {k:.3g}·|x|; for each unit the in-weight times the "
+                "out-weight must be 1"
+            )
+        elif close(got[x[:, 0] < 0], torch.zeros(1)) or close(
+            got[x[:, 0] > 0], torch.zeros(1)
+        ):
+            problem += (
+                ": one side of 0 gives nothing; one unit must detect positive x "
+                "(in-weight > 0), the other negative x (in-weight < 0)"
+            )
         fail(f"Not |x| yet: {problem}.")
     passed("abs_weights computes |x| on every test input from -3 to 3.")
 
@@ -84,48 +108,88 @@ def check_abs_weights(abs_weights) -> None:
 @check
 def check_min_weights(min_weights) -> None:
     """Check a bias-free 2-3-1 network whose weights compute min(x1, x2) exactly."""
-    w_in, w_out = _weights(call(min_weights, name="min_weights"), "min_weights",
-                           n_in=2, n_hidden=3)
+    w_in, w_out = _weights(
+        call(min_weights, name="min_weights"), "min_weights", n_in=2, n_hidden=3
+    )
     grid = torch.linspace(-2, 2, 9)
     x = torch.cartesian_prod(grid, grid)  # every ordering of x1 and x2, ties too
     got = _evaluate(w_in, w_out, x)
     problem = first_mismatch(got, x.min(dim=1, keepdim=True).values, x)
     if problem:
         if close(got, x.max(dim=1, keepdim=True).values):
-            problem += ": that is max; subtract the greaterness of x1 rather than add it"
+            problem += (
+                ": that is max; subtract the greaterness of x1 rather than add it"
+            )
         elif close(got, x[:, :1]) or close(got, x[:, 1:]):
-            problem += (": that is one input passed through; subtract how much x1 "
-                        "exceeds x2, ReLU(x1 - x2)")
+            problem += (
+                ": that is one input passed through; subtract how much x1 "
+                "exceeds x2, ReLU(x1 - x2)"
+            )
         elif close(got, x[:, :1] + torch.relu(x[:, :1] - x[:, 1:])):
-            problem += (": that adds the greaterness of x1 over x2; min subtracts it "
-                        "(its out-weight is -1)")
+            problem += (
+                ": that adds the greaterness of x1 over x2; min subtracts it "
+                "(its out-weight is -1)"
+            )
         elif close(got, x[:, :1] - torch.relu(x[:, 1:] - x[:, :1])):
-            problem += (": that subtracts the greaterness of x2 over x1; min subtracts "
-                        "the greaterness of x1 over x2, ReLU(x1 - x2)")
+            problem += (
+                ": that subtracts the greaterness of x2 over x1; min subtracts "
+                "the greaterness of x1 over x2, ReLU(x1 - x2)"
+            )
         fail(f"Not min(x1, x2) yet: {problem}.")
     if w_in.shape[0] > 3:
-        fail(f"It computes min, but with {w_in.shape[0]} hidden units; the smallest "
-             "bias-free network needs only 3.")
-    passed("min_weights computes min(x1, x2) on all 81 test pairs, with 3 hidden units.")
+        fail(
+            f"It computes min, but with {w_in.shape[0]} hidden units; the smallest "
+            "bias-free network needs only 3."
+        )
+    passed(
+        "min_weights computes min(x1, x2) on all 81 test pairs, with 3 hidden units."
+    )
 
 
 _MATCH_CASES = [
     # (what the case tests, learned units, reference units, min_cosine or None)
-    ("the same units in another order and scale",
-     [[-2.0, 0.0], [0.5, -0.5], [3.0, 0.0]], [[1.0, 0.0], [-1.0, 0.0], [1.0, -1.0]], None),
-    ("a unit that points the opposite way (no match)",
-     [[0.8], [1.2]], [[1.0], [-1.0]], None),
-    ("two learned units pointing the same way (each used once)",
-     [[2.0], [1.0]], [[1.0], [1.0]], None),
-    ("a unit only 10 degrees off (no match)",
-     [[1.0, 0.176], [-1.0, -1.0]], [[1.0, 0.0], [-1.0, -1.0]], None),
-    ("more learned units than reference units, three inputs",
-     [[0.0, 0.0, 1.0], [1.0, 1.0, 0.0], [0.0, 2.0, 0.0], [3.0, 0.0, 0.0]],
-     [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], None),
-    ("a longer unit less aligned than a shorter one, min_cosine = 0.9",
-     [[3.0, 0.6], [1.0, 0.05]], [[1.0, 0.0]], 0.9),
-    ("a unit 10 degrees off that matches at min_cosine = 0.95",
-     [[1.0, 0.176], [0.0, 1.0]], [[1.0, 0.0], [0.0, -1.0]], 0.95),
+    (
+        "the same units in another order and scale",
+        [[-2.0, 0.0], [0.5, -0.5], [3.0, 0.0]],
+        [[1.0, 0.0], [-1.0, 0.0], [1.0, -1.0]],
+        None,
+    ),
+    (
+        "a unit that points the opposite way (no match)",
+        [[0.8], [1.2]],
+        [[1.0], [-1.0]],
+        None,
+    ),
+    (
+        "two learned units pointing the same way (each used once)",
+        [[2.0], [1.0]],
+        [[1.0], [1.0]],
+        None,
+    ),
+    (
+        "a unit only 10 degrees off (no match)",
+        [[1.0, 0.176], [-1.0, -1.0]],
+        [[1.0, 0.0], [-1.0, -1.0]],
+        None,
+    ),
+    (
+        "more learned units than reference units, three inputs",
+        [[0.0, 0.0, 1.0], [1.0, 1.0, 0.0], [0.0, 2.0, 0.0], [3.0, 0.0, 0.0]],
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+        None,
+    ),
+    (
+        "a longer unit less aligned than a shorter one, min_cosine = 0.9",
+        [[3.0, 0.6], [1.0, 0.05]],
+        [[1.0, 0.0]],
+        0.9,
+    ),
+    (
+        "a unit 10 degrees off that matches at min_cosine = 0.95",
+        [[1.0, 0.176], [0.0, 1.0]],
+        [[1.0, 0.0], [0.0, -1.0]],
+        0.95,
+    ),
 ]
 
 
@@ -135,26 +199,38 @@ def _cosines(reference: torch.Tensor, learned: torch.Tensor) -> torch.Tensor:
     return r @ m.T  # [n_reference, n_learned]
 
 
-def _match_problem(got: list, cos: torch.Tensor, threshold: float,
-                   varied: bool) -> str | None:
+def _match_problem(
+    got: list, cos: torch.Tensor, threshold: float, varied: bool
+) -> str | None:
     """What breaks the matching rules in `got` (cosines [n_reference, n_learned]), or None."""
     used = [g for g in got if g is not None]
     for i, g in enumerate(got):
         if g is not None and cos[i, g] <= threshold:
-            kind = "points the opposite way" if cos[i, g] < 0 else "is not aligned enough"
-            return (f"learned unit {g} {kind} (cosine {cos[i, g]:.3f}, not above "
-                    f"min_cosine = {threshold}); only units pointing the same way match.")
+            kind = (
+                "points the opposite way" if cos[i, g] < 0 else "is not aligned enough"
+            )
+            return (
+                f"learned unit {g} {kind} (cosine {cos[i, g]:.3f}, not above "
+                f"min_cosine = {threshold}); only units pointing the same way match."
+            )
         free = [j for j in range(cos.shape[1]) if j not in used or j == g]
-        better = [j for j in free if cos[i, j] > threshold
-                  and (g is None or cos[i, j] > cos[i, g] + 1e-6)]
+        better = [
+            j
+            for j in free
+            if cos[i, j] > threshold and (g is None or cos[i, j] > cos[i, g] + 1e-6)
+        ]
         if better and g is None:
-            return (f"reference unit {i} gets None but learned unit {better[0]} points its "
-                    f"way (cosine {cos[i, better[0]]:.3f}"
-                    f"{', above the min_cosine passed in' if varied else ''}) and is free.")
+            return (
+                f"reference unit {i} gets None but learned unit {better[0]} points its "
+                f"way (cosine {cos[i, better[0]]:.3f}"
+                f"{', above the min_cosine passed in' if varied else ''}) and is free."
+            )
         if better:
-            return (f"reference unit {i} takes learned unit {g} (cosine {cos[i, g]:.3f}), "
-                    f"but unit {better[0]} is better aligned (cosine "
-                    f"{cos[i, better[0]]:.3f}); compare cosines, not dot products.")
+            return (
+                f"reference unit {i} takes learned unit {g} (cosine {cos[i, g]:.3f}), "
+                f"but unit {better[0]} is better aligned (cosine "
+                f"{cos[i, better[0]]:.3f}); compare cosines, not dot products."
+            )
     return None
 
 
@@ -174,46 +250,81 @@ def check_match_units(match_units) -> None:
         got = call(match_units, learned_t, reference_t, name="match_units", **extra)
         shown = f"for {what} (learned {learned}, reference {reference})"
         if got is None:
-            fail("`match_units` returned None: it should return a list with one entry "
-                 "per reference unit.")
+            fail(
+                "`match_units` returned None: it should return a list with one entry "
+                "per reference unit."
+            )
         if isinstance(got, torch.Tensor) and got.dim() == 1:
             got = got.tolist()
         if not isinstance(got, (list, tuple)):
             fail(f"`match_units` should return a list, got a {type(got).__name__}.")
         if len(got) != len(reference):
-            fail(f"`match_units` returned {len(got)} entries for {len(reference)} reference "
-                 f"units {shown}: it needs one per reference unit (a row of `reference`).")
-        if any(g is not None and not (isinstance(g, int) or (
-                isinstance(g, torch.Tensor) and g.numel() == 1)) for g in got):
-            fail(f"`match_units` should return learned indices (int) or None, got {got}.")
+            fail(
+                f"`match_units` returned {len(got)} entries for {len(reference)} reference "
+                f"units {shown}: it needs one per reference unit (a row of `reference`)."
+            )
+        if any(
+            g is not None
+            and not (
+                isinstance(g, int) or (isinstance(g, torch.Tensor) and g.numel() == 1)
+            )
+            for g in got
+        ):
+            fail(
+                f"`match_units` should return learned indices (int) or None, got {got}."
+            )
         got = [None if g is None else int(g) for g in got]
         if any(g is not None and not 0 <= g < len(learned) for g in got):
-            fail(f"`match_units` returned {got} {shown}: an index is not a row of `learned`.")
+            fail(
+                f"`match_units` returned {got} {shown}: an index is not a row of `learned`."
+            )
         used = [g for g in got if g is not None]
         if len(used) != len(set(used)):
-            fail(f"`match_units` returned {got} {shown}: a learned unit is used twice; "
-                 "use each learned unit at most once.")
-        problem = _match_problem(got, _cosines(reference_t, learned_t), threshold,
-                                 min_cosine is not None)
-        if problem and got == relu_training.match_units(reference_t, learned_t, threshold):
-            fail(f"`match_units` returned {got} {shown}: that matches each learned unit to a "
-                 "reference unit; return one entry per reference unit instead.")
+            fail(
+                f"`match_units` returned {got} {shown}: a learned unit is used twice; "
+                "use each learned unit at most once."
+            )
+        problem = _match_problem(
+            got, _cosines(reference_t, learned_t), threshold, min_cosine is not None
+        )
+        if problem and got == relu_training.match_units(
+            reference_t, learned_t, threshold
+        ):
+            fail(
+                f"`match_units` returned {got} {shown}: that matches each learned unit to a "
+                "reference unit; return one entry per reference unit instead."
+            )
         if problem:
             fail(f"`match_units` returned {got} {shown}: {problem}")
-    passed(f"match_units follows the rules on all {len(_MATCH_CASES)} cases "
-           "(order, scale, signs, duplicates, near misses).")
+    passed(
+        f"match_units follows the rules on all {len(_MATCH_CASES)} cases "
+        "(order, scale, signs, duplicates, near misses)."
+    )
 
 
 _SILENT_CASES = [
-    ("a stuck 1-2-1 network", torch.tensor([[0.9], [0.4]]),
-     torch.linspace(-1, 1, 21)[:, None]),
-    ("a 2-3-1 network", torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]]),
-     torch.cartesian_prod(torch.linspace(-1, 1, 5), torch.linspace(-1, 1, 5))),
-    ("a 2-2-1 network", torch.tensor([[1.0, 2.0], [-1.0, 0.5]]),
-     torch.cartesian_prod(torch.linspace(-1, 1, 5), torch.linspace(-1, 1, 5))),
-    ("a 3-4-1 network", torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0],
-                                      [-1.0, 1.0, 0.0], [0.0, 0.0, -1.0]]),
-     torch.cartesian_prod(*[torch.tensor([-1.0, 0.0, 1.0])] * 3)),
+    (
+        "a stuck 1-2-1 network",
+        torch.tensor([[0.9], [0.4]]),
+        torch.linspace(-1, 1, 21)[:, None],
+    ),
+    (
+        "a 2-3-1 network",
+        torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]]),
+        torch.cartesian_prod(torch.linspace(-1, 1, 5), torch.linspace(-1, 1, 5)),
+    ),
+    (
+        "a 2-2-1 network",
+        torch.tensor([[1.0, 2.0], [-1.0, 0.5]]),
+        torch.cartesian_prod(torch.linspace(-1, 1, 5), torch.linspace(-1, 1, 5)),
+    ),
+    (
+        "a 3-4-1 network",
+        torch.tensor(
+            [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [-1.0, 1.0, 0.0], [0.0, 0.0, -1.0]]
+        ),
+        torch.cartesian_prod(*[torch.tensor([-1.0, 0.0, 1.0])] * 3),
+    ),
 ]
 
 
@@ -224,10 +335,16 @@ def check_silent_inputs(silent_inputs) -> None:
         got = call(silent_inputs, w_in.clone(), x.clone(), name="silent_inputs")
         if isinstance(got, torch.Tensor) and got.dtype == torch.bool:
             got = got.float()
-        if isinstance(got, torch.Tensor) and got.dim() == 2 and got.shape[0] == x.shape[0]:
-            fail(f"`silent_inputs` returns shape {tuple(got.shape)}, one value per input "
-                 "and unit; combine the units of each input into one answer "
-                 "(.all(dim=1)), shape [batch].")
+        if (
+            isinstance(got, torch.Tensor)
+            and got.dim() == 2
+            and got.shape[0] == x.shape[0]
+        ):
+            fail(
+                f"`silent_inputs` returns shape {tuple(got.shape)}, one value per input "
+                "and unit; combine the units of each input into one answer "
+                "(.all(dim=1)), shape [batch]."
+            )
         got = as_tensor(got, "the result of silent_inputs", shape=(x.shape[0],))
         pre = x @ w_in.T  # [batch, hidden]
         want = (pre <= 0).all(dim=1).float()
@@ -237,15 +354,22 @@ def check_silent_inputs(silent_inputs) -> None:
         if close(got, 1 - want, atol=0, rtol=0):
             fail(f"{shown} the answer is flipped: True should mean every unit is off.")
         if close(got, (pre <= 0).any(dim=1).float(), atol=0, rtol=0):
-            fail(f"{shown} you mark inputs where some unit is off; silent means every "
-                 "unit is off (.all, not .any).")
+            fail(
+                f"{shown} you mark inputs where some unit is off; silent means every "
+                "unit is off (.all, not .any)."
+            )
         if close(got, (pre.sum(dim=1) <= 0).float(), atol=0, rtol=0):
-            fail(f"{shown} you test the sum of the pre-activations; each unit must be "
-                 "off on its own (a positive and a negative unit can cancel).")
-        if w_in.shape[0] == w_in.shape[1] and close(got, (x @ w_in <= 0).all(dim=1).float(),
-                                                    atol=0, rtol=0):
-            fail(f"{shown} you use x @ W_in; each unit is a row of W_in, so the "
-                 "pre-activations are x @ W_in.T.")
+            fail(
+                f"{shown} you test the sum of the pre-activations; each unit must be "
+                "off on its own (a positive and a negative unit can cancel)."
+            )
+        if w_in.shape[0] == w_in.shape[1] and close(
+            got, (x @ w_in <= 0).all(dim=1).float(), atol=0, rtol=0
+        ):
+            fail(
+                f"{shown} you use x @ W_in; each unit is a row of W_in, so the "
+                "pre-activations are x @ W_in.T."
+            )
         problem = first_mismatch(got, want, x, atol=0)
         wrong = got != want
         on_boundary = (pre == 0).any(dim=1)  # some unit's input is exactly 0
@@ -258,10 +382,17 @@ def check_silent_inputs(silent_inputs) -> None:
 
 # Two-unit networks to refute, each close to min somewhere: (what it is, W_in, W_out).
 _TWO_UNIT_NETS = [
-    ("x1 minus its greaterness, without the negativeness detector",
-     [[1.0, 0.0], [1.0, -1.0]], [[1.0, -1.0]]),
+    (
+        "x1 minus its greaterness, without the negativeness detector",
+        [[1.0, 0.0], [1.0, -1.0]],
+        [[1.0, -1.0]],
+    ),
     ("the mirror, x2 minus its greaterness", [[0.0, 1.0], [-1.0, 1.0]], [[1.0, -1.0]]),
-    ("-|x1 - x2| / 2, two greaterness detectors", [[1.0, -1.0], [-1.0, 1.0]], [[-0.5, -0.5]]),
+    (
+        "-|x1 - x2| / 2, two greaterness detectors",
+        [[1.0, -1.0], [-1.0, 1.0]],
+        [[-0.5, -0.5]],
+    ),
     ("x1 + x2, add's detectors", [[1.0, 1.0], [-1.0, -1.0]], [[1.0, -1.0]]),
     ("the zero network", [[0.0, 0.0], [0.0, 0.0]], [[0.0, 0.0]]),
     ("x1 minus its greaterness, rescaled", [[3.0, 0.0], [2.0, -2.0]], [[1 / 3, -0.5]]),
@@ -287,19 +418,28 @@ def check_min_counterexample(min_counterexample) -> None:
         w_in, w_out = torch.tensor(w_in_list), torch.tensor(w_out_list)
         shown = f"{what} (W_in = {w_in_list}, W_out = {w_out_list})"
         result = call(min_counterexample, w_in, w_out, name=name)
-        if isinstance(result, (list, tuple)) and len(result) == 2 and all(
-                isinstance(v, (int, float)) for v in result):
+        if (
+            isinstance(result, (list, tuple))
+            and len(result) == 2
+            and all(isinstance(v, (int, float)) for v in result)
+        ):
             result = torch.tensor([float(v) for v in result])
         x = as_tensor(result, f"The input `{name}` returned", shape=(2,))
         if x.norm() > 1000:
-            fail(f"For {shown} you returned {x.tolist()}; keep the input within length "
-                 "1000 (the network and min are both homogeneous, so a short one works).")
+            fail(
+                f"For {shown} you returned {x.tolist()}; keep the input within length "
+                "1000 (the network and min are both homogeneous, so a short one works)."
+            )
         net_out = float(torch.relu(x @ w_in.T) @ w_out[0])
         want = float(x.min())
         if abs(net_out - want) <= 1e-3:
-            fail(f"For {shown} your input {[round(v, 3) for v in x.tolist()]} is one where "
-                 f"it agrees with min (both give {want:.3g}): look on each side of every "
-                 "line where a unit or min bends.")
+            fail(
+                f"For {shown} your input {[round(v, 3) for v in x.tolist()]} is one where "
+                f"it agrees with min (both give {want:.3g}): look on each side of every "
+                "line where a unit or min bends."
+            )
     n = len(_TWO_UNIT_NETS) + len(_random_two_unit_nets())
-    passed(f"min_counterexample refutes all {n} two-unit networks, each at an input where "
-           "it is not min.")
+    passed(
+        f"min_counterexample refutes all {n} two-unit networks, each at an input where "
+        "it is not min."
+    )

@@ -13,15 +13,27 @@ TARGETS = {
 }
 
 
-def explorer_curve(w1: float, w2: float, v1: float, v2: float, target: str,
-                   x_range: tuple[float, float] = (-2.0, 2.0), points: int = 201):
+def explorer_curve(
+    w1: float,
+    w2: float,
+    v1: float,
+    v2: float,
+    target: str,
+    x_range: tuple[float, float] = (-2.0, 2.0),
+    points: int = 201,
+):
     """The 1-2-1 net's output against the target on a grid: (x, y, target_y, mse)."""
     net = relu_net([[w1], [w2]], [[v1, v2]])
     x = torch.linspace(*x_range, points)[:, None]
     with torch.no_grad():
         y = net(x)
     wanted = TARGETS[target](x)
-    return x.squeeze(1), y.squeeze(1), wanted.squeeze(1), float(((y - wanted) ** 2).mean())
+    return (
+        x.squeeze(1),
+        y.squeeze(1),
+        wanted.squeeze(1),
+        float(((y - wanted) ** 2).mean()),
+    )
 
 
 def relu_explorer(target: str = "abs"):
@@ -32,13 +44,24 @@ def relu_explorer(target: str = "abs"):
     from neuralcircuits.teaching.figures import OUTPUT, TARGET
 
     def slider(name, value):
-        return widgets.FloatSlider(value=value, min=-2, max=2, step=0.05, description=name,
-                                   continuous_update=True, readout_format=".2f")
+        return widgets.FloatSlider(
+            value=value,
+            min=-2,
+            max=2,
+            step=0.05,
+            description=name,
+            continuous_update=True,
+            readout_format=".2f",
+        )
 
     controls = {
-        "w1": slider("w1 (in)", 1.0), "w2": slider("w2 (in)", 0.5),
-        "v1": slider("v1 (out)", 1.0), "v2": slider("v2 (out)", 0.5),
-        "target": widgets.Dropdown(options=list(TARGETS), value=target, description="target"),
+        "w1": slider("w1 (in)", 1.0),
+        "w2": slider("w2 (in)", 0.5),
+        "v1": slider("v1 (out)", 1.0),
+        "v2": slider("v2 (out)", 0.5),
+        "target": widgets.Dropdown(
+            options=list(TARGETS), value=target, description="target"
+        ),
     }
     out = widgets.Output()
 
@@ -48,9 +71,13 @@ def relu_explorer(target: str = "abs"):
             out.clear_output(wait=True)
             # beside the 300 px sliders: 500 px keeps the explorer inside the column
             _, ax = plt.subplots(figsize=(5.0, 3.6))
-            ax.plot(x, wanted, color=TARGET, lw=6, alpha=0.5, label=controls["target"].value)
+            ax.plot(
+                x, wanted, color=TARGET, lw=6, alpha=0.5, label=controls["target"].value
+            )
             ax.plot(x, y, color=OUTPUT, lw=2.5, label="network")
-            ax.set_title(f"mean squared error: {mse:.4f}" + ("  ✔ exact" if mse < 1e-10 else ""))
+            ax.set_title(
+                f"mean squared error: {mse:.4f}" + ("  ✔ exact" if mse < 1e-10 else "")
+            )
             ax.set_ylim(-2.5, 2.5)
             ax.legend(loc="lower right")
             plt.show()

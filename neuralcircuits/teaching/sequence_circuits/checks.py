@@ -41,10 +41,17 @@ def check_logit_diff_metric(logit_diff_metric) -> None:
 
 def _check_metric_case(logit_diff_metric, seed, batch, pos, d_vocab) -> None:
     logits, answers, wrong = _metric_case(seed, batch, pos, d_vocab)
-    given = {"logits": logits.clone(), "answers": answers.clone(), "wrong_answers": wrong.clone()}
+    given = {
+        "logits": logits.clone(),
+        "answers": answers.clone(),
+        "wrong_answers": wrong.clone(),
+    }
     got = call(logit_diff_metric, *given.values(), name="logit_diff_metric")
-    _unchanged({"logits": logits, "answers": answers, "wrong_answers": wrong}, given,
-               "logit_diff_metric")
+    _unchanged(
+        {"logits": logits, "answers": answers, "wrong_answers": wrong},
+        given,
+        "logit_diff_metric",
+    )
     if (
         isinstance(got, torch.Tensor)
         and got.dim() == 1
@@ -303,8 +310,17 @@ def check_ov_successor_score(ov_successor_score) -> None:
     for layer, k in ((1, 5), (2, 3), (0, 5)):
         inputs, W_V, W_O, read, succ, ranks = _ov_case(layer)
         given = inputs.clone()
-        got = call(ov_successor_score, given, layer, W_V, W_O, read, succ, k,
-                   name="ov_successor_score")
+        got = call(
+            ov_successor_score,
+            given,
+            layer,
+            W_V,
+            W_O,
+            read,
+            succ,
+            k,
+            name="ov_successor_score",
+        )
         if not torch.equal(given, inputs):
             fail("`ov_successor_score` changes `inputs` in place; work on a copy.")
         value = float(as_tensor(got, "the score", shape=()))
@@ -407,7 +423,9 @@ def check_shared_components(shared_components) -> None:
 # ---------------------------------------------------------------------------
 # Helpers shared by the new checks
 # ---------------------------------------------------------------------------
-def _unchanged(originals: dict[str, torch.Tensor], given: dict[str, torch.Tensor], name: str):
+def _unchanged(
+    originals: dict[str, torch.Tensor], given: dict[str, torch.Tensor], name: str
+):
     """Fail when the learner's function changed one of its input tensors in place."""
     for what, before in originals.items():
         if not torch.equal(before, given[what]):
@@ -472,11 +490,19 @@ def check_attention_head(attention_head) -> None:
     """Check a causal head computed from its QK and OV circuits."""
     for shape in ((2, 5, 6, 3), (3, 7, 4, 2)):
         x, W_Q, W_K, W_V, W_O = _head_case(*shape, seed=sum(shape))
-        given = {"x": x.clone(), "W_Q": W_Q.clone(), "W_K": W_K.clone(),
-                 "W_V": W_V.clone(), "W_O": W_O.clone()}
+        given = {
+            "x": x.clone(),
+            "W_Q": W_Q.clone(),
+            "W_K": W_K.clone(),
+            "W_V": W_V.clone(),
+            "W_O": W_O.clone(),
+        }
         got = call(attention_head, *given.values(), name="attention_head")
-        _unchanged({"x": x, "W_Q": W_Q, "W_K": W_K, "W_V": W_V, "W_O": W_O}, given,
-                   "attention_head")
+        _unchanged(
+            {"x": x, "W_Q": W_Q, "W_K": W_K, "W_V": W_V, "W_O": W_O},
+            given,
+            "attention_head",
+        )
         pattern, out = _tensors(got, 2, "the result of attention_head")
         batch, pos = shape[:2]
         if tuple(pattern.shape) != (batch, pos, pos):
@@ -501,10 +527,14 @@ def check_attention_head(attention_head) -> None:
         if close(out, right_out, atol=1e-3, rtol=1e-3):
             continue
         if close(out, right @ x):
-            fail("The output is the pattern times x; it must go through W_OV = W_V W_O.")
+            fail(
+                "The output is the pattern times x; it must go through W_OV = W_V W_O."
+            )
         if close(out, right.transpose(1, 2) @ x @ W_V @ W_O, atol=1e-3, rtol=1e-3):
-            fail("The output uses the transposed pattern; each query mixes the keys' "
-                 "vectors: pattern @ x @ W_OV.")
+            fail(
+                "The output uses the transposed pattern; each query mixes the keys' "
+                "vectors: pattern @ x @ W_OV."
+            )
         else:
             fail(
                 "The pattern is right but the output is not pattern @ x @ W_V @ W_O; check "
@@ -530,20 +560,27 @@ def check_last_member_head(last_member_head) -> None:
     """Check hand-set weights: from the final position, attend to the last member and copy its value."""
     from neuralcircuits.science import transformer_parts as tp
 
-    weights = _tensors(call(last_member_head, name="last_member_head"), 4,
-                       "the result of last_member_head")
+    weights = _tensors(
+        call(last_member_head, name="last_member_head"),
+        4,
+        "the result of last_member_head",
+    )
     W_Q, W_K, W_V, W_O = weights
     d = tp.D_MODEL
     for name, w, n_rows in (("W_Q", W_Q, d), ("W_K", W_K, d), ("W_V", W_V, d)):
         if w.dim() != 2 or w.shape[0] != n_rows:
-            fail(f"{name} has shape {tuple(w.shape)}; it should be [d_model = {d}, d_head].")
+            fail(
+                f"{name} has shape {tuple(w.shape)}; it should be [d_model = {d}, d_head]."
+            )
     if W_Q.shape[1] != W_K.shape[1]:
         fail(
             f"W_Q and W_K have {W_Q.shape[1]} and {W_K.shape[1]} columns; queries and "
             "keys must live in the same d_head space."
         )
     if W_O.dim() != 2 or W_O.shape != (W_V.shape[1], d):
-        fail(f"W_O has shape {tuple(W_O.shape)}; it should be [d_head of W_V, d_model = {d}].")
+        fail(
+            f"W_O has shape {tuple(W_O.shape)}; it should be [d_head of W_V, d_model = {d}]."
+        )
     for case in _STREAM_CASES:
         streams = tp.member_streams(**case)
         pattern, out = tp.attention_head(streams.x, W_Q, W_K, W_V, W_O)
@@ -552,7 +589,9 @@ def check_last_member_head(last_member_head) -> None:
         to_last = final[rows, streams.member_pos[:, -1]].mean()
         to_members = final.gather(1, streams.member_pos).sum(-1).mean()
         to_first = final[rows, streams.member_pos[:, 0]].mean()
-        where = f"On prompts of {case['length']} positions with {case['n_members']} members"
+        where = (
+            f"On prompts of {case['length']} positions with {case['n_members']} members"
+        )
         if to_last < 0.9:
             if to_first > 0.5:
                 fail(
@@ -605,7 +644,10 @@ def _readout_case(seed: int, batch: int, n_heads: int, pos: int):
     pattern = pattern.masked_fill(future, 0)
     pattern = pattern / pattern.sum(-1, keepdim=True)
     member_pos = torch.stack(
-        [torch.randperm(pos - 2, generator=g)[:4].sort().values + 1 for _ in range(batch)]
+        [
+            torch.randperm(pos - 2, generator=g)[:4].sort().values + 1
+            for _ in range(batch)
+        ]
     )
     return pattern, member_pos
 
@@ -615,9 +657,14 @@ def check_attention_to_last_member(attention_to_last_member) -> None:
     for seed, shape in ((0, (5, 3, 12)), (1, (4, 6, 9))):
         pattern, member_pos = _readout_case(seed, *shape)
         given = {"pattern": pattern.clone(), "member_pos": member_pos.clone()}
-        got = call(attention_to_last_member, *given.values(), name="attention_to_last_member")
-        _unchanged({"pattern": pattern, "member_pos": member_pos}, given,
-                   "attention_to_last_member")
+        got = call(
+            attention_to_last_member, *given.values(), name="attention_to_last_member"
+        )
+        _unchanged(
+            {"pattern": pattern, "member_pos": member_pos},
+            given,
+            "attention_to_last_member",
+        )
         batch, n_heads, _ = shape
         if isinstance(got, torch.Tensor) and tuple(got.shape) == (batch, n_heads):
             fail(
@@ -633,11 +680,17 @@ def check_attention_to_last_member(attention_to_last_member) -> None:
         guesses = {
             "the first member": final[rows, :, member_pos[:, 0]].mean(0),
             "the final position itself": final[:, :, -1].mean(0),
-            "row 0's last-member position in every row": final[:, :, member_pos[0, -1]].mean(0),
+            "row 0's last-member position in every row": final[
+                :, :, member_pos[0, -1]
+            ].mean(0),
             "every member together": final.gather(
-                2, member_pos[:, None, :].expand(-1, n_heads, -1)).sum(-1).mean(0),
-            "the last member's own query row": pattern[rows, :, member_pos[:, -1],
-                                                       member_pos[:, -1]].mean(0),
+                2, member_pos[:, None, :].expand(-1, n_heads, -1)
+            )
+            .sum(-1)
+            .mean(0),
+            "the last member's own query row": pattern[
+                rows, :, member_pos[:, -1], member_pos[:, -1]
+            ].mean(0),
         }
         for what, v in guesses.items():
             if close(value, v):
@@ -659,15 +712,17 @@ def check_attention_to_last_member(attention_to_last_member) -> None:
 def check_head_prediction(prediction, head_table: torch.Tensor) -> None:
     """Check a prediction ("L.H", or a function returning it) of the head patching ranks first."""
     if callable(prediction):
-        prediction = call(prediction, name=getattr(prediction, "__name__", "your function"))
+        prediction = call(
+            prediction, name=getattr(prediction, "__name__", "your function")
+        )
     if prediction is None or prediction == "":
-        fail("Return your prediction, e.g. return \"0.3\" (layer 0, head 3).")
+        fail('Return your prediction, e.g. return "0.3" (layer 0, head 3).')
     try:
         comp = Component.parse(prediction)
     except (ValueError, TypeError):
-        fail(f"{prediction!r} is not a head; write it as \"layer.head\", e.g. \"0.3\".")
+        fail(f'{prediction!r} is not a head; write it as "layer.head", e.g. "0.3".')
     if comp.kind != "head" or comp.head is None:
-        fail(f"{comp} is an MLP; the prediction is about a head (\"layer.head\").")
+        fail(f'{comp} is an MLP; the prediction is about a head ("layer.head").')
     n_layers, n_heads = head_table.shape
     if not (0 <= comp.layer < n_layers and 0 <= comp.head < n_heads):
         fail(f"{comp} is not in this model ({n_layers} layers x {n_heads} heads).")
@@ -680,7 +735,9 @@ def check_head_prediction(prediction, head_table: torch.Tensor) -> None:
             f"{comp} restores {score:.2f}: look again at which head attends to the last "
             "member from the final position."
         )
-    passed(f"Right: patching ranks {top} first, restoring {score:.2f} of the clean answer.")
+    passed(
+        f"Right: patching ranks {top} first, restoring {score:.2f} of the clean answer."
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -699,11 +756,18 @@ def check_head_dla(head_dla) -> None:
     """Check each head's mean direct contribution to the logit difference."""
     for seed, shape in ((0, (5, 3, 4, 6)), (1, (7, 4, 2, 5))):
         z, W_O, scale, directions = _dla_case(seed, *shape)
-        given = {"z": z.clone(), "W_O": W_O.clone(), "scale": scale.clone(),
-                 "directions": directions.clone()}
+        given = {
+            "z": z.clone(),
+            "W_O": W_O.clone(),
+            "scale": scale.clone(),
+            "directions": directions.clone(),
+        }
         got = call(head_dla, *given.values(), name="head_dla")
-        _unchanged({"z": z, "W_O": W_O, "scale": scale, "directions": directions}, given,
-                   "head_dla")
+        _unchanged(
+            {"z": z, "W_O": W_O, "scale": scale, "directions": directions},
+            given,
+            "head_dla",
+        )
         batch, n_heads = shape[:2]
         out = torch.einsum("bhd,hdm->bhm", z, W_O)
         per = (out * directions[:, None]).sum(-1)  # [batch, heads], unscaled
@@ -717,18 +781,24 @@ def check_head_dla(head_dla) -> None:
         if close(value, want):
             continue
         if close(value, -want):
-            fail("The sign is flipped: the direction already points from the wrong answer "
-                 "to the right one, so take the dot product as it is.")
+            fail(
+                "The sign is flipped: the direction already points from the wrong answer "
+                "to the right one, so take the dot product as it is."
+            )
         if close(value, per.mean(0)):
-            fail("It forgets the final LayerNorm: divide each prompt's output by its "
-                 "`scale` before the dot product.")
+            fail(
+                "It forgets the final LayerNorm: divide each prompt's output by its "
+                "`scale` before the dot product."
+            )
         if close(value, (per * scale).mean(0)):
             fail("It multiplies by the LayerNorm's scale; the LayerNorm divides by it.")
         if close(value, (per / scale).sum(0)):
             fail("It sums over the prompts; take the mean.")
         if close(value, (per.mean(0) / scale.mean())):
-            fail("It divides by the mean scale; divide each prompt by its own scale "
-                 "(the scale differs from prompt to prompt).")
+            fail(
+                "It divides by the mean scale; divide each prompt by its own scale "
+                "(the scale differs from prompt to prompt)."
+            )
         fail(
             "Not the direct attribution yet: write each head's output z @ W_O, divide by "
             "the prompt's scale, dot it with the prompt's direction, average over prompts."
@@ -766,7 +836,9 @@ def _toy_performance(circuit) -> float:
         score -= 0.7  # the last MLP is essential
     if not (H(2, 0) or H(0, 1)):
         score -= 0.6  # two heads back each other up
-    score -= 0.125 * (not H(1, 1)) + 0.125 * (not H(0, 0))  # each alone is fine, not both
+    score -= 0.125 * (not H(1, 1)) + 0.125 * (
+        not H(0, 0)
+    )  # each alone is fine, not both
     if not M(1) and H(1, 0):
         score -= 0.3  # head 1.0 hurts once MLP1 is gone
     if not H(2, 1):
@@ -776,8 +848,17 @@ def _toy_performance(circuit) -> float:
     return score
 
 
-def _prune(order, performance, threshold, *, directions=("backward", "forward"),
-           rounds=10, cumulative=True, relative=False, strict=False):
+def _prune(
+    order,
+    performance,
+    threshold,
+    *,
+    directions=("backward", "forward"),
+    rounds=10,
+    cumulative=True,
+    relative=False,
+    strict=False,
+):
     heads, mlps = _toy_components()
     circuit = set(heads + mlps)
     full = performance(circuit)
@@ -799,24 +880,36 @@ def _prune(order, performance, threshold, *, directions=("backward", "forward"),
 
 
 _PRUNE_MISTAKES: dict[str, tuple[dict[str, Any], str]] = {
-    "one pass": (dict(directions=("backward",), rounds=1),
-                 "it stops after the backward pass; visit forward too, and repeat the "
-                 "two passes until one removes nothing"),
-    "forward first": (dict(directions=("forward", "backward")),
-                      "it visits forward first; the paper goes backward (last layer "
-                      "first), then forward, so of two backup heads the later one goes"),
-    "not cumulative": (dict(cumulative=False),
-                       "it tests each component alone against the full model; ablate it "
-                       "together with everything removed so far"),
-    "relative": (dict(relative=True),
-                 "it compares with the current circuit's score; the threshold is a share "
-                 "of the full model's score, so the losses add up"),
-    "strict": (dict(strict=True),
-               "it removes a component only when the score is strictly above the "
-               "threshold; the paper keeps 'at least' the threshold (>=)"),
-    "one round": (dict(rounds=1),
-                  "it stops after one backward and one forward pass; repeat until a "
-                  "pass removes nothing"),
+    "one pass": (
+        dict(directions=("backward",), rounds=1),
+        "it stops after the backward pass; visit forward too, and repeat the "
+        "two passes until one removes nothing",
+    ),
+    "forward first": (
+        dict(directions=("forward", "backward")),
+        "it visits forward first; the paper goes backward (last layer "
+        "first), then forward, so of two backup heads the later one goes",
+    ),
+    "not cumulative": (
+        dict(cumulative=False),
+        "it tests each component alone against the full model; ablate it "
+        "together with everything removed so far",
+    ),
+    "relative": (
+        dict(relative=True),
+        "it compares with the current circuit's score; the threshold is a share "
+        "of the full model's score, so the losses add up",
+    ),
+    "strict": (
+        dict(strict=True),
+        "it removes a component only when the score is strictly above the "
+        "threshold; the paper keeps 'at least' the threshold (>=)",
+    ),
+    "one round": (
+        dict(rounds=1),
+        "it stops after one backward and one forward pass; repeat until a "
+        "pass removes nothing",
+    ),
 }
 
 
@@ -832,7 +925,9 @@ def check_iterative_prune(iterative_prune) -> None:
             fail("performance(...) takes the candidate circuit, a set of components.")
         return _toy_performance(circuit)
 
-    got = call(iterative_prune, _toy_order, performance, threshold, name="iterative_prune")
+    got = call(
+        iterative_prune, _toy_order, performance, threshold, name="iterative_prune"
+    )
     if got is None:
         fail("`iterative_prune` returned None: return the circuit it keeps.")
     try:
@@ -883,7 +978,11 @@ def _shift_want(means, shift):
 
 def check_shift_corrections(shift_corrections) -> None:
     """Check the value corrections that make a head read member m as member m + shift."""
-    for seed, d, missing, shift in ((0, 4, (11,), -2), (1, 3, (0, 5), 1), (2, 5, (), -1)):
+    for seed, d, missing, shift in (
+        (0, 4, (11,), -2),
+        (1, 3, (0, 5), 1),
+        (2, 5, (), -1),
+    ):
         means = _shift_case(seed, d, missing)
         given = means.clone()
         got = call(shift_corrections, given, shift, name="shift_corrections")
@@ -896,21 +995,33 @@ def check_shift_corrections(shift_corrections) -> None:
             continue
         case = f"With shift {shift:+d}"
         if close(value, -want):
-            fail(f"{case} the sign is flipped: the correction is mean[m + shift] - mean[m] "
-                 "(target minus source).")
+            fail(
+                f"{case} the sign is flipped: the correction is mean[m + shift] - mean[m] "
+                "(target minus source)."
+            )
         if close(value, _shift_want(means, -shift)):
-            fail(f"{case} it shifts the wrong way: member m should read as member m + shift.")
+            fail(
+                f"{case} it shifts the wrong way: member m should read as member m + shift."
+            )
         if (value.abs() >= 1e8).any():
-            fail(f"{case} some corrections are NaN: a member never seen (a NaN row) gets "
-                 "a zero correction.")
+            fail(
+                f"{case} some corrections are NaN: a member never seen (a NaN row) gets "
+                "a zero correction."
+            )
         inside = [m for m in range(12) if 0 <= m + shift < 12]
         edge = [m for m in range(12) if m not in inside]
         if edge and not close(value[edge], torch.zeros_like(value[edge])):
-            fail(f"{case} members with no member {shift:+d} places away (e.g. {edge[0] + 1}) "
-                 "get a correction; they have no target, so give them zero (no wrap-around).")
-        fail(f"{case} the corrections differ from mean[m + shift] - mean[m] for the members "
-             "whose target exists.")
-    passed("shift_corrections gives target minus source, zero without a target (shifts -2, +1, -1).")
+            fail(
+                f"{case} members with no member {shift:+d} places away (e.g. {edge[0] + 1}) "
+                "get a correction; they have no target, so give them zero (no wrap-around)."
+            )
+        fail(
+            f"{case} the corrections differ from mean[m + shift] - mean[m] for the members "
+            "whose target exists."
+        )
+    passed(
+        "shift_corrections gives target minus source, zero without a target (shifts -2, +1, -1)."
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -956,11 +1067,15 @@ def check_format_similarity(format_similarity) -> None:
         given = streams.clone()
         got = call(format_similarity, given, f, g, name="format_similarity")
         if not torch.equal(given, streams):
-            fail("`format_similarity` changes `streams` in place; centre a copy "
-                 "(streams - mean, not streams -= mean).")
+            fail(
+                "`format_similarity` changes `streams` in place; centre a copy "
+                "(streams - mean, not streams -= mean)."
+            )
         if isinstance(got, torch.Tensor) and tuple(got.shape) == (depths, 12):
-            fail("It returns one value per depth and member value; average over the 12 "
-                 f"values (shape [n_depths] = ({depths},)).")
+            fail(
+                "It returns one value per depth and member value; average over the 12 "
+                f"values (shape [n_depths] = ({depths},))."
+            )
         value = as_tensor(got, "the result of format_similarity", shape=(depths,))
         right, wrong = _similarity_variants(streams, f, g)
         if close(value, right):
@@ -968,6 +1083,10 @@ def check_format_similarity(format_similarity) -> None:
         for key, v in wrong.items():
             if close(value, v):
                 fail(f"Not yet: {_SIMILARITY_MISTAKES[key]}.")
-        fail("Not yet: centre each depth on the mean of all 36 members, then average "
-             "cos(streams[:, f, v], streams[:, g, v]) over the 12 values v.")
-    passed("format_similarity centres on all 36 members and compares each value across formats.")
+        fail(
+            "Not yet: centre each depth on the mean of all 36 members, then average "
+            "cos(streams[:, f, v], streams[:, g, v]) over the 12 values v."
+        )
+    passed(
+        "format_similarity centres on all 36 members and compares each value across formats."
+    )

@@ -44,8 +44,9 @@ def draw_attention(
     top.set_ylabel("attention")
     top.set_ylim(0, 1)
     top.set_title(f"{title}: where the final position looks\n(members in gold)")
-    figures.heatmap(bottom, weights, labels, labels, "attention", cmap="viridis",
-                    vmin=0, vmax=1)
+    figures.heatmap(
+        bottom, weights, labels, labels, "attention", cmap="viridis", vmin=0, vmax=1
+    )
     bottom.set_xlabel("key (attended to)")
     bottom.set_ylabel("query")
     return fig
@@ -141,7 +142,11 @@ def patching_view(
 
 
 def draw_patching(
-    matrix: torch.Tensor, rows: list[str], cols: list[str], title: str, ax=None,
+    matrix: torch.Tensor,
+    rows: list[str],
+    cols: list[str],
+    title: str,
+    ax=None,
     colorbar: bool = True,
 ) -> Figure:
     """A heatmap of normalised patching scores (blue: restores the clean answer)."""
@@ -151,9 +156,14 @@ def draw_patching(
         fig, ax = figures.figure(height=height, width=width)
     else:
         fig = ax.figure
-    figures.heatmap(ax, matrix, rows, cols,
-                    "share of clean\nlogit diff restored" if colorbar else None,
-                    colorbar=colorbar)
+    figures.heatmap(
+        ax,
+        matrix,
+        rows,
+        cols,
+        "share of clean\nlogit diff restored" if colorbar else None,
+        colorbar=colorbar,
+    )
     ax.set_title(title)
     return fig
 
