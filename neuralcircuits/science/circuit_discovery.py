@@ -488,9 +488,8 @@ def _prune(model, setup, threshold, max_rounds, progress, desc) -> PruneResult:
     circuit = set(all_components(model))
     steps: list[PruneStep] = []
     runner = fast_ablation.runner_for(model, setup)
-    base = (
-        list(runner.clean_resid) if runner is not None else None
-    )  # current circuit's resid_pre
+    # the current circuit's resid_pre per layer (the fast path only)
+    base: list[torch.Tensor] = list(runner.clean_resid) if runner is not None else []
 
     def score(candidate: set, comp: Component):
         if runner is None:

@@ -152,9 +152,11 @@ def cached(
     result = compute()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as f:
-            pickle.dump(result, f)
-        os.replace(f.name, path)
+        with tempfile.NamedTemporaryFile(
+            dir=folder, delete=False, suffix=".tmp"
+        ) as tmp:
+            pickle.dump(result, tmp)
+        os.replace(tmp.name, path)
     except OSError:
         pass  # a read-only place: the result is still returned
     return result

@@ -55,10 +55,12 @@ class AblationRunner:
             )[groups]
             for L in range(self.n_layers)
         ]  # per layer [rows, pos, H, dh]
-        self.mlp_mean = [
-            setup.means[Component("mlp", L)][groups] if self.has_mlp else None
-            for L in range(self.n_layers)
-        ]  # per layer [rows, pos, d]
+        # per layer [rows, pos, d]; none for an attention-only model
+        self.mlp_mean: list[torch.Tensor] = (
+            [setup.means[Component("mlp", L)][groups] for L in range(self.n_layers)]
+            if self.has_mlp
+            else []
+        )
         self.answers = setup.dataset.answers
         self.wrong = setup.dataset.wrong_answers
 

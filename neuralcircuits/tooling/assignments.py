@@ -80,7 +80,9 @@ def _meta(
 def source_notebook(script: Path):
     """The nbgrader source notebook of a solution script."""
     notebook = jupytext.read(script)
-    cells, exercises, last_markdown = [], {}, ""
+    cells: list = []
+    exercises: dict[str, tuple[int, int]] = {}
+    last_markdown = ""
     for index, cell in enumerate(notebook.cells):
         tags = cell.metadata.get("tags", [])
         if "solution" in tags:

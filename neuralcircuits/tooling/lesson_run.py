@@ -55,7 +55,8 @@ def lesson_cells(path: Path) -> list[LessonCell]:
     """The cells of a jupytext percent-format script, each with the section it belongs to."""
     cells: list[LessonCell] = []
     section = "setup"
-    header, lines = None, []
+    header: str | None = None
+    lines: list[str] = []
 
     def flush():
         nonlocal section
@@ -182,13 +183,13 @@ def lesson_environment(
         # as they do on a learner's machine
         return real_load("toy-seq", verbose=False) if name == "toy-seq" else model
 
-    patches = [mock.patch.object(models, "load_model", load)]
+    patches: list[Any] = [mock.patch.object(models, "load_model", load)]
     if bypass_filter:
         patches.append(
             mock.patch.object(
                 sequences,
                 "filter_correct",
-                lambda model, ds, *a, **k: torch.ones(len(ds), dtype=bool),
+                lambda model, ds, *a, **k: torch.ones(len(ds), dtype=torch.bool),
             )
         )
         # random weights make no prediction about a head come true: checks of
