@@ -519,7 +519,7 @@ def _prune(model, setup, threshold, max_rounds, progress, desc) -> PruneResult:
                 steps.append(PruneStep(rnd, direction, comp, value, removed))
                 if removed:
                     circuit, changed = candidate, True
-                    if base is not None:
+                    if runner is not None:
                         base[comp.layer + 1 :] = kept
             bar.close()
         if not changed:
