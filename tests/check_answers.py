@@ -22,3 +22,19 @@ def fails_with(check, answer, *fragments) -> str:
     for fragment in fragments:
         assert fragment in message, message
     return message
+
+
+def assert_mistakes_named(name, check, mistakes) -> None:
+    """Each (what, answer, fragment) of >= 4 plausible mistakes fails with its own sentence."""
+    assert len(mistakes) >= 4
+    for what, answer, fragment in mistakes:
+        message = fails_with(check, answer, fragment)
+        assert "could not read" not in message, f"{name}, {what}: {message}"
+
+
+def assert_right_answers_pass(check, right, capsys) -> None:
+    """Each of >= 1 correct answers, written differently from the solution, passes."""
+    assert len(right) >= 1
+    for answer in right:
+        check(answer)
+        assert "✔" in capsys.readouterr().out
