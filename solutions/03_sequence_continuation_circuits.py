@@ -500,7 +500,10 @@ check_logit_diff_metric(logit_diff_metric)
 # %% [markdown]
 # The library's version is `sequences.logit_diff(logits, dataset)`. With it,
 # the model's accuracy and logit difference on each task, clean and
-# corrupted:
+# corrupted. The metric reads the last position only, so
+# `sequences.last_logits` unembeds that position alone: with GPT-2's 50,257
+# tokens, unembedding every position costs about half as much as all twelve
+# blocks together.
 
 
 # %%
@@ -512,10 +515,12 @@ def metric_for(dataset):
 print(f"{'task':<14}{'top-1 correct':>14}{'clean':>10}{'corrupted':>11}")
 for task in TASKS:
     d = data[task]
-    with torch.no_grad():
-        clean_ld = sequences.logit_diff(model(d.clean.tokens), d.clean).item()
-        corr_ld = sequences.logit_diff(model(d.corrupted.tokens), d.clean).item()
-    acc = sequences.accuracy(model, d.clean)
+    clean_logits = sequences.last_logits(model, d.clean.tokens)  # [batch, d_vocab]
+    clean_ld = sequences.logit_diff(clean_logits, d.clean).item()
+    corr_ld = sequences.logit_diff(
+        sequences.last_logits(model, d.corrupted.tokens), d.clean
+    ).item()
+    acc = (clean_logits.argmax(-1) == d.clean.answers).float().mean().item()
     print(f"{task:<14}{acc:>14.1%}{clean_ld:>10.2f}{corr_ld:>11.2f}")
 
 # %% [markdown]
@@ -838,6 +843,9 @@ check_patch_one_head(patch_one_head)
 # uses every prompt. The sweeps skip nothing they report: a patch before the
 # first position where the two prompts differ copies the value the corrupted
 # run already has, so those cells are the corrupted run's number, exactly.
+# One sweep is cut on GPT-2 small: heads one position at a time are patched
+# only where the prompts differ and at the final position
+# (`study.by_position_columns`); the positions in between are left blank.
 # Results are kept in `build/cache`, keyed by the model's weights, the
 # prompts and the library's code, so running the cell again is instant.
 
@@ -970,8 +978,8 @@ for task in TASKS:
         + r["attn_biases"]
         + r["constant"]
     )
-    with torch.no_grad():
-        actual = sequences.logit_diff(model(data[task].clean.tokens), data[task].clean)
+    clean_logits = sequences.last_logits(model, data[task].clean.tokens)
+    actual = sequences.logit_diff(clean_logits, data[task].clean)
     top = roles.top_heads(r["heads"], k=2)
     print(f"{task}: logit diff {actual:.2f} = sum of terms {total:.2f}")
     print(
@@ -1075,7 +1083,8 @@ for task in TASKS:
 # ### Explore: every patching sweep
 #
 # Pick a task and a component (residual stream, attention output, MLP output,
-# heads) and whether to patch one position at a time.
+# heads) and whether to patch one position at a time (on GPT-2 small, heads
+# by position are blank between the changed member and the final position).
 
 # %%
 explorers.patching_explorer(patched, model)

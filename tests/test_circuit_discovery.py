@@ -7,6 +7,7 @@ from neuralcircuits.science import circuit_discovery as cd
 from neuralcircuits.science import circuit_study as study
 from neuralcircuits.science import patching, sequences
 from neuralcircuits.science import toy_seq as ts
+from neuralcircuits.science.hooks import hook_name
 from neuralcircuits.science.patching import Component
 
 
@@ -65,13 +66,17 @@ def test_means_are_taken_per_template(random_model):
     ]
 
 
-def test_final_logits_equal_the_model_and_leave_it_clean(random_model):
+def test_hooked_last_logits_equal_the_model_and_leave_it_clean(random_model):
     tokens = sequences.make_dataset(
         random_model, "numerals", "clean", "lost", n=5
     ).tokens
     with torch.no_grad():
         want = random_model(tokens)[:, -1]
-    assert torch.allclose(cd.final_logits(random_model, tokens), want, atol=1e-5)
+    assert torch.allclose(sequences.last_logits(random_model, tokens), want, atol=1e-5)
+    # a hook that ablates nothing changes nothing; the hooked run is one batch
+    same = [(hook_name("resid_pre", 1), lambda x, hook: x)]
+    got = sequences.last_logits(random_model, tokens, batch_size=2, fwd_hooks=same)
+    assert torch.allclose(got, want, atol=1e-5)
     with torch.no_grad():
         assert torch.allclose(random_model(tokens)[:, -1], want)  # no hook left behind
 

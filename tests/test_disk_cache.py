@@ -94,3 +94,18 @@ def test_pruning_and_patching_results_are_cached(tmp_path, monkeypatch):
     assert torch.equal(patched["heads"], cached["heads"])
     kinds = {p.name.split("-")[0] for p in tmp_path.glob("*.pkl")}
     assert kinds == {"prune", "patching"}
+
+
+def test_results_remembered_in_memory_until_weights_or_data_change():
+    model = _model()
+    tokens = torch.arange(6).view(2, 3)
+    compute = Counter()
+    first = disk_cache.remembered("t", model, tokens, compute)
+    assert disk_cache.remembered("t", model, tokens.clone(), compute) is first
+    assert compute.calls == 1  # the same values are the same key
+    disk_cache.remembered("t", model, tokens + 1, compute)
+    assert compute.calls == 2
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)  # an in-place edit is another model
+    disk_cache.remembered("t", model, tokens, compute)
+    assert compute.calls == 3

@@ -5,7 +5,7 @@ import torch
 
 from neuralcircuits.science import circuit_discovery as cd
 from neuralcircuits.science import circuit_study as study
-from neuralcircuits.science import fast_ablation, models, sequences
+from neuralcircuits.science import fast_ablation, models
 from neuralcircuits.science import toy_seq as ts
 
 torch.set_num_threads(1)
@@ -79,33 +79,3 @@ def test_a_model_with_an_extra_hook_falls_back_to_hooks():
         assert fast_ablation.runner_for(model, s) is None
     finally:
         model.reset_hooks()
-
-
-def test_analysis_rows_keep_everything_on_a_small_model_and_spread_templates_on_a_large_one():
-    small = ts.load()
-    data, _ = study.build_task_data(small, n=24, filter_rows=False)
-    assert len(study.analysis_rows(small, data["numerals"], "patching")) == 24
-
-    class Large:
-        class cfg:
-            d_model, n_layers = 768, 12
-
-    rows = study.analysis_rows(Large, data["numerals"], "patching")
-    assert len(rows) == study.ANALYSIS_PROMPTS["patching"]
-    counts = {t: rows.clean.templates.count(t) for t in sequences.VERBS}
-    assert max(counts.values()) - min(counts.values()) <= 1
-    # clean, corrupted and random rows stay aligned
-    assert torch.equal(rows.clean.answers, rows.corrupted.answers)
-    assert rows.clean.prompts[0] in data["numerals"].clean.prompts
-
-
-def test_a_section_over_a_minute_says_so_first(monkeypatch, capsys):
-    model = ts.load()
-    data, _ = study.build_task_data(model, n=6, filter_rows=False)
-    monkeypatch.setitem(study.SECTION_COST, "pruning", 1000.0)
-    monkeypatch.setattr(study, "forward_seconds", lambda model, data: 0.5)
-    assert study.announce(model, data["numerals"], "pruning") == 500.0
-    assert "about 8 minutes" in capsys.readouterr().out
-    monkeypatch.setattr(study, "forward_seconds", lambda model, data: 0.01)
-    study.announce(model, data["numerals"], "pruning")
-    assert capsys.readouterr().out == ""  # ten seconds: nothing to say

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from neuralcircuits.science import head_roles, models, sequences
+from neuralcircuits.science import head_roles, hooks, models, sequences
 from neuralcircuits.science import toy_seq as ts
 
 
@@ -48,3 +48,23 @@ def test_attention_residuals_and_neurons_equal_a_full_cached_run(model, ds):
         )
     profiles = head_roles.neuron_profiles(model, {"months": [ds]}, n - 1)
     assert profiles.shape == (1, 12, model.cfg.d_mlp)
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["hook_embed", "blocks.0.attn.hook_z", "blocks.1.hook_mlp_out"],
+        ["blocks.0.hook_resid_post", "ln_final.hook_scale"],  # stops at the final norm
+        ["blocks.1.hook_resid_post"],  # the stop point asked for itself
+    ],
+)
+def test_activations_equal_a_full_cached_run(model, ds, names):
+    with torch.no_grad():
+        logits, cache = model.run_with_cache(ds.tokens)
+    names = [n for n in names if n in cache]  # an unnormalised model has no scale
+    got = hooks.activations(model, ds.tokens, names)
+    assert list(got) == names
+    for n in names:
+        assert torch.allclose(got[n], cache[n], atol=1e-6), n
+    with torch.no_grad():  # no hook left behind
+        assert torch.allclose(model(ds.tokens), logits)

@@ -6,6 +6,7 @@ import torch
 from neuralcircuits.science import circuit_study as study
 from neuralcircuits.science import head_roles as roles
 from neuralcircuits.science import sequences, surgery
+from neuralcircuits.science.hooks import hook_name
 from neuralcircuits.science.patching import Component
 
 
@@ -84,23 +85,51 @@ def test_corrections_touch_member_tokens_only(model, movers):
     edit = surgery.fit_member_shift(model, heads, fit["numerals"], shift=-2)
     tok = model.tokenizer
     ids = {t: sequences.member_token_ids(tok, t) for t in sequences.TASKS}
-    every = torch.cat(list(ids.values()))
+    assert torch.equal(surgery.edit_tokens(tok), torch.cat(list(ids.values())))
+    row = {t: slice(12 * i, 12 * (i + 1)) for i, t in enumerate(sequences.TASKS)}
     for table in edit.corrections.values():
-        assert table.shape == (model.cfg.d_vocab, model.cfg.d_head)
-        nonzero = table.abs().sum(-1).nonzero().flatten()
-        assert torch.isin(nonzero, every).all()
+        assert table.shape == (36, model.cfg.d_head)  # one row per member token
         # fitted on numerals, applied by member index to every task
-        assert torch.equal(table[ids["numerals"]], table[ids["months"]])
-        assert torch.equal(table[ids["numerals"]], table[ids["number_words"]])
-        assert table[ids["numerals"][5]].abs().sum() > 0
+        assert torch.equal(table[row["numerals"]], table[row["months"]])
+        assert torch.equal(table[row["numerals"]], table[row["number_words"]])
+        assert table[row["numerals"]][5].abs().sum() > 0
         # the first two members have no member two before them: no correction
-        assert (table[ids["numerals"][:2]] == 0).all()
+        assert (table[row["numerals"]][:2] == 0).all()
     assert edit.heads == heads
     only = surgery.fit_member_shift(
         model, heads, fit["numerals"], shift=-2, apply_to=["numerals"]
     )
     for table in only.corrections.values():
-        assert (table[ids["months"]] == 0).all()
+        assert (table[row["months"]] == 0).all()
+
+
+def test_the_edit_adds_each_tokens_own_row_to_the_value(model, movers):
+    heads, fit = movers
+    edit = surgery.fit_member_shift(model, heads, fit["numerals"], shift=-2)
+    tokens = fit["numerals"][0].tokens[:3]
+    name = hook_name("v", heads[0].layer)
+    seen = {}
+
+    def keep(v, hook):
+        seen["v"] = v.clone()
+        return v
+
+    with torch.no_grad():
+        model.run_with_hooks(tokens, fwd_hooks=[(name, keep)])
+        plain = seen["v"]
+        model.run_with_hooks(
+            tokens,
+            fwd_hooks=[*surgery.surgery_hooks(model, edit, tokens), (name, keep)],
+        )
+        edited = seen["v"]
+    rows = {int(t): i for i, t in enumerate(surgery.edit_tokens(model))}
+    h = heads[0].head
+    for b in range(tokens.shape[0]):
+        for p in range(tokens.shape[1]):
+            row = rows.get(int(tokens[b, p]))
+            table = edit.corrections[heads[0]]
+            want = torch.zeros(table.shape[1]) if row is None else table[row]
+            assert torch.allclose(edited[b, p, h] - plain[b, p, h], want, atol=1e-5)
 
 
 def test_member_outside_a_sequence_prompts(model):
@@ -133,3 +162,17 @@ def test_no_edit_is_the_model(model):
         assert torch.allclose(
             surgery.edited_logits(model, tokens, empty), model(tokens)
         )
+
+
+def test_distribution_change_is_the_same_a_few_prompts_at_a_time(
+    model, movers, monkeypatch
+):
+    heads, fit = movers
+    edit = surgery.fit_member_shift(model, heads, fit["numerals"], shift=-2)
+    stories = surgery.member_outside_dataset(model.tokenizer, "numerals", n=10, seed=3)
+    whole = surgery.distribution_change(model, edit, stories.tokens, "all")
+    monkeypatch.setattr(surgery, "DISTRIBUTION_PROMPTS", 3)  # 3 + 3 + 3 + 1
+    parts = surgery.distribution_change(model, edit, stories.tokens, "all")
+    assert whole["mean_kl"] > 0  # the members in the stories move
+    for key in whole:
+        assert parts[key] == pytest.approx(whole[key], rel=1e-5, abs=1e-7), key

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from neuralcircuits.science import sequences
-from neuralcircuits.science.hooks import hook_name
+from neuralcircuits.science.hooks import activations, hook_name
 from neuralcircuits.science.patching import Component
 
 
@@ -56,7 +56,7 @@ def final_cache(
     names |= {hook_name("resid_pre", 0)}
     if _has_final_ln(model):
         names.add("ln_final.hook_scale")
-    _, cache = model.run_with_cache(dataset.tokens, names_filter=lambda x: x in names)
+    cache = activations(model, dataset.tokens, names)
     out = {k: cache[k][:, -1].float() for k in names}
     if not _has_final_ln(model):  # no LayerNorm: a scale of 1
         out["ln_final.hook_scale"] = torch.ones(len(dataset), 1)
@@ -135,8 +135,7 @@ def _reference_activation(
     model: Any, comp: Component, tokens: torch.Tensor
 ) -> torch.Tensor:
     name = _activation_name(comp)
-    _, cache = model.run_with_cache(tokens, names_filter=lambda n: n == name)
-    act = cache[name]
+    act = activations(model, tokens, [name])[name]
     return act[:, :, comp.head] if comp.kind == "head" else act
 
 
@@ -174,7 +173,9 @@ def ablation_kinds(
     (0 otherwise), "kept_row_std": std of the per-prompt share}}.
     """
     comp = Component.parse(comp)
-    full = sequences.logit_diff(model(clean.tokens), clean, per_prompt=True).float()
+    full = sequences.logit_diff(
+        sequences.last_logits(model, clean.tokens), clean, per_prompt=True
+    )
     ref = _reference_activation(model, comp, reference.tokens)
     name = _activation_name(comp)
     out = {}
@@ -192,7 +193,9 @@ def ablation_kinds(
                     act[:, :, comp.head] = value.to(act.dtype)
                 return act
 
-            logits = model.run_with_hooks(clean.tokens, fwd_hooks=[(name, hook)])
+            logits = sequences.last_logits(
+                model, clean.tokens, fwd_hooks=[(name, hook)]
+            )
             diff = sequences.logit_diff(logits, clean, per_prompt=True).float()
             kept.append(float(diff.mean() / full.mean()))
             rows.append(diff / full.mean())

@@ -30,7 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from neuralcircuits.science import disk_cache, fast_ablation, sequences
-from neuralcircuits.science.hooks import hook_name, run_until, store_hook
+from neuralcircuits.science.hooks import hook_name
 from neuralcircuits.science.patching import Component, mean_activations
 
 MAX_STACKED_PROMPTS = 2048  # prompt rows in one stacked forward pass
@@ -274,28 +274,12 @@ def hooked_logit_diffs(
         chunk = configs[i : i + per_pass]
         hooks = _hooks(model, setup, chunk, rows)
         stacked = tokens.repeat(len(chunk), 1)
-        logits = final_logits(model, stacked, hooks)
+        logits = sequences.last_logits(model, stacked, fwd_hooks=hooks)
         logits = logits.view(len(chunk), rows, -1)  # [cfg, rows, vocab]
         right = logits[:, torch.arange(rows), setup.dataset.answers]  # [cfg, rows]
         wrong = logits[:, torch.arange(rows), setup.dataset.wrong_answers]
         out.append((right - wrong).mean(1))
     return torch.cat(out)
-
-
-@torch.no_grad()
-def final_logits(
-    model: Any, tokens: torch.Tensor, fwd_hooks: Sequence = ()
-) -> torch.Tensor:
-    """Logits at the last position only, with optional forward hooks  # [batch, d_vocab].
-
-    The forward pass stops after the last block, so the unembedding runs on
-    one position instead of all (GPT-2's 50,257-token vocabulary makes that
-    the largest cost).
-    """
-    store: dict[str, torch.Tensor] = {}
-    last = hook_name("resid_post", model.cfg.n_layers - 1)
-    run_until(model, tokens, [*fwd_hooks, (last, store_hook(store, "x", stop=True))])
-    return model.unembed(model.ln_final(store["x"][:, -1:]))[:, 0].float()
 
 
 def complement(model: Any, circuit: Iterable[Any]) -> list[Component]:

@@ -228,8 +228,8 @@ def _patch_layers_all_pos(model, clean, corrupted, metric, kind: str) -> torch.T
     out = torch.zeros(model.cfg.n_layers)
     for L, name in enumerate(names):
         # the metric reads the last position: compute only its logits
-        logits = circuit_discovery.final_logits(
-            model, corrupted, [(name, replace_hook(cache[name]))]
+        logits = sequences.last_logits(
+            model, corrupted, fwd_hooks=[(name, replace_hook(cache[name]))]
         )
         out[L] = float(metric(logits[:, None]))
     return out
@@ -260,6 +260,21 @@ def patching_results(
         else compute()
     )
     return {**out, "data": data}
+
+
+def by_position_columns(
+    model: Any, clean: torch.Tensor, corrupted: torch.Tensor
+) -> list[int] | None:
+    """The positions heads are patched at one by one: every position on a small model;
+    on a large one, where the prompts differ and the final position (the rest are NaN).
+
+    A head's output at a position after the change can carry it too, but on
+    GPT-2 small each of those columns costs as much as the two kept together.
+    """
+    if not is_large(model):
+        return None
+    differ = (clean != corrupted).any(0).nonzero().flatten().tolist()
+    return sorted({*differ, clean.shape[1] - 1})
 
 
 def _patching_results(
@@ -294,7 +309,13 @@ def _patching_results(
         ),
         "heads by position": norm(
             patching.patch_heads(
-                model, clean, corrupted, metric, by_pos=True, progress=progress
+                model,
+                clean,
+                corrupted,
+                metric,
+                by_pos=True,
+                positions=by_position_columns(model, clean, corrupted),
+                progress=progress,
             )
         ),
         "attention output, all positions": norm(

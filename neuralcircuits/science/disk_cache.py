@@ -130,6 +130,27 @@ def key(kind: str, model: Any, data: Any, args: Any) -> str:
     return f"{kind}-{h.hexdigest()}"
 
 
+_REMEMBERED: dict[tuple, Any] = {}
+REMEMBERED_RESULTS = (
+    32  # results kept in memory by ``remembered``, the oldest dropped first
+)
+
+
+def remembered(kind: str, model: Any, data: Any, compute: Callable[[], T]) -> T:
+    """``compute()``, kept in memory for this model's weights and this data.
+
+    For activations several analyses of one lesson read from the same
+    prompts: the second asks costs nothing. An edited weight or other data is
+    a different key, as on disk.
+    """
+    key = (kind, id(model), model_key(model), data_key(data))
+    if key not in _REMEMBERED:
+        if len(_REMEMBERED) >= REMEMBERED_RESULTS:
+            _REMEMBERED.pop(next(iter(_REMEMBERED)))
+        _REMEMBERED[key] = compute()
+    return _REMEMBERED[key]
+
+
 def cached(
     kind: str,
     model: Any,

@@ -246,9 +246,6 @@ def neuron_profiles(
     return out
 
 
-_MLP_POST: dict[tuple, list[torch.Tensor]] = {}
-
-
 @torch.no_grad()
 def final_mlp_post(model: Any, tokens: torch.Tensor) -> list[torch.Tensor]:
     """Every MLP's neuron activations at the final position  # per layer [batch, d_mlp].
@@ -259,12 +256,12 @@ def final_mlp_post(model: Any, tokens: torch.Tensor) -> list[torch.Tensor]:
     """
     from neuralcircuits.science import disk_cache
 
-    key = (id(model), disk_cache.model_key(model), disk_cache.data_key(tokens))
-    if key not in _MLP_POST:
-        n_layers = model.cfg.n_layers
+    n_layers = model.cfg.n_layers
+
+    def compute() -> list[torch.Tensor]:
         store: dict[int, torch.Tensor] = {}
 
-        def keep_final(L):
+        def keep_final(L):  # the final position only: a twelfth of the memory
             def hook(act, hook):
                 store[L] = act[:, -1].detach().clone()
                 if L == n_layers - 1:
@@ -273,15 +270,11 @@ def final_mlp_post(model: Any, tokens: torch.Tensor) -> list[torch.Tensor]:
 
             return hook
 
-        run_until(
-            model,
-            tokens,
-            [(hook_name("mlp_post", L), keep_final(L)) for L in range(n_layers)],
-        )
-        if len(_MLP_POST) >= 16:
-            _MLP_POST.pop(next(iter(_MLP_POST)))
-        _MLP_POST[key] = [store[L] for L in range(n_layers)]
-    return _MLP_POST[key]
+        hooks = [(hook_name("mlp_post", L), keep_final(L)) for L in range(n_layers)]
+        run_until(model, tokens, hooks)
+        return [store[L] for L in range(n_layers)]
+
+    return disk_cache.remembered("final_mlp_post", model, tokens, compute)
 
 
 @dataclass

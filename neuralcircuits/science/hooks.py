@@ -8,6 +8,7 @@ attach with ``model.run_with_hooks(tokens, fwd_hooks=[(name, hook), ...])``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -97,3 +98,48 @@ def store_hook(store: dict[Any, torch.Tensor], key: Any, stop: bool = False) -> 
         return act
 
     return hook
+
+
+# The final LayerNorm's hooks, in the order a run reaches them (before the unembedding).
+FINAL_NORM_HOOKS = ("ln_final.hook_scale", "ln_final.hook_normalized")
+
+
+def _depth_of(name: str) -> float | None:
+    """Where a run reaches a hook: its block, -1 for the embeddings, after the blocks
+    for the final LayerNorm; None for anything else (the logits).
+    """
+    m = re.match(r"blocks\.(\d+)\.", name)
+    if m:
+        return int(m.group(1))
+    if name in FINAL_NORM_HOOKS:
+        return float("inf")
+    return -1 if name in ("hook_embed", "hook_pos_embed") else None
+
+
+def activations(
+    model: Any, tokens: torch.Tensor, names: Iterable[str]
+) -> dict[str, torch.Tensor]:
+    """The named activations of one run of `model` on `tokens`, as ``run_with_cache`` stores them.
+
+    The run stops after the deepest block that holds one of them (or at the
+    final LayerNorm), so no logits are computed: with GPT-2's 50,257-token
+    vocabulary the unembedding of every position costs about half as much as
+    all the blocks.
+    """
+    names = list(dict.fromkeys(names))
+    depths = [_depth_of(n) for n in names]
+    if not names or None in depths:  # the logits or an unknown hook: the whole run
+        with torch.no_grad():
+            _, cache = model.run_with_cache(tokens, names_filter=lambda n: n in names)
+        return {n: cache[n].detach() for n in names}
+    deepest = max(d for d in depths if d is not None)
+    if deepest == float("inf"):
+        stop = [n for n in FINAL_NORM_HOOKS if n in names][-1]
+    elif deepest >= 0:
+        stop = hook_name("resid_post", int(deepest))
+    else:
+        stop = hook_name("resid_pre", 0)
+    store: dict[Any, torch.Tensor] = {}
+    hooks = [(n, store_hook(store, n)) for n in names if n != stop]
+    run_until(model, tokens, [*hooks, (stop, store_hook(store, stop, stop=True))])
+    return {n: store[n] for n in names}

@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
-from neuralcircuits.science import sequences
-from neuralcircuits.science.hooks import hook_name
+from neuralcircuits.science import disk_cache, sequences
+from neuralcircuits.science.hooks import activations, hook_name
 from neuralcircuits.science.members import N_VALUES
 
 FORMATS = sequences.TASKS  # ("numerals", "number_words", "months")
@@ -51,11 +51,18 @@ def member_activations(
     names = depth_names(model)
     acts, values, slots = [], [], []
     for ds in datasets:
-        _, cache = model.run_with_cache(ds.tokens, names_filter=lambda n: n in names)
-        rows = torch.arange(len(ds))[:, None]
-        acts.append(
-            torch.stack(
+
+        def at_members(ds=ds) -> torch.Tensor:  # [n_depths, rows * members, d_model]
+            cache = activations(model, ds.tokens, names)
+            rows = torch.arange(len(ds))[:, None]
+            return torch.stack(
                 [cache[n][rows, ds.member_pos].float().flatten(0, 1) for n in names]
+            )
+
+        # the cosine, PCA, probe and "+1" analyses all read these: one pass each
+        acts.append(
+            disk_cache.remembered(
+                "member_activations", model, [ds.tokens, ds.member_pos], at_members
             )
         )
         values.append(ds.member_ids.flatten())
@@ -221,9 +228,7 @@ def steering_effect(
             x[rows, pos] += alpha * direction.to(x.dtype)
             return x
 
-        logits = model.run_with_hooks(ds.tokens, fwd_hooks=[(name, hook)])[
-            :, -1
-        ].float()
+        logits = sequences.last_logits(model, ds.tokens, fwd_hooks=[(name, hook)])
         top = logits.argmax(-1)
         out[float(alpha)] = {
             "answer": float((top == ids[last + 1]).float().mean()),

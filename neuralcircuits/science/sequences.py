@@ -386,31 +386,38 @@ def logit_diff_metric(
 
 @torch.no_grad()
 def last_logits(
-    model: Any, tokens: torch.Tensor, batch_size: int = 128
+    model: Any,
+    tokens: torch.Tensor,
+    batch_size: int = 128,
+    fwd_hooks: Sequence[tuple[str, Any]] = (),
 ) -> torch.Tensor:
-    """The model's logits at the last position, in batches  # [batch, d_vocab].
+    """The model's logits at the last position  # [batch, d_vocab].
 
     The forward pass stops after the last block and the unembedding runs on
     the last position only (with GPT-2's 50,257-token vocabulary the
-    unembedding of every position costs about as much as the blocks); the
+    unembedding of every position costs about half as much as all the
+    blocks); the
     final LayerNorm is per position, so the numbers are the model's own.
+    Without ``fwd_hooks`` the prompts run in batches of ``batch_size``; with
+    them, in one batch, since a hook may hold one tensor row per prompt.
     """
     from neuralcircuits.science.hooks import hook_name, run_until, store_hook
 
     stoppable = all(
         hasattr(model, a) for a in ("cfg", "run_with_hooks", "ln_final", "unembed")
     )
+    step = tokens.shape[0] if fwd_hooks else batch_size
     outs = []
-    for i in range(0, tokens.shape[0], batch_size):
+    for i in range(0, tokens.shape[0], step):
         if not stoppable:  # any callable from tokens to logits
-            outs.append(model(tokens[i : i + batch_size])[:, -1, :].float())
+            outs.append(model(tokens[i : i + step])[:, -1, :].float())
             continue
         last = hook_name("resid_post", model.cfg.n_layers - 1)
         store: dict[str, torch.Tensor] = {}
         run_until(
             model,
-            tokens[i : i + batch_size],
-            [(last, store_hook(store, "x", stop=True))],
+            tokens[i : i + step],
+            [*fwd_hooks, (last, store_hook(store, "x", stop=True))],
         )
         x = store["x"][:, -1:]
         outs.append(model.unembed(model.ln_final(x))[:, 0].float())

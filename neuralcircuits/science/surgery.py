@@ -35,20 +35,28 @@ from typing import Any
 
 import torch
 
-from neuralcircuits.science import sequences
-from neuralcircuits.science.hooks import hook_name
+from neuralcircuits.science import disk_cache, sequences
+from neuralcircuits.science.hooks import activations, hook_name
 from neuralcircuits.science.members import N_VALUES
 from neuralcircuits.science.patching import Component
 
 
+def edit_tokens(tokenizer: Any) -> torch.Tensor:
+    """The tokens an edit can correct, the rows of its tables: every task's members, in
+    ``sequences.TASKS`` order  # [3 * 12].
+    """
+    tok = sequences.get_tokenizer(tokenizer)
+    return torch.cat([sequences.member_token_ids(tok, t) for t in sequences.TASKS])
+
+
 @dataclass
 class MemberShift:
-    """A fitted edit: per head, one value correction per vocabulary token."""
+    """A fitted edit: per head, one value correction per member token (``edit_tokens``)."""
 
     shift: int
     corrections: dict[Component, torch.Tensor] = field(
         default_factory=dict
-    )  # [d_vocab, d_head]
+    )  # [3 * 12, d_head]: row i corrects edit_tokens()[i]
     fitted_on: tuple[str, ...] = ()  # the tasks whose prompts measured the corrections
     applied_to: tuple[str, ...] = ()  # the tasks whose member tokens get them
 
@@ -59,20 +67,35 @@ class MemberShift:
 
 
 @torch.no_grad()
+def member_values(model: Any, ds: sequences.SequenceDataset) -> list[torch.Tensor]:
+    """Every head's value vectors at the shown members  # per layer [batch, 4, n_heads, d_head].
+
+    One pass serves every head and is remembered, so fitting several edits
+    on the same prompts costs one pass per prompt set.
+    """
+
+    def compute() -> list[torch.Tensor]:
+        names = [hook_name("v", L) for L in range(model.cfg.n_layers)]
+        cache = activations(model, ds.tokens, names)
+        rows = torch.arange(len(ds))[:, None]
+        return [cache[n][rows, ds.member_pos].float() for n in names]
+
+    return disk_cache.remembered(
+        "member_values", model, [ds.tokens, ds.member_pos], compute
+    )
+
+
+@torch.no_grad()
 def member_value_means(
     model: Any, heads: list[Component], datasets: Iterable[sequences.SequenceDataset]
 ) -> dict[Component, dict[int, torch.Tensor]]:
     """Per head, the mean value vector of each member token over the prompts  # {token: [d_head]}."""
-    layers = sorted({h.layer for h in heads})
-    names = {hook_name("v", L) for L in layers}
     sums: dict[Component, dict[int, list[torch.Tensor]]] = {h: {} for h in heads}
     for ds in datasets:
-        _, cache = model.run_with_cache(ds.tokens, names_filter=lambda n: n in names)
+        values = member_values(model, ds)
         ids = sequences.member_token_ids(sequences.get_tokenizer(model), ds.task)
-        rows = torch.arange(len(ds))[:, None]
         for head in heads:
-            v = cache[hook_name("v", head.layer)][:, :, head.head].float()
-            at = v[rows, ds.member_pos]  # [batch, 4, d_head]
+            at = values[head.layer][:, :, head.head]  # [batch, 4, d_head]
             for m in ds.member_ids.unique().tolist():
                 sums[head].setdefault(int(ids[m]), []).append(at[ds.member_ids == m])
     return {
@@ -112,11 +135,11 @@ def fit_member_shift(
                 source, target = means[head].get(token), means[head].get(ids[m + shift])
                 if source is not None and target is not None:
                     per_index.setdefault(m, []).append(target - source)
-        table = torch.zeros(model.cfg.d_vocab, model.cfg.d_head)
+        table = torch.zeros(len(sequences.TASKS) * N_VALUES, model.cfg.d_head)
         for task in applied:
-            applied_ids = sequences.member_token_ids(tok, task)
+            first_row = sequences.TASKS.index(task) * N_VALUES
             for m, diffs in per_index.items():
-                table[applied_ids[m]] = torch.stack(diffs).mean(0)
+                table[first_row + m] = torch.stack(diffs).mean(0)
         edit.corrections[head] = table
     return edit
 
@@ -145,14 +168,18 @@ def transfer_table(
     return out
 
 
-def surgery_hooks(edit: MemberShift, tokens: torch.Tensor) -> list[tuple[str, Any]]:
+def surgery_hooks(
+    model: Any, edit: MemberShift, tokens: torch.Tensor
+) -> list[tuple[str, Any]]:
     """Forward hooks applying the edit on ``tokens`` [batch, pos]."""
+    # which row of the tables each token reads (all zeros for a non-member)
+    rows = (tokens[..., None] == edit_tokens(model)).float()  # [batch, pos, 36]
     by_layer: dict[int, list[tuple[int, torch.Tensor]]] = {}
     for head, table in edit.corrections.items():
         if head.head is None:
             raise ValueError(f"{head} is not an attention head")
         by_layer.setdefault(head.layer, []).append(
-            (head.head, table[tokens])
+            (head.head, rows @ table)
         )  # [batch, pos, d_head]
 
     def make(todo):
@@ -174,7 +201,21 @@ def edited_logits(
     """Logits of the model with the edit applied (or without, for None)  # [batch, pos, d_vocab]."""
     if edit is None:
         return model(tokens).float()
-    return model.run_with_hooks(tokens, fwd_hooks=surgery_hooks(edit, tokens)).float()
+    hooks = surgery_hooks(model, edit, tokens)
+    return model.run_with_hooks(tokens, fwd_hooks=hooks).float()
+
+
+@torch.no_grad()
+def edited_last_logits(
+    model: Any, tokens: torch.Tensor, edit: MemberShift | None
+) -> torch.Tensor:
+    """``edited_logits`` at the last position only  # [batch, d_vocab]."""
+    if edit is None:  # the unedited run, remembered: every edit compares with it
+        return disk_cache.remembered(
+            "last_logits", model, tokens, lambda: sequences.last_logits(model, tokens)
+        )
+    hooks = surgery_hooks(model, edit, tokens)
+    return sequences.last_logits(model, tokens, fwd_hooks=hooks)
 
 
 @torch.no_grad()
@@ -188,7 +229,7 @@ def sequence_effect(
     ok = (target_idx >= 0) & (target_idx < N_VALUES)
     out = {}
     for when, e in (("before", None), ("after", edit)):
-        logits = edited_logits(model, dataset.tokens, e)[:, -1]  # [batch, d_vocab]
+        logits = edited_last_logits(model, dataset.tokens, e)  # [batch, d_vocab]
         top = logits.argmax(-1)
         out[f"successor_{when}"] = (top == dataset.answers).float().mean().item()
         hit = top[ok] == ids[target_idx[ok]]
@@ -265,6 +306,9 @@ def member_outside_dataset(
     return out
 
 
+DISTRIBUTION_PROMPTS = 16  # prompts whose every-position logits are compared at once
+
+
 @torch.no_grad()
 def distribution_change(
     model: Any, edit: MemberShift, tokens: torch.Tensor, positions: str = "last"
@@ -272,15 +316,23 @@ def distribution_change(
     """How much the edit moves next-token distributions: top-1 agreement, mean KL, max |dp|.
 
     ``positions`` is "last" (the final position) or "all" (every position).
+    Every position's logits are compared a few prompts at a time: with
+    GPT-2's vocabulary, all of them at once would take gigabytes.
     """
-    before = edited_logits(model, tokens, None)
-    after = edited_logits(model, tokens, edit)
-    if positions == "last":
-        before, after = before[:, -1:], after[:, -1:]
-    logp, logq = before.log_softmax(-1), after.log_softmax(-1)
-    kl = (logp.exp() * (logp - logq)).sum(-1)  # [batch, pos]
-    return {
-        "same_top1": (before.argmax(-1) == after.argmax(-1)).float().mean().item(),
-        "mean_kl": kl.mean().item(),
-        "max_prob_change": (logp.exp() - logq.exp()).abs().max().item(),
-    }
+    same, kl_sum, largest, n = 0.0, 0.0, 0.0, 0
+    step = len(tokens) if positions == "last" else DISTRIBUTION_PROMPTS
+    for i in range(0, len(tokens), step):
+        part = tokens[i : i + step]
+        if positions == "last":
+            before = edited_last_logits(model, part, None)[:, None]
+            after = edited_last_logits(model, part, edit)[:, None]
+        else:
+            before = edited_logits(model, part, None)
+            after = edited_logits(model, part, edit)
+        logp, logq = before.log_softmax(-1), after.log_softmax(-1)
+        kl = (logp.exp() * (logp - logq)).sum(-1)  # [batch, pos]
+        same += float((before.argmax(-1) == after.argmax(-1)).float().sum())
+        kl_sum += float(kl.sum())
+        largest = max(largest, float((logp.exp() - logq.exp()).abs().max()))
+        n += kl.numel()
+    return {"same_top1": same / n, "mean_kl": kl_sum / n, "max_prob_change": largest}

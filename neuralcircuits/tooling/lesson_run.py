@@ -95,6 +95,9 @@ class CellTime:
     wall_s: float
     cpu_s: float
     first_line: str
+    peak_rss_mb: float = (
+        0.0  # the process's peak so far: the cell where it jumps set it
+    )
 
 
 @dataclass
@@ -245,11 +248,13 @@ def run_lesson(
                 time.perf_counter() - w,
                 time.process_time() - u,
                 first[:60],
+                _peak_rss_mb(),
             )
             run.cells.append(ct)
             if log is not None:
                 log(
-                    f"  cell {ct.index:>3} {ct.wall_s:8.1f} s wall {ct.cpu_s:8.1f} s CPU  {ct.first_line}"
+                    f"  cell {ct.index:>3} {ct.wall_s:8.1f} s wall {ct.cpu_s:8.1f} s CPU "
+                    f"{ct.peak_rss_mb:7.0f} MB peak  {ct.first_line}"
                 )
     run.wall_s = time.perf_counter() - start_wall
     run.cpu_s = time.process_time() - start_cpu

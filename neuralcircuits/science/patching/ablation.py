@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from neuralcircuits.science.hooks import hook_name, mean_ablation_hook
+from neuralcircuits.science.hooks import activations, hook_name, mean_ablation_hook
 from neuralcircuits.science.patching.components import Component
 from neuralcircuits.science.patching.inputs import (
     Metric,
@@ -15,7 +15,7 @@ from neuralcircuits.science.patching.inputs import (
     check_tokens,
     scalar,
 )
-from neuralcircuits.science.patching.sweep import Sweep, run_cache
+from neuralcircuits.science.patching.sweep import Sweep
 from neuralcircuits.science.patching.sweeps import head_sweep
 
 
@@ -25,14 +25,20 @@ def mean_activations(
     """Mean over the reference batch, by position, of every head's z [pos, d_head], MLP and attention output [pos, d_model]."""
     check_model(model)
     check_tokens(reference_tokens, "reference_tokens")
-    _, acts = run_cache(model, reference_tokens, ["z", "mlp_out", "attn_out"])
+    kinds = ("z", "mlp_out", "attn_out")
+    n_layers = model.cfg.n_layers
+    acts = activations(
+        model,
+        reference_tokens,
+        [hook_name(k, L) for k in kinds for L in range(n_layers)],
+    )
     means: dict[Component, torch.Tensor] = {}
-    for L in range(model.cfg.n_layers):
-        z = acts["z"][L].mean(0)  # [pos, H, dh]
+    for L in range(n_layers):
+        z = acts[hook_name("z", L)].mean(0)  # [pos, H, dh]
         for h in range(model.cfg.n_heads):
             means[Component("head", L, h)] = z[:, h]
-        means[Component("mlp", L)] = acts["mlp_out"][L].mean(0)
-        means[Component("attn", L)] = acts["attn_out"][L].mean(0)
+        means[Component("mlp", L)] = acts[hook_name("mlp_out", L)].mean(0)
+        means[Component("attn", L)] = acts[hook_name("attn_out", L)].mean(0)
     return means
 
 

@@ -113,7 +113,10 @@ def patching_view(
             L, P, H = m.shape
             matrix = m.permute(0, 2, 1).reshape(L * H, P)
             rows = [f"{layer}.{h}" for layer in range(L) for h in range(H)]
-            return matrix, rows, cols, "each head patched at one position"
+            title = "each head patched at one position"
+            if matrix.isnan().any():  # a large model skips some columns
+                title += " (blank: not patched)"
+            return matrix, rows, cols, title
         m = results["heads"]  # [L, H]
         return (
             m,
