@@ -503,7 +503,8 @@ check_logit_diff_metric(logit_diff_metric)
 # corrupted. The metric reads the last position only, so
 # `sequences.last_logits` unembeds that position alone: with GPT-2's 50,257
 # tokens, unembedding every position costs about half as much as all twelve
-# blocks together.
+# blocks together. `clean_last_logits` also remembers the result, since
+# later sections read the same clean runs.
 
 
 # %%
@@ -515,7 +516,9 @@ def metric_for(dataset):
 print(f"{'task':<14}{'top-1 correct':>14}{'clean':>10}{'corrupted':>11}")
 for task in TASKS:
     d = data[task]
-    clean_logits = sequences.last_logits(model, d.clean.tokens)  # [batch, d_vocab]
+    clean_logits = sequences.clean_last_logits(
+        model, d.clean.tokens
+    )  # [batch, d_vocab]
     clean_ld = sequences.logit_diff(clean_logits, d.clean).item()
     corr_ld = sequences.logit_diff(
         sequences.last_logits(model, d.corrupted.tokens), d.clean
@@ -978,7 +981,7 @@ for task in TASKS:
         + r["attn_biases"]
         + r["constant"]
     )
-    clean_logits = sequences.last_logits(model, data[task].clean.tokens)
+    clean_logits = sequences.clean_last_logits(model, data[task].clean.tokens)
     actual = sequences.logit_diff(clean_logits, data[task].clean)
     top = roles.top_heads(r["heads"], k=2)
     print(f"{task}: logit diff {actual:.2f} = sum of terms {total:.2f}")
@@ -1209,11 +1212,16 @@ print(f"{len(others)} other components keep at least 97% in every task.")
 #   prompt, row by row: realistic values, but they carry that prompt's own
 #   member, information that points to a different answer, and the result
 #   depends on which prompt was drawn (three draws below).
+#
+# They run on the prompts the single ablations used (`setups[task].dataset`).
+# The mean here is one mean over all the reference prompts, where the table
+# used one per template (the paper's recipe), so the mean row differs a little
+# from the table's number.
 
 # %%
 worst = min(single["numerals"], key=single["numerals"].get)
 kinds = attribution.ablation_kinds(
-    model, worst, data["numerals"].clean, data["numerals"].random
+    model, worst, setups["numerals"].dataset, data["numerals"].random
 )
 ratio = attribution.activation_norm_ratio(model, worst, data["numerals"].random)
 print(f"ablating {worst} on the numerals (share of the logit difference kept)")

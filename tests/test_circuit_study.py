@@ -29,13 +29,20 @@ def test_analysis_rows_keep_everything_on_a_small_model_and_spread_templates_on_
     assert rows.clean.prompts[0] in data["numerals"].clean.prompts
 
 
-def test_a_section_over_a_minute_says_so_first(monkeypatch, capsys):
+def test_a_section_over_a_minute_says_so_first(monkeypatch, capsys, tmp_path):
     model = ts.load()
     data, _ = study.build_task_data(model, n=6, filter_rows=False)
     monkeypatch.setitem(study.SECTION_COST, "pruning", 1000.0)
     monkeypatch.setattr(study, "forward_seconds", lambda model, data: 0.5)
+    monkeypatch.setenv("NEURALCIRCUITS_CACHE", str(tmp_path))
     assert study.announce(model, data["numerals"], "pruning") == 500.0
-    assert "about 8 minutes" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "about 8 minutes" in said
+    assert str(tmp_path) in said.replace("\n", " ")  # where a second run reads from
+    assert max(len(line) for line in said.splitlines()) <= 78
+    monkeypatch.setenv("NEURALCIRCUITS_CACHE", "off")
+    study.announce(model, data["numerals"], "pruning")
+    assert "second run" not in capsys.readouterr().out  # no cache, no promise
     monkeypatch.setattr(study, "forward_seconds", lambda model, data: 0.01)
     study.announce(model, data["numerals"], "pruning")
     assert capsys.readouterr().out == ""  # ten seconds: nothing to say

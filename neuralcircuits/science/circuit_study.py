@@ -9,6 +9,7 @@ row by row.
 
 from __future__ import annotations
 
+import textwrap
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -108,11 +109,12 @@ def ablation_setup(model: Any, data: TaskData) -> circuit_discovery.AblationSetu
 
 
 # How long each section's expensive cell takes, in wall times of one forward
-# pass of 8 of the lesson's prompts (measured on GPT-2 small's shape with
-# random weights by ``tooling.lesson_run``, scaled to an unloaded machine;
-# random weights make pruning stop after one pass, so its figure is a lower
-# bound for trained weights).
-SECTION_COST = {"patching": 1030.0, "ablation": 530.0, "pruning": 570.0}
+# pass of 8 of the lesson's prompts (``forward_seconds``). Measured with
+# ``tooling.lesson_run`` on GPT-2 small's shape with random weights, on an
+# idle 2-core machine where that pass took 0.24 s. Random weights let
+# pruning remove nearly everything in its first pass, so its figure is a
+# lower bound for trained weights.
+SECTION_COST = {"patching": 280.0, "ablation": 330.0, "pruning": 345.0}
 _forward_s: dict[int, float] = {}
 
 
@@ -127,15 +129,29 @@ def forward_seconds(model: Any, data: TaskData) -> float:
     return _forward_s[id(model)]
 
 
+def _duration(seconds: float) -> str:
+    """'80 seconds', '2 minutes': a rounded duration to read."""
+    if seconds < 90:
+        return f"{round(seconds, -1):.0f} seconds"
+    return f"{round(seconds / 60):.0f} minutes"
+
+
 def announce(model: Any, data: TaskData, section: str) -> float:
     """Estimate a section's time on this machine; say so when it is over a minute. Returns seconds."""
     estimate = SECTION_COST[section] * forward_seconds(model, data)
     if estimate > 60:
-        print(
-            f"This section takes about {estimate / 60:.0f} minutes on this machine "
-            f"({model.cfg.n_layers} layers x {model.cfg.n_heads} heads); progress bars "
-            "below show how far it is. A second run reads the results from build/cache."
+        folder = disk_cache.cache_dir()
+        again = (
+            f" A second run reads the results from {folder}."
+            if folder is not None
+            else ""
         )
+        text = (
+            f"This section takes about {_duration(estimate)} on this machine "
+            f"({model.cfg.n_layers} layers x {model.cfg.n_heads} heads); progress bars "
+            f"below show how far it is.{again}"
+        )
+        print(textwrap.fill(text, 78))
     return estimate
 
 
@@ -202,7 +218,7 @@ def answer_kept_when_earlier_members_change(
             shown + torch.randint(1, N_VALUES, shown.shape, generator=g)
         ) % N_VALUES  # never the same
         tokens[torch.arange(len(dataset)), dataset.member_pos[:, slot]] = ids[other]
-    before = sequences.last_logits(model, dataset.tokens).argmax(-1)
+    before = sequences.clean_last_logits(model, dataset.tokens).argmax(-1)
     after = sequences.last_logits(model, tokens).argmax(-1)
     return (before == after).float().mean().item()
 

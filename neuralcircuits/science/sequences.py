@@ -424,6 +424,19 @@ def last_logits(
     return torch.cat(outs)
 
 
+def clean_last_logits(model: Any, tokens: torch.Tensor) -> torch.Tensor:
+    """``last_logits`` of the unedited model, computed once per weights and tokens  # [batch, d_vocab].
+
+    The metric table, the attribution check, the scrambling test and the
+    surgery's "before" all read the same clean runs.
+    """
+    from neuralcircuits.science import disk_cache
+
+    return disk_cache.remembered(
+        "last_logits", model, tokens, lambda: last_logits(model, tokens)
+    )
+
+
 @torch.no_grad()
 def filter_correct(
     model: Any, dataset: SequenceDataset, batch_size: int = 128

@@ -210,10 +210,8 @@ def edited_last_logits(
     model: Any, tokens: torch.Tensor, edit: MemberShift | None
 ) -> torch.Tensor:
     """``edited_logits`` at the last position only  # [batch, d_vocab]."""
-    if edit is None:  # the unedited run, remembered: every edit compares with it
-        return disk_cache.remembered(
-            "last_logits", model, tokens, lambda: sequences.last_logits(model, tokens)
-        )
+    if edit is None:  # the unedited run: every edit compares with it
+        return sequences.clean_last_logits(model, tokens)
     hooks = surgery_hooks(model, edit, tokens)
     return sequences.last_logits(model, tokens, fwd_hooks=hooks)
 
