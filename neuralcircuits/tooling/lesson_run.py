@@ -150,6 +150,17 @@ class LessonRun:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident memory in MB.
+
+    Linux's ``VmHWM`` first: ``ru_maxrss`` survives ``exec``, so a lesson run
+    started by a larger process (the bench) would report its parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
