@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 5805fab08d585a604911201ea23d7773d0599b4e879c4573779c4feda272a1f6
+#     generated_sha256: 19334f881daced27583da7b8969c16f1fbac62499b0a9d1f604aba52cdf1df7b
 # ---
 
 # %% [markdown]
@@ -1126,9 +1126,9 @@ check_mean_ablate_head(mean_ablate_head)
 # difference over the clean prompts: on a model as large as GPT-2 small,
 # `study.ablation_setup` uses 12 per task, 4 per template (the paper's
 # pruning used 1,536), so each score is noisier than the paper's; toy-seq
-# uses every prompt. An ablated run
-# is the clean run below its lowest ablated layer, so it starts there, and
-# the last layer computes only the last position, the one the metric reads.
+# uses every prompt. An ablated run is the clean run below its lowest
+# ablated layer, so it starts there, and the last layer computes only the
+# last position, the one the metric reads.
 
 # %%
 study.announce(model, data["numerals"], "ablation")

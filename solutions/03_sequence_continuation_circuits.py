@@ -1166,9 +1166,9 @@ check_mean_ablate_head(mean_ablate_head)
 # difference over the clean prompts: on a model as large as GPT-2 small,
 # `study.ablation_setup` uses 12 per task, 4 per template (the paper's
 # pruning used 1,536), so each score is noisier than the paper's; toy-seq
-# uses every prompt. An ablated run
-# is the clean run below its lowest ablated layer, so it starts there, and
-# the last layer computes only the last position, the one the metric reads.
+# uses every prompt. An ablated run is the clean run below its lowest
+# ablated layer, so it starts there, and the last layer computes only the
+# last position, the one the metric reads.
 
 # %%
 study.announce(model, data["numerals"], "ablation")
