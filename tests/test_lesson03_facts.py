@@ -230,8 +230,12 @@ def test_ablation_values():
 def test_steering_with_alpha_zero_is_the_model(toy):
     model, data = toy
     ds = data["months"].clean
-    effect = rep.steering_effect(model, ds, torch.zeros(model.cfg.d_model), 1, (0.0,))
+    zero = torch.zeros(model.cfg.d_model)
+    effect = rep.steering_effect(model, ds, zero, 1, (0.0, 3.0))
     assert effect[0.0]["answer"] == pytest.approx(1.0)
+    # alpha 0 reads the remembered clean run; 3 x nothing runs the hook
+    for key, value in effect[0.0].items():
+        assert effect[3.0][key] == pytest.approx(value, abs=1e-5), key
 
 
 # -- "What you should see on toy-seq", section by section ---------------------------------

@@ -228,7 +228,10 @@ def steering_effect(
             x[rows, pos] += alpha * direction.to(x.dtype)
             return x
 
-        logits = sequences.last_logits(model, ds.tokens, fwd_hooks=[(name, hook)])
+        if alpha == 0:  # nothing added: the clean run, read by earlier sections too
+            logits = sequences.clean_last_logits(model, dataset.tokens)[keep]
+        else:
+            logits = sequences.last_logits(model, ds.tokens, fwd_hooks=[(name, hook)])
         top = logits.argmax(-1)
         out[float(alpha)] = {
             "answer": float((top == ids[last + 1]).float().mean()),

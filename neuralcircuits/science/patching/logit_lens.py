@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
+from neuralcircuits.science.hooks import activations, hook_name
 from neuralcircuits.science.patching.inputs import check_model, check_tokens
-from neuralcircuits.science.patching.sweep import run_cache
 
 
 def logit_lens(
@@ -20,10 +20,11 @@ def logit_lens(
     """
     check_model(model)
     check_tokens(tokens, "tokens")
-    _, acts = run_cache(model, tokens, ["resid_pre", "resid_post"])
-    stack = torch.stack(
-        acts["resid_pre"] + [acts["resid_post"][-1]]
-    )  # [L+1, batch, pos, d]
+    n = model.cfg.n_layers
+    names = [hook_name("resid_pre", L) for L in range(n)]
+    names.append(hook_name("resid_post", n - 1))
+    acts = activations(model, tokens, names)  # the lens unembeds them itself
+    stack = torch.stack([acts[name] for name in names])  # [L+1, batch, pos, d]
     if pos is not None:
         stack = stack[:, :, pos]
     with torch.no_grad():
