@@ -165,3 +165,17 @@ def test_knockout_comparison_matches_single_runs(random_model):
         )
     assert comp.margin == pytest.approx(comp.random_mean - comp.knockout)
     assert comp.random_std >= 0 and "random sets" in str(comp)
+
+
+def test_the_loop_shows_a_bar_on_a_model_as_large_as_gpt2_small(capsys):
+    def run(n):
+        comps = [Component("head", i // 12, i % 12) for i in range(n)]
+        return cd.iterative_prune(
+            lambda d: comps if d == "backward" else comps[::-1],
+            lambda circuit: 1.0 if len(circuit) >= 2 else 0.0,  # keeps any two
+        )
+
+    assert len(run(156)) == 2
+    assert "the loop: round 1 backward" in capsys.readouterr().err
+    assert len(run(6)) == 2
+    assert "the loop" not in capsys.readouterr().err  # a small model: no bar

@@ -556,22 +556,39 @@ def visit_order(model: Any, direction: str) -> list[Component]:
     return _visit_order(model, direction)
 
 
+PROGRESS_COMPONENTS = 50  # a pruning pass over this many components shows a bar
+
+
 def iterative_prune(
     visit_order: Callable[[str], list[Component]],
     performance: Callable[[set], float],
     threshold: float = 0.8,
+    progress: bool | None = None,
 ) -> set:
     """The pruning loop alone, for any model: what ``prune_circuit`` does, as lesson 03's exercise writes it.
 
     ``visit_order(direction)`` lists the components to visit ("backward",
     then "forward"); ``performance(circuit)`` is the share of the full
-    model's score the circuit keeps alone. Returns the circuit kept.
+    model's score the circuit keeps alone. Returns the circuit kept. Each
+    pass shows a progress bar when it visits ``PROGRESS_COMPONENTS`` or more
+    (GPT-2 small's 156; ``progress`` forces it on or off).
     """
     circuit = set(visit_order("backward"))
+    rnd = 0
     while True:
         changed = False
+        rnd += 1
         for direction in ("backward", "forward"):
-            for comp in visit_order(direction):
+            order = visit_order(direction)
+            show = (
+                progress if progress is not None else len(order) >= PROGRESS_COMPONENTS
+            )
+            for comp in tqdm(
+                order,
+                desc=f"the loop: round {rnd} {direction}",
+                disable=not show,
+                leave=False,
+            ):
                 if comp in circuit and performance(circuit - {comp}) >= threshold:
                     circuit.remove(comp)
                     changed = True
