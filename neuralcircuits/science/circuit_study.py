@@ -112,7 +112,7 @@ def ablation_setup(model: Any, data: TaskData) -> circuit_discovery.AblationSetu
 # pass of 8 of the lesson's prompts (``forward_seconds``). Measured with
 # ``tooling.lesson_run`` on GPT-2 small's shape with random weights, on an
 # idle 2-core machine where that pass took 0.24 s. Random weights let
-# pruning remove nearly everything in its first pass, so its figure is a
+# pruning remove most components in its first pass, so its figure is a
 # lower bound for trained weights.
 SECTION_COST = {"patching": 280.0, "ablation": 330.0, "pruning": 345.0}
 _forward_s: dict[int, float] = {}
