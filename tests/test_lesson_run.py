@@ -4,8 +4,7 @@ import subprocess
 import sys
 
 CHILD = (
-    "from neuralcircuits.tooling.lesson_run import _peak_rss_mb; "
-    "print(_peak_rss_mb())"
+    "from neuralcircuits.tooling.lesson_run import _peak_rss_mb; print(_peak_rss_mb())"
 )
 
 
