@@ -92,8 +92,11 @@ def test_pruning_and_patching_results_are_cached(tmp_path, monkeypatch):
     patched = study.patching_results(model, data["numerals"], progress=False)
     cached = study.patching_results(model, data["numerals"], progress=False)
     assert torch.equal(patched["heads"], cached["heads"])
-    kinds = {p.name.split("-")[0] for p in tmp_path.glob("*.pkl")}
-    assert kinds == {"prune", "patching"}
+    kinds = {p.name.rsplit("-", 1)[0] for p in tmp_path.glob("*.pkl")}
+    assert kinds == {"ablation-means", "prune", "patching"}
+    again_setup = study.ablation_setup(model, data["numerals"])  # means read back
+    for comp, mean in setup.means.items():
+        assert torch.equal(again_setup.means[comp], mean)
 
 
 def test_results_remembered_in_memory_until_weights_or_data_change():

@@ -166,18 +166,28 @@ class AblationSetup:
 def ablation_setup(
     model: Any, clean: sequences.SequenceDataset, reference: sequences.SequenceDataset
 ) -> AblationSetup:
-    """Means of every component over the reference prompts of each template (the paper's recipe)."""
+    """Means of every component over the reference prompts of each template (the paper's recipe).
+
+    The means are kept on disk (``disk_cache``) like the results computed
+    from them, so running the cell again costs one short pass.
+    """
     if clean.tokens.shape[1] != reference.tokens.shape[1]:
         raise ValueError("clean and reference prompts must have the same length")
     names = sorted(set(clean.templates) or {clean.template})
     ref_templates = reference.templates or [reference.template] * len(reference)
-    per_group = []
+    groups_rows = []
     for name in names:
         rows = [i for i, t in enumerate(ref_templates) if t == name]
         if not rows:
             raise ValueError(f"the reference set has no prompts of template {name!r}")
-        per_group.append(mean_activations(model, reference.tokens[rows]))
-    means = {c: torch.stack([g[c] for g in per_group]) for c in per_group[0]}
+        groups_rows.append(rows)
+
+    def compute() -> dict[Component, torch.Tensor]:
+        per_group = [mean_activations(model, reference.tokens[r]) for r in groups_rows]
+        return {c: torch.stack([g[c] for g in per_group]) for c in per_group[0]}
+
+    group_tokens = [reference.tokens[r] for r in groups_rows]
+    means = disk_cache.cached("ablation-means", model, group_tokens, {}, compute)
     row_templates = clean.templates or [clean.template] * len(clean)
     groups = torch.tensor([names.index(t) for t in row_templates], dtype=torch.long)
     setup = AblationSetup(clean, groups, names, means)
