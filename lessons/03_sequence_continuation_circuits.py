@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 19334f881daced27583da7b8969c16f1fbac62499b0a9d1f604aba52cdf1df7b
+#     generated_sha256: b0e626311873f7a8442c8fcf15b05e49bec6cd4479205cc17955986ffd921f38
 # ---
 
 # %% [markdown]
@@ -1674,6 +1674,7 @@ print(
 # works for another is a separate question, taken up after the exercise.
 
 # %%
+study.announce(model, data["numerals"], "surgery")
 mean_last = torch.stack([to_members[t][..., -1] for t in TASKS]).mean(0)  # [L, H]
 movers = [
     Component("head", L, h)

@@ -1735,6 +1735,7 @@ print(
 # works for another is a separate question, taken up after the exercise.
 
 # %%
+study.announce(model, data["numerals"], "surgery")
 mean_last = torch.stack([to_members[t][..., -1] for t in TASKS]).mean(0)  # [L, H]
 movers = [
     Component("head", L, h)

@@ -43,6 +43,12 @@ def test_a_section_over_a_minute_says_so_first(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("NEURALCIRCUITS_CACHE", "off")
     study.announce(model, data["numerals"], "pruning")
     assert "second run" not in capsys.readouterr().out  # no cache, no promise
+    monkeypatch.setitem(study.SECTION_COST, "surgery", 1000.0)
+    monkeypatch.setenv("NEURALCIRCUITS_CACHE", str(tmp_path))
+    study.announce(model, data["numerals"], "surgery")
+    said = capsys.readouterr().out
+    assert "about 8 minutes" in said  # a section without bars or cache says no more
+    assert "Progress bars" not in said and "second run" not in said
     monkeypatch.setattr(study, "forward_seconds", lambda model, data: 0.01)
     study.announce(model, data["numerals"], "pruning")
     assert capsys.readouterr().out == ""  # ten seconds: nothing to say

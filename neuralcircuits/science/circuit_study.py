@@ -114,7 +114,13 @@ def ablation_setup(model: Any, data: TaskData) -> circuit_discovery.AblationSetu
 # idle 2-core machine where that pass took 0.24 s. Random weights let
 # pruning remove most components in its first pass, so its figure is a
 # lower bound for trained weights.
-SECTION_COST = {"patching": 280.0, "ablation": 330.0, "pruning": 345.0}
+SECTION_COST = {
+    "patching": 280.0,
+    "ablation": 330.0,
+    "pruning": 345.0,
+    "surgery": 200.0,  # the whole section: under a minute on that machine
+}
+CACHED_SECTIONS = {"patching", "ablation", "pruning"}  # with bars, kept on disk
 _forward_s: dict[int, float] = {}
 
 
@@ -140,17 +146,15 @@ def announce(model: Any, data: TaskData, section: str) -> float:
     """Estimate a section's time on this machine; say so when it is over a minute. Returns seconds."""
     estimate = SECTION_COST[section] * forward_seconds(model, data)
     if estimate > 60:
-        folder = disk_cache.cache_dir()
-        again = (
-            f" A second run reads the results from {folder}."
-            if folder is not None
-            else ""
-        )
         text = (
             f"This section takes about {_duration(estimate)} on this machine "
-            f"({model.cfg.n_layers} layers x {model.cfg.n_heads} heads); progress bars "
-            f"below show how far it is.{again}"
+            f"({model.cfg.n_layers} layers x {model.cfg.n_heads} heads)."
         )
+        if section in CACHED_SECTIONS:
+            text += " Progress bars below show how far it is."
+            folder = disk_cache.cache_dir()
+            if folder is not None:
+                text += f" A second run reads the results from {folder}."
         print(textwrap.fill(text, 78))
     return estimate
 
