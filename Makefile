@@ -86,7 +86,7 @@ $(WEB_TARBALLS): | $(INSTALLED)
 test: $(INSTALLED) $(WEB_TARBALLS) lint ## lint first, then unit tests, every notebook, lessons/ in sync, every scene, site, slides, lab (offline)
 	@$(PY) -m neuralcircuits.tooling.notebooks build/notebooks
 	@# solutions/ run once, in tests/test_site.py, which builds the site from them.
-	$(OFFLINE) $(PY) -m pytest tests build/notebooks/lessons --nbval-lax --nbval-current-env -p no:cacheprovider
+	$(OFFLINE) $(PY) -m pytest tests build/notebooks/lessons --nbval-lax --nbval-current-env -p no:cacheprovider --durations=10
 
 course: $(INSTALLED) ## the main job: execute every solution into build/course/, render every video
 	$(OFFLINE) $(PY) -m neuralcircuits.tooling.course --quality $(QUALITY)
