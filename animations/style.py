@@ -24,6 +24,8 @@ from manim import (
 )
 from narration import NarratedScene  # noqa: F401  (every scene is one)
 
+from neuralcircuits.science.members import NUMBER_WORDS
+
 # One colour per idea, the same in every video.
 POSITIVE = BLUE_C  # positiveness detectors, x > 0
 NEGATIVE = RED_C  # negativeness detectors, x < 0
@@ -77,19 +79,7 @@ def clear(scene, *keep, run_time: float = 0.6) -> None:
 def spoken(value: float) -> str:
     """A number as the narration says it: "minus one", "0.5"."""
     if float(value).is_integer():
-        words = [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-        ]
+        words = ["zero", *NUMBER_WORDS[:10]]  # zero to ten
         n = int(value)
         if abs(n) <= 10:
             return ("minus " if n < 0 else "plus " if n > 0 else "") + words[abs(n)]
