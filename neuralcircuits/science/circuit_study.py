@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from neuralcircuits.science import circuit_discovery, disk_cache, patching, sequences
-from neuralcircuits.science.hooks import hook_name, replace_hook
+from neuralcircuits.science.hooks import activations, hook_name, replace_hook
 from neuralcircuits.science.members import N_VALUES
 
 N_PROMPTS = 96  # rows per task before filtering (32 per template)
@@ -234,7 +234,7 @@ def attention_view(
     """(the prompt's tokens as text, the head's attention pattern  # [pos, pos])."""
     name = hook_name("pattern", layer)
     tokens = dataset.tokens[prompt : prompt + 1]
-    _, cache = model.run_with_cache(tokens, names_filter=lambda n: n == name)
+    cache = activations(model, tokens, [name])
     tok = sequences.get_tokenizer(model)
     words = [tok.decode([int(t)]) for t in tokens[0]]
     return words, cache[name][0, head].float()
@@ -244,7 +244,7 @@ def attention_view(
 def _patch_layers_all_pos(model, clean, corrupted, metric, kind: str) -> torch.Tensor:
     """Patch a whole layer output (every position) at once  # [n_layers]."""
     names = [hook_name(kind, L) for L in range(model.cfg.n_layers)]
-    _, cache = model.run_with_cache(clean, names_filter=lambda n: n in names)
+    cache = activations(model, clean, names)
     out = torch.zeros(model.cfg.n_layers)
     for L, name in enumerate(names):
         # the metric reads the last position: compute only its logits

@@ -27,7 +27,7 @@ import torch
 
 from neuralcircuits.science.patching import Component
 from neuralcircuits.science.patching.engine import FastEngine, close, fast_path_reason
-from neuralcircuits.science.patching.sweep import run_cache
+from neuralcircuits.science.patching.sweep import layer_activations
 
 MAX_FAST_ROWS = (
     512  # prompt rows per stacked pass (bounds the MLP's hidden activations)
@@ -45,7 +45,7 @@ class AblationRunner:
         self.has_mlp = not getattr(cfg, "attn_only", False)
         tokens = setup.tokens
         self.rows, self.n_pos = tokens.shape
-        _, acts = run_cache(model, tokens, ["resid_pre"])
+        acts = layer_activations(model, tokens, ["resid_pre"])
         self.clean_resid = acts["resid_pre"]  # per layer [rows, pos, d]
         groups = setup.groups
         H = self.n_heads

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from neuralcircuits.science.hooks import hook_name
+from neuralcircuits.science.hooks import activations, hook_name
 from neuralcircuits.science.patching.engine import FastEngine, fast_path_reason
 from neuralcircuits.science.patching.inputs import Metric, metric_positions, scalar
 
@@ -38,6 +38,17 @@ def run_cache(
         for k in kinds
     }
     return logits.detach(), acts
+
+
+def layer_activations(
+    model: Any, tokens: torch.Tensor, kinds: Sequence[str]
+) -> dict[str, list[torch.Tensor]]:
+    """{kind: [activation of each layer]} of one run that stops before the logits."""
+    n = model.cfg.n_layers
+    acts = activations(
+        model, tokens, [hook_name(k, L) for k in kinds for L in range(n)]
+    )
+    return {k: [acts[hook_name(k, L)] for L in range(n)] for k in kinds}
 
 
 @dataclass
@@ -75,7 +86,7 @@ class Sweep:
             model, corrupted_tokens, [*kinds, "resid_post"]
         )
         self.clean = (
-            run_cache(model, clean_tokens, clean_kinds)[1] if clean_kinds else {}
+            layer_activations(model, clean_tokens, clean_kinds) if clean_kinds else {}
         )
         self.baseline = float(scalar(metric, self.logits))
         self.read = metric_positions(metric, self.logits)
