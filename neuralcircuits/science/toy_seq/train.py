@@ -54,6 +54,10 @@ class TrainConfig:
     min_members: int = 3  # stories show 3..6 members, so the last one moves
     max_members: int = 6
     p_random: float = 0.3  # share of stories with random members (target: last + 1)
+    # Share of stories whose members each take a random format; the answer is
+    # in the FIRST member's format, so value must be read from the last member
+    # and format from elsewhere (0 for toy-seq-separate: one format per story).
+    p_mixed: float = 0.0
     head_l1: float = 0.0  # group-lasso weight on each head's output norm
     # Layers whose queries and keys stay zero: their heads attend uniformly to
     # the prefix (a bag of tokens), so no head of layer 0 can pick out the last
@@ -117,8 +121,14 @@ class Batches:
         rand[:, -1] = torch.randint(0, 11, (batch,), generator=g)
         is_rand = torch.rand(batch, generator=g) < cfg.p_random
         seq = torch.where(is_rand[:, None], rand, run)  # [batch, k]
-        target = self.members[task, seq[:, -1] + 1]
-        member_tok = self.members[task[:, None], seq]  # [batch, k]
+        # each member's format: the story's task, or (mixed stories) a random one
+        # per member; the answer takes the first member's format
+        fmt = task[:, None].expand(-1, k).clone()
+        if cfg.p_mixed > 0:  # no draw otherwise: one-format training stays as it was
+            is_mixed = torch.rand(batch, generator=g) < cfg.p_mixed
+            fmt[is_mixed] = torch.randint(0, 3, (int(is_mixed.sum()), k), generator=g)
+        target = self.members[fmt[:, 0], seq[:, -1] + 1]
+        member_tok = self.members[fmt, seq]  # [batch, k]
         vb = self.verbs[verb]
         cols = [torch.full((batch,), self.bos)]
         for j in range(k):
