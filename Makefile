@@ -117,7 +117,7 @@ videos: $(addprefix video-,$(SCENE_STEMS)) ## narrated videos, captions, chapter
 video-%: $(INSTALLED)
 	$(OFFLINE) NC_VOICE=$(VOICE) $(PY) -m neuralcircuits.tooling.videos animations/$*.py --quality $(QUALITY)
 
-bench: $(INSTALLED) ## benchmarks against TransformerLens and lesson 03 end to end; writes build/bench.json
+bench: $(INSTALLED) ## benchmarks against TransformerLens and lesson 04 end to end; writes build/bench.json
 	$(OFFLINE) $(PY) -m neuralcircuits.tooling.bench
 
 toy-model: $(INSTALLED) ## retrain the embedded toy-seq model from its fixed seed (a few minutes)

@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 9addafb2249f78f9fd8723be53d32838f46b9901fd4b00fe32d352ceebab6b51
+#     generated_sha256: a1a1a066ec6958bb84b30a3ae6c0ca366e895b6fe3ef184129e3c4e566ab2f11
 # ---
 
 # %% [markdown]
@@ -475,7 +475,7 @@ print(f"training accuracy: {toy_classifier.accuracy(model, X, y):.3f}")
 # of `d_embed = 8` numbers and, from that vector alone, predicts the **next
 # token of a count**, as two answers read out linearly: its *value* (one more,
 # 12 wraps to 1) and its *format* (the same as the input's). This is the task
-# of lesson 03 ("1 2 3 4" → "5", "one two three" → "four", "January February"
+# of lesson 04 ("1 2 3 4" → "5", "one two three" → "four", "January February"
 # → "March") cut down to one token.
 
 # %%
@@ -625,7 +625,7 @@ fig = pictures.plot_analogies(E, "numeral", "word")
 # differences of embeddings are reusable directions and analogies are vector
 # arithmetic.
 #
-# Lesson 03 asks how much of this carries over to a transformer. Lan, Torr
+# Lesson 04 asks how much of this carries over to a transformer. Lan, Torr
 # and Barez (2023) find that GPT-2 small continues numerals, number words
 # and months with largely shared circuits (head 9.1 is in all three). Lesson
 # 03's "One is 1" section compares the residual streams of "5", "five" and
@@ -843,7 +843,7 @@ for k, w in enumerate(superposition.neuron_weights(pentagon)):
 # of them at once. An input that would excite the neuron "most" may never
 # occur in the data (here two features on together, which at $S = 0.9$
 # happens on about 1% of inputs), and it tells us what the neuron's weights
-# are, not which feature the neuron stands for. This is why lesson 03 does not
+# are, not which feature the neuron stands for. This is why lesson 04 does not
 # read a transformer's parts one coordinate at a time: it reads heads
 # through whole OV circuits, and describes an MLP neuron by how its activation
 # varies across tasks and sequence members and what it writes to the output,
@@ -917,4 +917,4 @@ for k, w in enumerate(superposition.neuron_weights(pentagon)):
 # - C. Olah, *Neural Networks, Manifolds, and Topology* (2014), for more
 #   pictures of networks warping the plane.
 # - Lan, Torr, Barez, *Towards Interpretable Sequence Continuation* (arXiv
-#   2311.04131), the paper behind lesson 03.
+#   2311.04131), the paper behind lesson 04.

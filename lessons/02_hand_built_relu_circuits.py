@@ -12,14 +12,14 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 098c8f80b75c94cad93ae5c3cee07d57a76133736986d4959aaf253cfe53c4f2
+#     generated_sha256: 8b34406e7c2efff031219831d8a4ede220817fb46cf003a54afc0eb82431045d
 # ---
 
 # %% [markdown]
 # # Lesson 02 · Hand-built ReLU circuits
 #
 # Mechanistic interpretability tries to read a trained network the way we read
-# a program. Before we try that on GPT-2 in lesson 03, we do the opposite:
+# a program. Before we try that on GPT-2 in lesson 04, we do the opposite:
 # we **write the network ourselves**, by hand, for functions small enough to
 # understand completely (identity, negation, abs, add, subtract, "greaterness",
 # min, max and the min of four numbers), and then ask whether gradient descent,

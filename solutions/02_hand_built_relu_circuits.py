@@ -10,7 +10,7 @@
 # # Lesson 02 · Hand-built ReLU circuits
 #
 # Mechanistic interpretability tries to read a trained network the way we read
-# a program. Before we try that on GPT-2 in lesson 03, we do the opposite:
+# a program. Before we try that on GPT-2 in lesson 04, we do the opposite:
 # we **write the network ourselves**, by hand, for functions small enough to
 # understand completely (identity, negation, abs, add, subtract, "greaterness",
 # min, max and the min of four numbers), and then ask whether gradient descent,

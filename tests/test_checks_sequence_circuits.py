@@ -1,4 +1,4 @@
-"""Lesson 03's checks: right answers pass, wrong ones fail with one clear sentence."""
+"""Lesson 04's checks: right answers pass, wrong ones fail with one clear sentence."""
 
 import torch
 from check_answers import fails_with as fails

@@ -1,4 +1,4 @@
-"""Lesson 03's explorers compute what they draw, for any task and component."""
+"""Lesson 04's explorers compute what they draw, for any task and component."""
 
 import matplotlib
 

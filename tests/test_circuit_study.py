@@ -1,4 +1,4 @@
-"""How lesson 03's study scales to a model as large as GPT-2 small: prompts, columns, notices."""
+"""How lesson 04's study scales to a model as large as GPT-2 small: prompts, columns, notices."""
 
 from unittest import mock
 

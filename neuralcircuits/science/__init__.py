@@ -2,7 +2,7 @@
 
 Lesson 01: ``linear_maps``, ``toy_classifier``, ``analogies``, ``superposition``.
 Lesson 02: ``relu_circuits``, ``relu_training``.
-Lesson 03: ``sequences`` (the paper's data), ``models`` and ``toy_seq`` (loading,
+Lesson 04: ``sequences`` (the paper's data), ``models`` and ``toy_seq`` (loading,
 the embedded model), ``hooks`` (hook names and hook functions), ``patching``
 (activation and attribution patching, ablation, logit lens),
 ``circuit_discovery``, ``head_roles``, ``surgery``, ``circuit_study``.

@@ -575,7 +575,7 @@ def iterative_prune(
     threshold: float = 0.8,
     progress: bool | None = None,
 ) -> set:
-    """The pruning loop alone, for any model: what ``prune_circuit`` does, as lesson 03's exercise writes it.
+    """The pruning loop alone, for any model: what ``prune_circuit`` does, as lesson 04's exercise writes it.
 
     ``visit_order(direction)`` lists the components to visit ("backward",
     then "forward"); ``performance(circuit)`` is the share of the full

@@ -1,4 +1,4 @@
-"""The prompts lesson 03, its widgets and its video study, built the same way everywhere.
+"""The prompts lesson 04, its widgets and its video study, built the same way everywhere.
 
 One call gives, per task, aligned clean / corrupted / random datasets over the
 three templates, filtered as the paper filters (Lan, Torr & Barez, arXiv

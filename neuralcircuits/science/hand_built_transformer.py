@@ -10,7 +10,7 @@ runs on it) that continues the paper's three sequences (Lan, Torr & Barez
      in 4. Sun was done in"   ->  " 5"
 
 No weight is trained. Because the circuit is known by construction, it is the
-ground truth every method of lesson 03 must recover (tests/test_hand_built.py
+ground truth every method of lesson 04 must recover (tests/test_hand_built.py
 checks that activation and attribution patching rank the planted heads first,
 that iterative pruning returns exactly them, that the OV successor score finds
 the successor head and no other, and that surgery on the mover moves the

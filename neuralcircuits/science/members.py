@@ -1,6 +1,6 @@
 """The twelve values every sequence of the course runs through, in three formats.
 
-Lesson 01's analogies and lesson 03's prompts use the same members: numerals
+Lesson 01's analogies and lesson 04's prompts use the same members: numerals
 ("5"), number words ("five") and months ("May") stand for the values 1 to 12.
 """
 

@@ -1,4 +1,4 @@
-"""Load the models of lesson 03: the course's ``toy-seq`` or GPT-2 small.
+"""Load the models of lesson 04: the course's ``toy-seq`` or GPT-2 small.
 
 ``load_model("toy-seq")`` is the default everywhere: it ships with the
 package and loads offline in seconds. ``load_model("gpt2")`` loads GPT-2

@@ -1,4 +1,4 @@
-"""Benchmark of neuralcircuits.science.patching against transformer_lens.patching, and lesson 03 end to end; writes build/bench.json.
+"""Benchmark of neuralcircuits.science.patching against transformer_lens.patching, and lesson 04 end to end; writes build/bench.json.
 
 ``python -m neuralcircuits.tooling.bench`` (``make bench``). Two models:
 
@@ -8,7 +8,7 @@
 - ``toy-seq``: the course's model on its three tasks (``sequences.make_dataset``
   clean / corrupted pairs), when it is installed.
 
-and ``lesson03`` (``--only lesson03``): lesson 03's solution run top to bottom
+and ``lesson04`` (``--only lesson04``): lesson 04's solution run top to bottom
 on GPT-2 small's shape (random weights, GPT-2's tokenizer, the correctness
 filter bypassed so all 96 prompts per task stay) and on toy-seq, each in a
 fresh process with an empty result cache, then again with the cache it filled
@@ -557,10 +557,10 @@ def bench_toy_seq(repeats: int, n_prompts: int, log) -> tuple[list[Row], dict]:
 
 
 # ---------------------------------------------------------------------------
-# Lesson 03 end to end
+# Lesson 04 end to end
 # ---------------------------------------------------------------------------
-def bench_lesson03(models: list[str], log) -> tuple[list[Row], dict]:
-    """Lesson 03's solution top to bottom (``tooling.lesson_run``), one fresh process per model.
+def bench_lesson04(models: list[str], log) -> tuple[list[Row], dict]:
+    """Lesson 04's solution top to bottom (``tooling.lesson_run``), one fresh process per model.
 
     Each run starts with an empty result cache (a learner's first run) and is
     timed again with the cache it filled (re-running the lesson). Wall and CPU
@@ -577,13 +577,13 @@ def bench_lesson03(models: list[str], log) -> tuple[list[Row], dict]:
             runs = {}
             for label in ("cold", "warm"):
                 out = os.path.join(tmp, f"{label}.json")
-                log(f"lesson 03 on {name}, {label} cache ...")
+                log(f"lesson 04 on {name}, {label} cache ...")
                 subprocess.run(
                     [
                         sys.executable,
                         "-m",
                         "neuralcircuits.tooling.lesson_run",
-                        "03",
+                        "04",
                         "--model",
                         name,
                         "--out",
@@ -603,7 +603,7 @@ def bench_lesson03(models: list[str], log) -> tuple[list[Row], dict]:
         rows.append(
             Row(
                 name,
-                "lesson 03 end to end",
+                "lesson 04 end to end",
                 "every cell"
                 + (", filter bypassed (96 prompts/task)" if name != "toy-seq" else ""),
                 cold["wall_s"],
@@ -662,9 +662,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["gpt2-shaped", "toy-seq", "lesson03"],
+        choices=["gpt2-shaped", "toy-seq", "lesson04"],
         default=None,
-        help="one group of rows (lesson03: lesson 03 end to end on GPT-2's shape and toy-seq)",
+        help="one group of rows (lesson04: lesson 04 end to end on GPT-2's shape and toy-seq)",
     )
     parser.add_argument(
         "--full",
@@ -695,10 +695,10 @@ def main(argv: list[str] | None = None) -> int:
         except (ImportError, FileNotFoundError) as err:
             log(f"toy-seq skipped: {err}")
             info["toy-seq"] = {"skipped": str(err)}
-    if args.only in (None, "lesson03"):
-        r, i = bench_lesson03(["gpt2-shaped", "toy-seq"], log)
+    if args.only in (None, "lesson04"):
+        r, i = bench_lesson04(["gpt2-shaped", "toy-seq"], log)
         rows += r
-        info["lesson03"] = i
+        info["lesson04"] = i
     info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     info["wall_s"] = time.perf_counter() - start
     info["machine"] = {
@@ -728,9 +728,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"{model}: our complete {key[5:-2]} sweep took {i[key]:.0f} s (1 run)"
                 )
-    for name, runs in info.get("lesson03", {}).items():
+    for name, runs in info.get("lesson04", {}).items():
         print(
-            f"lesson 03 on {name}, per section (first run: wall s / CPU s; re-run wall s):"
+            f"lesson 04 on {name}, per section (first run: wall s / CPU s; re-run wall s):"
         )
         warm = runs["warm"]["sections"]
         for section, t in runs["cold"]["sections"].items():

@@ -1,7 +1,7 @@
 """Run a lesson's solution top to bottom, cell by cell, timing every cell and section.
 
-``python -m neuralcircuits.tooling.lesson_run 03 --model gpt2-shaped`` runs
-lesson 03 on a model of GPT-2 small's exact shape (12 layers x 12 heads,
+``python -m neuralcircuits.tooling.lesson_run 04 --model gpt2-shaped`` runs
+lesson 04 on a model of GPT-2 small's exact shape (12 layers x 12 heads,
 d_model 768, GPT-2's real tokenizer; random weights, so the compute is the
 real one). Random weights fail the paper's correctness filter, so the filter
 is bypassed and every prompt stays (96 per task). ``--model toy-seq`` runs it
@@ -276,7 +276,7 @@ def run_lesson(
 
 
 def lesson_path(number: str) -> Path:
-    """solutions/NN_*.py of lesson ``number`` ("03")."""
+    """solutions/NN_*.py of lesson ``number`` ("04")."""
     for path in lesson_scripts(SOLUTIONS):
         if path.name.startswith(f"{int(number):02d}_"):
             return path
@@ -284,10 +284,10 @@ def lesson_path(number: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Time one lesson cell by cell on a model (``python -m neuralcircuits.tooling.lesson_run 03``)."""
+    """Time one lesson cell by cell on a model (``python -m neuralcircuits.tooling.lesson_run 04``)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("lesson", nargs="?", default="03")
+    parser.add_argument("lesson", nargs="?", default="04")
     parser.add_argument(
         "--model",
         default="gpt2-shaped",

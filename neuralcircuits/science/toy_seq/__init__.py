@@ -1,6 +1,6 @@
 """toy-seq: the course's own small transformer for sequence continuation.
 
-Lesson 03 studies how a model continues "Van was done in 1. Hat was done in
+Lesson 04 studies how a model continues "Van was done in 1. Hat was done in
 2. ... Sun was done in" -> " 5" (Lan, Torr & Barez 2023). GPT-2 small cannot
 be downloaded everywhere, so the course ships this model, trained on data we
 wrote, and trained so that its circuit has GPT-2's anatomy: a successor

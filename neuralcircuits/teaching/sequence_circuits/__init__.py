@@ -1,1 +1,1 @@
-"""Lesson 03's exercise checks (`checks`) and widgets (`widgets`)."""
+"""Lesson 04's exercise checks (`checks`) and widgets (`widgets`)."""

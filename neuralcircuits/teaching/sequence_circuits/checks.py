@@ -1,4 +1,4 @@
-"""Checks for lesson 03, sequence-continuation circuits."""
+"""Checks for lesson 04, sequence-continuation circuits."""
 
 from __future__ import annotations
 

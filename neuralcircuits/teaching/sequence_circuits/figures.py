@@ -1,4 +1,4 @@
-"""Lesson 03's new figures, in the course style of teaching/figures.py."""
+"""Lesson 04's new figures, in the course style of teaching/figures.py."""
 
 from __future__ import annotations
 

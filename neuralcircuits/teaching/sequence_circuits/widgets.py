@@ -1,4 +1,4 @@
-"""Explorers for lesson 03: attention patterns and activation patching, per task.
+"""Explorers for lesson 04: attention patterns and activation patching, per task.
 
 The ``*_view`` and ``draw_*`` functions are plain computation and matplotlib
 (unit tests call them); ``attention_explorer`` and ``patching_explorer`` wire

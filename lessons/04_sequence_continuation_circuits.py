@@ -1,13 +1,22 @@
 # ---
 # jupyter:
+#   jupytext:
+#     notebook_metadata_filter: neuralcircuits
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (Neural Circuits)
 #     language: python
 #     name: python3
+#   neuralcircuits:
+#     generated_sha256: 7d22015c25b4148f923a2dbada296613948c59a26a238133d9f43df3827d6ee9
 # ---
 
 # %% [markdown]
-# # Lesson 03 · Sequence-continuation circuits, and the sub-circuit the tasks share
+# # Lesson 04 · Sequence-continuation circuits, and the sub-circuit the tasks share
 #
 # Give a language model the story
 #
@@ -57,7 +66,7 @@
 # %%
 from neuralcircuits.teaching.media import show_video
 
-show_video("03_sequence_continuation_circuits")
+show_video("04_sequence_continuation_circuits")
 
 # %%
 import textwrap
@@ -230,18 +239,10 @@ print(
 # %% tags=["exercise"]
 def attention_head(x, W_Q, W_K, W_V, W_O):
     """(pattern [batch, q, k], output [batch, pos, d_model]) of one causal head."""
-    # BEGIN SOLUTION
-    W_QK = W_Q @ W_K.T  # [d_model, d_model]: where to look
-    W_OV = W_V @ W_O  # [d_model, d_model]: what to move
-    n = x.shape[1]
-    scores = x @ W_QK @ x.transpose(1, 2) / W_Q.shape[1] ** 0.5  # [batch, q, k]
-    future = torch.ones(n, n, dtype=torch.bool).triu(1)
-    pattern = scores.masked_fill(future, float("-inf")).softmax(-1)
-    return pattern, pattern @ x @ W_OV
-    # END SOLUTION
+    raise NotImplementedError("Exercise: write `attention_head` here, then run the check below.")
 
 
-# %% tags=["check"]
+# %% tags=["check", "raises-exception"]
 check_attention_head(attention_head)
 
 # %% [markdown]
@@ -329,22 +330,10 @@ print(f"output:  largest difference {(out - z @ model.W_O[0, 0]).abs().max():.1e
 # %% tags=["exercise"]
 def last_member_head():
     """(W_Q, W_K, W_V, W_O) of a head that attends to the last member and copies it."""
-    # BEGIN SOLUTION
-    d_head = 12
-    W_Q = torch.zeros(tp.D_MODEL, d_head)
-    W_K = torch.zeros(tp.D_MODEL, d_head)
-    W_Q[tp.CONSTANT, :2] = d_head**0.5  # every query: "find the key with the top score"
-    W_K[tp.IS_MEMBER, 0] = 1000.0  # members first ...
-    W_K[tp.POSITION, 1] = 4.0  # ... and of them, the latest
-    W_V = torch.zeros(tp.D_MODEL, d_head)
-    W_V[tp.MEMBER_DIMS] = torch.eye(12)  # read which member ...
-    W_O = torch.zeros(d_head, tp.D_MODEL)
-    W_O[:, tp.MEMBER_DIMS] = torch.eye(12)  # ... and write it back
-    return W_Q, W_K, W_V, W_O
-    # END SOLUTION
+    raise NotImplementedError("Exercise: write `last_member_head` here, then run the check below.")
 
 
-# %% tags=["check"]
+# %% tags=["check", "raises-exception"]
 check_last_member_head(last_member_head)
 
 # %% [markdown]
@@ -487,14 +476,10 @@ def logit_diff_metric(
     logits: torch.Tensor, answers: torch.Tensor, wrong_answers: torch.Tensor
 ) -> torch.Tensor:
     """Mean of logit(correct) - logit(incorrect) at the last position (a 0-d tensor)."""
-    # BEGIN SOLUTION
-    last = logits[:, -1]  # [batch, d_vocab]
-    rows = torch.arange(last.shape[0])
-    return (last[rows, answers] - last[rows, wrong_answers]).mean()
-    # END SOLUTION
+    raise NotImplementedError("Exercise: write `logit_diff_metric` here, then run the check below.")
 
 
-# %% tags=["check"]
+# %% tags=["check", "raises-exception"]
 check_logit_diff_metric(logit_diff_metric)
 
 # %% [markdown]
@@ -710,13 +695,10 @@ for task in TASKS:
 # %% tags=["exercise"]
 def attention_to_last_member(pattern, member_pos):
     """Mean attention from the final position to each row's last member, per head [n_heads]."""
-    # BEGIN SOLUTION
-    rows = torch.arange(pattern.shape[0])
-    return pattern[rows, :, -1, member_pos[:, -1]].mean(0)
-    # END SOLUTION
+    raise NotImplementedError("Exercise: write `attention_to_last_member` here, then run the check below.")
 
 
-# %% tags=["check"]
+# %% tags=["check", "raises-exception"]
 check_attention_to_last_member(attention_to_last_member)
 
 # %% [markdown]
@@ -734,10 +716,7 @@ check_attention_to_last_member(attention_to_last_member)
 # %% tags=["exercise"]
 def predict_top_head() -> str:
     """Your prediction: the head patching will rank first on the numerals, as "layer.head"."""
-    # BEGIN SOLUTION
-    # the head that attends most from the final position to the last member
-    return roles.top_heads(to_members["numerals"][..., -1], k=1)[0][0]
-    # END SOLUTION
+    raise NotImplementedError("Exercise: write `predict_top_head` here, then run the check below.")
 
 
 # %% [markdown]
@@ -814,22 +793,10 @@ explorers.attention_explorer(model, data)
 # %% tags=["exercise"]
 def patch_one_head(model, clean_tokens, corrupted_tokens, layer, head, metric):
     """The metric of the corrupted run with one head's clean output patched in."""
-    # BEGIN SOLUTION
-    name = f"blocks.{layer}.attn.hook_z"
-    with torch.no_grad():
-        _, cache = model.run_with_cache(clean_tokens, names_filter=lambda n: n == name)
-
-        def hook_fn(z, hook):
-            z = z.clone()
-            z[:, :, head] = cache[name][:, :, head]
-            return z
-
-        logits = model.run_with_hooks(corrupted_tokens, fwd_hooks=[(name, hook_fn)])
-    return metric(logits)
-    # END SOLUTION
+    raise NotImplementedError("Exercise: write `patch_one_head` here, then run the check below.")
 
 
-# %% tags=["check"]
+# %% tags=["check", "raises-exception"]
 check_patch_one_head(patch_one_head)
 
 # %% [markdown]
@@ -911,7 +878,7 @@ for task in TASKS:
 # %% [markdown]
 # Your prediction against the patching result on the numerals:
 
-# %% tags=["check"]
+# %% tags=["check", "raises-exception"]
 check_head_prediction(predict_top_head, patched["numerals"]["heads"])
 
 # %% [markdown]
@@ -954,13 +921,10 @@ check_head_prediction(predict_top_head, patched["numerals"]["heads"])
 # %% tags=["exercise"]
 def head_dla(z, W_O, scale, directions):
     """Each head's mean direct contribution to the logit difference [n_heads]."""
-    # BEGIN SOLUTION
-    out = torch.einsum("bhd,hdm->bhm", z, W_O)  # [batch, n_heads, d_model]
-    return ((out / scale[:, :, None]) * directions[:, None]).sum(-1).mean(0)
-    # END SOLUTION
+    raise NotImplementedError("Exercise: write `head_dla` here, then run the check below.")
 
 
-# %% tags=["check"]
+# %% tags=["check", "raises-exception"]
 check_head_dla(head_dla)
 
 # %% [markdown]
@@ -1143,14 +1107,10 @@ def mean_ablate_head(
     z: torch.Tensor, hook, head: int, mean: torch.Tensor
 ) -> torch.Tensor:
     """z with head `head` replaced by `mean` [pos, d_head] at every prompt."""
-    # BEGIN SOLUTION
-    z = z.clone()
-    z[:, :, head] = mean
-    return z
-    # END SOLUTION
+    raise NotImplementedError("Exercise: write `mean_ablate_head` here, then run the check below.")
 
 
-# %% tags=["check"]
+# %% tags=["check", "raises-exception"]
 check_mean_ablate_head(mean_ablate_head)
 
 # %% [markdown]
@@ -1328,21 +1288,10 @@ print(
 # %% tags=["exercise"]
 def iterative_prune(visit_order, performance, threshold=0.8):
     """The components kept by the paper's iterative node pruning."""
-    # BEGIN SOLUTION
-    circuit = set(visit_order("backward"))
-    while True:
-        changed = False
-        for direction in ("backward", "forward"):
-            for comp in visit_order(direction):
-                if comp in circuit and performance(circuit - {comp}) >= threshold:
-                    circuit.remove(comp)
-                    changed = True
-        if not changed:
-            return circuit
-    # END SOLUTION
+    raise NotImplementedError("Exercise: write `iterative_prune` here, then run the check below.")
 
 
-# %% tags=["check"]
+# %% tags=["check", "raises-exception"]
 check_iterative_prune(iterative_prune)
 
 # %% [markdown]
@@ -1486,16 +1435,10 @@ for task in TASKS:
 # %% tags=["exercise"]
 def ov_successor_score(inputs, layer, W_V, W_O, read, successor_ids, k=5) -> float:
     """Share of members whose OV output ranks their successor in the top k."""
-    # BEGIN SOLUTION
-    logits = read(
-        inputs[layer] @ W_V @ W_O
-    )  # [n, d_vocab]: the head's own layer's input
-    top = logits.topk(k, dim=-1).indices  # [n, k]
-    return (top == successor_ids[:, None]).any(-1).float().mean().item()
-    # END SOLUTION
+    raise NotImplementedError("Exercise: write `ov_successor_score` here, then run the check below.")
 
 
-# %% tags=["check"]
+# %% tags=["check", "raises-exception"]
 check_ov_successor_score(ov_successor_score)
 
 # %% [markdown]
@@ -1669,14 +1612,10 @@ for layer in circuit_mlps:
 # %% tags=["exercise"]
 def shared_components(circuit_a, circuit_b) -> list:
     """The components in both circuits, once each, in model order."""
-    # BEGIN SOLUTION
-    a = {Component.parse(c) for c in circuit_a}
-    b = {Component.parse(c) for c in circuit_b}
-    return sorted(a & b, key=cd.component_key)
-    # END SOLUTION
+    raise NotImplementedError("Exercise: write `shared_components` here, then run the check below.")
 
 
-# %% tags=["check"]
+# %% tags=["check", "raises-exception"]
 check_shared_components(shared_components)
 
 # %% [markdown]
@@ -1829,19 +1768,10 @@ for label in edits:
 # %% tags=["exercise"]
 def shift_corrections(value_means, shift):
     """Row m: value_means[m + shift] - value_means[m], or 0 without a target."""
-    # BEGIN SOLUTION
-    out = torch.zeros_like(value_means)
-    for m in range(value_means.shape[0]):
-        t = m + shift
-        if 0 <= t < value_means.shape[0] and not (
-            value_means[m].isnan().any() or value_means[t].isnan().any()
-        ):
-            out[m] = value_means[t] - value_means[m]
-    return out
-    # END SOLUTION
+    raise NotImplementedError("Exercise: write `shift_corrections` here, then run the check below.")
 
 
-# %% tags=["check"]
+# %% tags=["check", "raises-exception"]
 check_shift_corrections(shift_corrections)
 
 # %% [markdown]
@@ -1978,14 +1908,10 @@ for where in ("last", "all"):
 # %% tags=["exercise"]
 def format_similarity(streams, f, g):
     """Mean cosine of the same value in formats f and g, per depth, after centring [n_depths]."""
-    # BEGIN SOLUTION
-    centred = streams - streams.mean((1, 2), keepdim=True)
-    cos = torch.nn.functional.cosine_similarity(centred[:, f], centred[:, g], dim=-1)
-    return cos.mean(-1)
-    # END SOLUTION
+    raise NotImplementedError("Exercise: write `format_similarity` here, then run the check below.")
 
 
-# %% tags=["check"]
+# %% tags=["check", "raises-exception"]
 check_format_similarity(format_similarity)
 
 # %%

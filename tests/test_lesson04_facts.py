@@ -1,4 +1,4 @@
-"""The facts lesson 03's prose states about toy-seq, pinned (re-check them when toy-seq is retrained)."""
+"""The facts lesson 04's prose states about toy-seq, pinned (re-check them when toy-seq is retrained)."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Lesson 03's video: the circuit that continues sequences, and the part the tasks share.
+"""Lesson 04's video: the circuit that continues sequences, and the part the tasks share.
 
 The story: the task, where the answer appears (logit lens, patching), the heads
 that move the last member and map it to its successor, the sub-circuit the
@@ -10,7 +10,7 @@ this machine, else toy-seq), with the lesson's prompts and functions, so the
 video follows the model when it is retrained. The narration beside each
 animation is the video's script; where it states a finding, it reads it from
 those numbers.
-Render: make video-03_sequence_continuation_circuits QUALITY=low|high
+Render: make video-04_sequence_continuation_circuits QUALITY=low|high
 """
 
 import functools

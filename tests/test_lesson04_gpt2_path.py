@@ -1,4 +1,4 @@
-"""Lesson 03's cells run unchanged on a GPT-2-shaped model (random weights, GPT-2's real tokenizer).
+"""Lesson 04's cells run unchanged on a GPT-2-shaped model (random weights, GPT-2's real tokenizer).
 
 GPT-2 small's weights cannot be downloaded here, so the learner's GPT-2 path
 is exercised with ``models.random_gpt2``: the same architecture family, hook
@@ -25,10 +25,10 @@ def gpt2_like():
 
 
 def test_solution_runs_on_a_gpt2_shaped_model(gpt2_like, monkeypatch, tmp_path):
-    """The same harness as the bench's lesson 03 row (tooling.lesson_run), on a reduced shape."""
+    """The same harness as the bench's lesson 04 row (tooling.lesson_run), on a reduced shape."""
     monkeypatch.chdir(tmp_path)
     run = lesson_run.run_lesson(
-        SOLUTIONS / "03_sequence_continuation_circuits.py",
+        SOLUTIONS / "04_sequence_continuation_circuits.py",
         gpt2_like,
         label="gpt2-reduced",
         bypass_filter=True,
