@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 7d22015c25b4148f923a2dbada296613948c59a26a238133d9f43df3827d6ee9
+#     generated_sha256: 1ebd6347e79324c2d872943909c2f9c2df1fe92ecf6d3f5b162e8e2955ea93ce
 # ---
 
 # %% [markdown]
@@ -75,22 +75,21 @@ import matplotlib.pyplot as plt
 import torch
 
 import neuralcircuits.teaching.sequence_circuits.widgets as explorers
+from neuralcircuits.science import attribution, sequences, surgery
 from neuralcircuits.science import circuit_discovery as cd
 from neuralcircuits.science import circuit_study as study
 from neuralcircuits.science import hand_built_transformer as hb
 from neuralcircuits.science import head_roles as roles
-from neuralcircuits.science import sequences, surgery
+from neuralcircuits.science import representations as rep
 from neuralcircuits.science.models import load_model, model_name
 from neuralcircuits.science.patching import Component, attribution_patch_heads
 from neuralcircuits.teaching import figures
 from neuralcircuits.teaching.sequence_circuits.checks import (
-    check_attention_head,
     check_attention_to_last_member,
     check_format_similarity,
     check_head_dla,
     check_head_prediction,
     check_iterative_prune,
-    check_last_member_head,
     check_logit_diff_metric,
     check_mean_ablate_head,
     check_ov_successor_score,
@@ -139,233 +138,20 @@ paper_shared = cd.circuit_overlap({t: cd.paper_circuit(t) for t in TASKS})
 print("shared heads:", ", ".join(str(c) for c in paper_shared if c.kind == "head"))
 
 # %% [markdown]
-# ## 0. A transformer, from lesson 01's linear algebra
+# ## 0. The hand-built transformer: a circuit we know
 #
-# Lessons 01 and 02 read MLPs as dot products and linear maps. A
-# transformer is built from the same pieces, arranged around one idea: the
-# **residual stream** (Elhage et al. 2021, "A Mathematical Framework for
-# Transformer Circuits"). Every position carries one vector of `d_model`
-# numbers. The embedding writes the token and its position into it; then each
-# block *adds* what its attention layer and its MLP compute:
-#
-# `resid_mid = resid_pre + attn_out`, `resid_post = resid_mid + mlp_out`.
-#
-# Nothing is overwritten; every component reads the stream and adds to it,
-# so the stream is a shared vector space in which components talk to each
-# other. `run_with_cache` runs the model once and keeps every intermediate
-# activation under its hook name; the cell below checks the two sums on a
-# prompt.
-
-# %%
-from neuralcircuits.science import attribution
-from neuralcircuits.science import representations as rep
-from neuralcircuits.science import transformer_parts as tp
-from neuralcircuits.science.hooks import hook_name
-
-example = sequences.make_dataset(model, "numerals", "clean", "done", n=4, seed=0)
-logits, cache = model.run_with_cache(example.tokens)
-print(example.prompts[0])
-print(f"tokens {tuple(example.tokens.shape)}, logits {tuple(logits.shape)}")
-for L in range(cfg.n_layers):
-    pre, mid, post = (
-        cache[hook_name(k, L)] for k in ("resid_pre", "resid_mid", "resid_post")
-    )
-    attn, mlp = cache[hook_name("attn_out", L)], cache[hook_name("mlp_out", L)]
-    print(
-        f"block {L}: resid {tuple(pre.shape)}; |pre + attn_out - mid| = "
-        f"{(pre + attn - mid).abs().max():.1e}, |mid + mlp_out - post| = "
-        f"{(mid + mlp - post).abs().max():.1e}"
-    )
-
-# %% [markdown]
-# ### LayerNorm
-#
-# Before a block's attention or MLP reads the stream, a **LayerNorm**
-# rescales each position's vector: subtract its mean over the `d_model`
-# coordinates, divide by its standard deviation, then multiply by a learned
-# weight `w` and add a bias `b`. The first two steps are a projection (onto
-# the vectors whose coordinates sum to 0) and a division by one number per
-# position; with that number fixed, LayerNorm is a linear map. The library's
-# `tp.layer_norm` is those four lines; it matches the model's own:
-
-# %%
-ln = model.blocks[0].ln1
-mine = tp.layer_norm(cache[hook_name("resid_pre", 0)], ln.w, ln.b)
-print(
-    f"largest difference from the model's ln1: "
-    f"{(mine - cache['blocks.0.ln1.hook_out']).abs().max():.1e}"
-)
-
-# %% [markdown]
-# ### One attention head: a QK circuit and an OV circuit
-#
-# A head has four matrices: `W_Q`, `W_K`, `W_V` of shape `[d_model, d_head]`
-# and `W_O` of shape `[d_head, d_model]`. Elhage et al. read them as two
-# products, each a `[d_model, d_model]` map:
-#
-# * the **QK circuit** `W_QK = W_Q W_K^T` decides *where to look*: the score
-#   of query position *i* on key position *j* is `x_i W_QK x_j^T / sqrt(d_head)`.
-#   A causal model masks the keys after the query (score −∞), and a softmax
-#   over the keys turns each query's scores into weights that sum to 1: the
-#   **attention pattern**;
-# * the **OV circuit** `W_OV = W_V W_O` decides *what to move*: the head
-#   writes, at position *i*, the pattern-weighted sum of `x_j W_OV`.
-#
-# ## Exercise 1 · One head, as two matrix products
-#
-# **Difficulty** ●●○ · **Importance** ●●● · about 15 minutes
-#
-# Write `attention_head(x, W_Q, W_K, W_V, W_O)` for `x` of shape `[batch,
-# pos, d_model]`: return `(pattern, out)`, the pattern `[batch, query, key]`
-# and the head's output `[batch, pos, d_model]`. Compute `W_QK` and `W_OV`
-# explicitly.
-#
-# <details><summary>Hint</summary>
-#
-# `scores = x @ W_QK @ x.transpose(1, 2) / d_head ** 0.5` is `[batch, q, k]`.
-# The mask: `torch.ones(n, n, dtype=torch.bool).triu(1)` is True above the
-# diagonal (keys after the query); `scores.masked_fill(mask, float("-inf"))`,
-# then `.softmax(-1)`.
-# </details>
-#
-# <details><summary>Solution explained</summary>
-#
-# The mask goes in *before* the softmax, as −∞, so the weights over the
-# allowed keys still sum to 1. The output `pattern @ x @ W_OV` moves, to each
-# query, a weighted mix of what `W_OV` makes of the keys' vectors.
-# </details>
-
-
-# %% tags=["exercise"]
-def attention_head(x, W_Q, W_K, W_V, W_O):
-    """(pattern [batch, q, k], output [batch, pos, d_model]) of one causal head."""
-    raise NotImplementedError("Exercise: write `attention_head` here, then run the check below.")
-
-
-# %% tags=["check", "raises-exception"]
-check_attention_head(attention_head)
-
-# %% [markdown]
-# The model's heads also have biases (`b_Q`, `b_K`, `b_V`). Lesson 01's trick
-# folds a bias into a matrix: append a coordinate that is always 1 to `x`,
-# and the bias as one more row of the matrix. With it, the library's
-# `tp.attention_head` (the same function as yours) reproduces head `0.0`'s
-# pattern and output from the model's weights:
-
-# %%
-x = cache["blocks.0.ln1.hook_out"]  # [batch, pos, d_model]
-x1 = torch.cat([x, torch.ones(*x.shape[:2], 1)], -1)  # the constant-1 coordinate
-with torch.no_grad():
-    W_Q1, W_K1, W_V1 = (
-        torch.cat([W[0, 0], b[0, 0][None]])
-        for W, b in (
-            (model.W_Q, model.b_Q),
-            (model.W_K, model.b_K),
-            (model.W_V, model.b_V),
-        )
-    )
-    pattern, out = tp.attention_head(x1, W_Q1, W_K1, W_V1, model.W_O[0, 0])
-    z = cache[hook_name("z", 0)][:, :, 0]  # [batch, pos, d_head]
-print(
-    f"pattern: largest difference {(pattern - cache[hook_name('pattern', 0)][:, 0]).abs().max():.1e}"
-)
-print(f"output:  largest difference {(out - z @ model.W_O[0, 0]).abs().max():.1e}")
-
-# %% [markdown]
-# ### Hooks
-#
-# A **hook** is a function the model calls on an activation as it computes
-# it: `hook_fn(activation, hook)` may read it, or return a replacement that
-# the rest of the forward pass uses. `model.run_with_hooks(tokens,
-# fwd_hooks=[(name, hook_fn)])` attaches hooks for one run and removes them
-# after; `run_with_cache` is a run with a storing hook everywhere. Patching
-# and ablation (sections 4 to 6) are hooks that replace one head's `hook_z`,
-# its output before `W_O`, `[batch, pos, n_heads, d_head]`.
-#
-# ## Exercise 2 · Set one head's weights by hand
-#
-# **Difficulty** ●●● · **Importance** ●●● · about 25 minutes
-#
-# The task needs, at the final position, the last member shown. Build the
-# head that fetches it. The residual stream here is written in a basis you
-# can read (`tp.D_MODEL = 15` directions):
-#
-# * `tp.MEMBER_DIMS` (0 to 11): which member sits here (one-hot, only at
-#   members);
-# * `tp.IS_MEMBER` (12): 1 at a member's position;
-# * `tp.POSITION` (13): the position index *p* itself;
-# * `tp.CONSTANT` (14): 1 everywhere.
-#
-# Write `last_member_head()` returning `(W_Q, W_K, W_V, W_O)` such that the
-# final position attends (almost) only to the **last** member, and the head
-# writes that member's one-hot into `MEMBER_DIMS`. The check runs it on
-# prompts of 18 to 40 positions with 3 to 5 members at varying gaps (at
-# least 2 apart).
-#
-# <details><summary>Hint 1: the QK circuit</summary>
-#
-# A query built from `CONSTANT` is the same at every position, so the score
-# of key *j* is a function of *j*'s vector alone: give members a large score
-# (from `IS_MEMBER`) and every key a score that grows with `POSITION`, so
-# the latest member wins. The member score must beat the position score of
-# any non-member (up to 40 × the slope).
-# </details>
-#
-# <details><summary>Hint 2: the OV circuit</summary>
-#
-# `W_OV = W_V W_O` should be the identity on the 12 member directions and 0
-# elsewhere, so `d_head` must be at least 12.
-# </details>
-#
-# <details><summary>Solution explained</summary>
-#
-# With `W_Q[CONSTANT, 0] = W_Q[CONSTANT, 1] = sqrt(d_head)` (cancelling the
-# scaling), `W_K[IS_MEMBER, 0] = 1000` and `W_K[POSITION, 1] = 4`, the score
-# of key *j* is `1000 · is_member(j) + 4 j`: members beat non-members, and a
-# member two positions later scores 8 more, a factor e⁸ ≈ 3000 after the
-# softmax. `W_V` and `W_O` are identities on the member directions.
-# </details>
-
-
-# %% tags=["exercise"]
-def last_member_head():
-    """(W_Q, W_K, W_V, W_O) of a head that attends to the last member and copies it."""
-    raise NotImplementedError("Exercise: write `last_member_head` here, then run the check below.")
-
-
-# %% tags=["check", "raises-exception"]
-check_last_member_head(last_member_head)
-
-# %% [markdown]
-# The library's version, `tp.last_member_head()`, on random prompts:
-
-# %%
-streams = tp.member_streams(n=64, length=24, seed=0)
-scores = tp.score_last_member_head(tp.last_member_head(), streams)
-print(
-    f"attention from the final position to the last member: {scores['attention']:.1%}"
-)
-print(
-    f"last member copied in {scores['copied']:.0%} of prompts "
-    f"(strength {scores['copy_strength']:.2f})"
-)
-
-# %% [markdown]
-# This head does half of the task: it *moves* the last member to the final
-# position. The other half, "+1", is a map from each member to the next; an
-# OV circuit can do it too (`W_OV` a shift matrix instead of the identity:
-# a **successor head**, Gould et al. 2023), or an MLP after the head.
-#
-# ### The finished version: a hand-built transformer
-#
-# The library's `hand_built_transformer` (`hb`) is that idea finished, as a
-# real model on the lesson's prompts: two layers of two heads, every weight
-# set by hand, no training. Head 0.0 is your head (the **mover**: from the
-# final "in" to the last member, copying it); head 1.0 is a **successor
-# head** that reads what the mover left at the final position and writes a
-# vote for the next member (V-composition, Elhage et al. 2021). The other
-# components are **bystanders**: active, but nothing the answer depends on
-# reads them. Its roles, and how it does the three tasks:
+# Lesson 03 read a transformer as a residual stream that every block adds
+# to, and a head as a QK circuit (where to look) and an OV circuit (what to
+# move); you set a head's weights by hand so that it fetched the last
+# member. The library's `hand_built_transformer` (`hb`) finishes that
+# idea as a real model on this lesson's prompts: two layers of two heads,
+# every weight set by hand, no training. Head 0.0 is the **mover** (from the
+# final "in" to the last member, copying its index and its format); head
+# 1.0 is a **successor head** that reads what the mover left at the final
+# position and writes a vote for the next member (V-composition, Elhage et
+# al. 2021). The other components are **bystanders**: active, but nothing
+# the answer depends on reads them. Its roles, and how it does the three
+# tasks:
 
 # %%
 hand = hb.build()
@@ -386,16 +172,7 @@ for task in TASKS:
 # 1.0, nothing else), every method below runs on it first: a method that
 # does not recover the planted circuit here cannot be trusted on a trained
 # model. Then the same method runs on the lesson's model, where nobody
-# planted anything: on toy-seq, look for a head that attends from the final
-# position to the last member (section 3), restores the answer when patched
-# (section 4) and writes the successor (section 7); in GPT-2 small the
-# paper found head 9.1 doing the last two.
-#
-# ### Summary
-# * The residual stream is a sum: every block adds its attention and MLP
-#   outputs; `run_with_cache` shows each term.
-# * A head is a QK circuit `W_Q W_K^T` (where to look) and an OV circuit
-#   `W_V W_O` (what to move); you can set both by hand.
+# planted anything.
 
 # %% [markdown]
 # ## 1. The task, the data and the metric

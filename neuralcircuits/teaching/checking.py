@@ -270,6 +270,27 @@ def as_tensor(
     return value
 
 
+def as_tensors(value: Any, n: int, what: str) -> tuple[torch.Tensor, ...]:
+    """Return `value`, a tuple of `n` tensors, as float tensors, or fail saying why not."""
+    if value is None:
+        fail(f"{what} is None: did you forget a `return`?")
+    if not isinstance(value, (tuple, list)) or len(value) != n:
+        fail(f"{what} should be a tuple of {n} tensors.")
+    return tuple(as_tensor(v, f"item {i} of {what}") for i, v in enumerate(value))
+
+
+def inputs_unchanged(
+    originals: dict[str, torch.Tensor], given: dict[str, torch.Tensor], name: str
+) -> None:
+    """Fail when the learner's function `name` changed one of its input tensors in place."""
+    for what, before in originals.items():
+        if not torch.equal(before, given[what]):
+            fail(
+                f"`{name}` changes its input `{what}` in place; work on a copy "
+                "(e.g. x = x.clone()) so the caller's tensors stay as they were."
+            )
+
+
 def close(
     a: torch.Tensor, b: torch.Tensor, atol: float = 1e-4, rtol: float = 1e-4
 ) -> bool:
