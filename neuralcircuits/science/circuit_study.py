@@ -16,7 +16,13 @@ from typing import Any
 
 import torch
 
-from neuralcircuits.science import circuit_discovery, disk_cache, patching, sequences
+from neuralcircuits.science import (
+    circuit_discovery,
+    disk_cache,
+    patching,
+    sequences,
+    toy_seq,
+)
 from neuralcircuits.science.hooks import activations, hook_name, replace_hook
 from neuralcircuits.science.members import N_VALUES
 
@@ -36,6 +42,20 @@ class TaskData:
         return len(self.clean)
 
 
+def prompt_maker(model: Any) -> Any:
+    """``make_dataset``, or for the course's toy models the held-out version.
+
+    A toy model never saw the (first word, last word) pairs of
+    ``toy_seq.held_out`` in training, so every prompt the lesson measures it
+    on is new to it.
+    """
+    from neuralcircuits.science.models import model_name
+
+    if model_name(model) in toy_seq.MODEL_DIRS:
+        return toy_seq.held_out_dataset
+    return sequences.make_dataset
+
+
 def build_task_data(
     model: Any, n: int | None = None, seed: int = SEED, filter_rows: bool = True
 ) -> tuple[dict[str, TaskData], dict[str, float]]:
@@ -43,10 +63,11 @@ def build_task_data(
     and per task, the share of rows that passed alone.
     """
     n = N_PROMPTS if n is None else n
+    make = prompt_maker(model)
     raw = {
         task: TaskData(
             *(
-                sequences.make_dataset(model, task, kind, "all", n, seed)
+                make(model.tokenizer, task, kind, "all", n, seed)
                 for kind in sequences.KINDS
             )
         )

@@ -177,16 +177,30 @@ def _layer_inputs(model: Any, inputs: torch.Tensor, layer: int) -> torch.Tensor:
 
 @torch.no_grad()
 def ov_successor_scores(
-    model: Any, inputs: torch.Tensor, member_ids: torch.Tensor, k: int = 5
+    model: Any,
+    inputs: torch.Tensor,
+    member_ids: torch.Tensor,
+    k: int = 5,
+    among_members: bool = False,
 ) -> torch.Tensor:
     """OV successor score of every head for one task  # [n_layers, n_heads].
 
     ``inputs`` [n_layers, 12, d_model] from ``ov_inputs`` (each layer's heads
     read their own row block); a single [12, d_model] block is fed to every
     head as it is. ``member_ids`` [12] the task's member token ids. Members
-    1..11 are scored (12 has no successor).
+    1..11 are scored (12 has no successor). The paper's score counts the
+    successor in the top ``k`` of the whole vocabulary; ``among_members``
+    asks instead whether the successor is the top one of the task's 12
+    members (chance: 1 in 12), which a head that writes "some member of this
+    task" cannot pass.
     """
     read = readout(model)
+    if among_members:
+        full, k = read, 1
+
+        def read(x: torch.Tensor) -> torch.Tensor:
+            return full(x)[:, member_ids]
+
     W_V, W_O = (
         model.W_V.float(),
         model.W_O.float(),
@@ -195,7 +209,10 @@ def ov_successor_scores(
     for L in range(model.cfg.n_layers):
         rows = _layer_inputs(model, inputs, L)[:11]
         keep = ~rows.isnan().any(-1)
-        x, succ = rows[keep], member_ids[1:N_VALUES][keep]
+        succ = (
+            torch.arange(1, N_VALUES) if among_members else member_ids[1:N_VALUES]
+        )[keep]
+        x = rows[keep]
         for h in range(model.cfg.n_heads):
             out[L, h] = ov_successor_score(x, W_V[L, h], W_O[L, h], read, succ, k)
     return out

@@ -1,7 +1,8 @@
-"""Load the models of lesson 04: the course's ``toy-seq`` or GPT-2 small.
+"""Load the models of lesson 04: the course's ``toy-seq`` (and its control,
+``toy-seq-separate``) or GPT-2 small.
 
 ``load_model("toy-seq")`` is the default everywhere: it ships with the
-package and loads offline in seconds. ``load_model("gpt2")`` loads GPT-2
+package and loads offline in seconds; so does ``toy-seq-separate``. ``load_model("gpt2")`` loads GPT-2
 small through TransformerLens with the paper's weight processing when its
 weights are in the local Hugging Face cache or the hub is reachable, and
 otherwise fails within seconds saying how to fetch them. ``load_model("auto")``
@@ -25,7 +26,7 @@ from urllib.parse import urlparse
 
 import torch
 
-MODEL_NAMES = ("toy-seq", "gpt2", "auto")
+MODEL_NAMES = ("toy-seq", "toy-seq-separate", "gpt2", "auto")
 GPT2_REPO = "gpt2"
 # What boot_transformers("gpt2") reads: the config, the weights, the tokenizer.
 GPT2_FILES = ("config.json", "model.safetensors", "vocab.json", "merges.txt")
@@ -47,11 +48,11 @@ class ModelUnavailable(RuntimeError):
 
 
 def load_model(name: str = "toy-seq", verbose: bool = True) -> Any:
-    """A TransformerBridge in eval mode: "toy-seq", "gpt2", or "auto" (GPT-2 if it loads)."""
-    if name == "toy-seq":
+    """A TransformerBridge in eval mode: "toy-seq", "toy-seq-separate", "gpt2", or "auto" (GPT-2 if it loads)."""
+    if name in ("toy-seq", "toy-seq-separate"):
         from neuralcircuits.science import toy_seq
 
-        return toy_seq.load()
+        return toy_seq.load(name)
     if name == "gpt2":
         return load_gpt2()
     if name == "auto":
@@ -75,10 +76,10 @@ def load_model(name: str = "toy-seq", verbose: bool = True) -> Any:
 
 
 def model_name(model: Any) -> str:
-    """The model's short name: "toy-seq", "gpt2", or the bridge's own name for anything else."""
+    """The model's short name: "toy-seq", "toy-seq-separate", "gpt2", or the bridge's own name for anything else."""
     name = str(getattr(model.cfg, "model_name", "") or "")
-    if name == "toy-seq":
-        return "toy-seq"
+    if name in ("toy-seq", "toy-seq-separate"):
+        return name
     if name.split("/")[-1] == "gpt2":
         return "gpt2"
     return name or "unknown"

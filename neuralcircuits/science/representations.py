@@ -2,19 +2,27 @@
 
 At the members' positions we collect the residual stream before every block
 and after the last, averaged per member value (1..12) and per format
-(numerals, number words, months). Then:
+(numerals, number words, months). Then, each format centred on its own mean
+(``centre_by_format``):
 
-- **cosine by layer**: after centring each layer on the mean of all 36
-  members (the part every member shares says nothing about its value), how
-  similar are the same value's vectors in two formats, against different
-  values?
+- **cosine by layer**: how similar are the same value's vectors in two
+  formats, against different values?
 - **PCA**: the 36 centred members in the plane of their two main directions;
-- **a linear probe** for a member's place in its sequence (1 for 1, one and
-  January), fitted on numerals and tested on the other formats;
-- **a "+1" direction**: the mean step from each member to the next, per
-  format; its cosine across formats, and **activation addition** (Turner et
-  al. 2023, "Activation Addition: Steering Language Models Without
-  Optimization"): add it at the last member and measure what the model answers.
+- **a linear probe** for a member's value (12 classes), fitted on numerals
+  and read on the other formats, beside the same probe fitted on shuffled
+  values (the control);
+- **value-subspace patching**, the causal test: the few directions along
+  which the 12 numerals differ, patched from a numerals prompt into a
+  number-words or months prompt at the last member. A shared code makes the
+  model answer the numeral's successor in the context's format;
+- **steering** (activation addition, Turner et al. 2023, "Activation
+  Addition: Steering Language Models Without Optimization"): add one real
+  step between two numerals at the last member and see whether the answer
+  moves one further in every format.
+
+Gould et al. 2023 ("Successor Heads") found the published analogue in GPT-2
+and larger models: mod-10 features shared across numerals, number words and
+months, and vector arithmetic on them that moves a successor head's output.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from typing import Any
 
 import torch
 
-from neuralcircuits.science import disk_cache, sequences
+from neuralcircuits.science import circuit_study, disk_cache, sequences
 from neuralcircuits.science.hooks import activations, hook_name
 from neuralcircuits.science.members import N_VALUES
 
@@ -96,10 +104,14 @@ def member_streams(model: Any, data: dict[str, Any]) -> torch.Tensor:
     return torch.stack(out, 1)
 
 
-def centre(streams: torch.Tensor) -> torch.Tensor:
-    """Subtract, at each depth, the mean over every format and value  # same shape."""
-    flat = streams.flatten(1, -2)  # [depths, formats * values, d_model]
-    return streams - flat.nanmean(1)[:, None, None]
+def centre_by_format(streams: torch.Tensor) -> torch.Tensor:
+    """Subtract, at each depth, each format's own mean over its 12 values  # same shape.
+
+    One mean for all 36 members would leave each format's offset in its
+    vectors (every number word shares "I am a number word"), and that
+    offset would dominate the comparison of values across formats.
+    """
+    return streams - streams.nanmean(-2, keepdim=True)
 
 
 def cosine_by_layer(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -131,111 +143,201 @@ def pca_2d(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 # ---------------------------------------------------------------------------
-# A linear probe for a member's place in its sequence
+# A linear probe for a member's value, fitted on one format
 # ---------------------------------------------------------------------------
-def fit_probe(x: torch.Tensor, y: torch.Tensor, ridge: float = 1e-2) -> torch.Tensor:
-    """Ridge regression of y [n] on x [n, d] with a bias  # weights [d + 1]."""
+PROBE_RIDGE = 1.0  # per prompt; fixed before looking at any other format
+
+
+def fit_value_probe(
+    x: torch.Tensor, values: torch.Tensor, ridge: float = PROBE_RIDGE
+) -> torch.Tensor:
+    """A 12-way linear probe: ridge regression of one-hot values [n] on x [n, d]  # [d + 1, 12].
+
+    ``x`` is already centred on its format's mean; the last row is the bias.
+    """
     xb = torch.cat([x, torch.ones(x.shape[0], 1)], 1)
+    target = torch.nn.functional.one_hot(values, N_VALUES).float()
     eye = torch.eye(xb.shape[1])
     eye[-1, -1] = 0  # no penalty on the bias
-    return torch.linalg.solve(xb.T @ xb + ridge * x.shape[0] * eye, xb.T @ y.float())
+    return torch.linalg.solve(xb.T @ xb + ridge * x.shape[0] * eye, xb.T @ target)
 
 
-def probe_predict(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """The probe's prediction  # [n]."""
-    return torch.cat([x, torch.ones(x.shape[0], 1)], 1) @ w
-
-
-def probe_scores(pred: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
-    """Exact (rounded) accuracy, within-one accuracy and R^2 of a value probe."""
-    y = y.float()
-    r2 = 1 - ((pred - y) ** 2).sum() / ((y - y.mean()) ** 2).sum()
-    return {
-        "exact": float((pred.round() == y).float().mean()),
-        "within_one": float(((pred - y).abs() <= 1).float().mean()),
-        "r2": float(r2),
-    }
+def probe_values(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The value (0-based) the probe reads from each row of x [n, d]  # [n]."""
+    return (torch.cat([x, torch.ones(x.shape[0], 1)], 1) @ w).argmax(-1)
 
 
 @torch.no_grad()
 def value_probe_transfer(
-    model: Any, data: dict[str, Any], train: str = "numerals"
-) -> list[dict[str, dict[str, float]]]:
-    """Per depth, a probe for the member's value (1..12) fitted on one format, scored on every format.
+    model: Any,
+    data: dict[str, Any],
+    train: str = "numerals",
+    shuffled: bool = False,
+    seed: int = 0,
+) -> list[dict[str, float]]:
+    """Per depth, the share of members whose value a probe fitted on ``train`` reads exactly, per format.
 
-    Fitted on the clean and random prompts of ``train``; scored on the seed-1
-    random prompts of every format (new nouns and starts), so even the
-    training format is scored on prompts the probe never saw. The residual
-    streams are collected once for every depth.
+    Fitted on the clean and random prompts of ``train``; scored on new random
+    prompts of every format (seed 1: new words and members), so even the
+    training format is scored on prompts the probe never saw. Each format is
+    centred on its own mean (``centre_by_format``'s reason). ``shuffled``
+    fits the probe on the same vectors with the values shuffled across
+    rows: the control, which can only read chance (1 in 12) if the probe
+    finds value and nothing else.
     """
     x_all, y = member_activations(model, [data[train].clean, data[train].random])[:2]
+    if shuffled:
+        y = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))]
     tests = {}
     for task in FORMATS:
-        fresh = sequences.make_dataset(model, task, "random", "all", 48, seed=1)
+        make = circuit_study.prompt_maker(model)
+        fresh = make(model.tokenizer, task, "random", "all", 48, 1)
         tests[task] = member_activations(model, [fresh])[:2]
     out = []
     for depth in range(x_all.shape[0]):
         x = x_all[depth]
-        mu, sd = x.mean(0), x.std(0) + 1e-6
-        w = fit_probe((x - mu) / sd, y.float() + 1)
+        w = fit_value_probe(x - x.mean(0), y)
         out.append(
             {
-                task: probe_scores(
-                    probe_predict(w, (acts[depth] - mu) / sd), values + 1
+                task: float(
+                    (probe_values(w, a[depth] - a[depth].mean(0)) == v).float().mean()
                 )
-                for task, (acts, values) in tests.items()
+                for task, (a, v) in tests.items()
             }
         )
     return out
 
 
 # ---------------------------------------------------------------------------
-# The "+1" direction, and steering with it
+# Value-subspace patching: the causal form of "One is 1"
 # ---------------------------------------------------------------------------
-def plus_one_direction(streams: torch.Tensor) -> torch.Tensor:
-    """Mean step from each member to the next  # [..., d_model] from [..., 12, d_model]."""
-    steps = streams[..., 1:, :] - streams[..., :-1, :]
-    return steps.nanmean(-2)
+def value_subspace(value_means: torch.Tensor, k: int) -> torch.Tensor:
+    """The top-k directions of one format's 12 value means  # basis [k, d_model], orthonormal rows.
+
+    ``value_means`` [12, d_model]: one format's mean residual stream per
+    value at one depth. Centred on their mean, the 12 vectors span at most
+    11 directions; the top k (by singular value) carry most of how the
+    values differ.
+    """
+    centred = value_means - value_means.mean(0)
+    return torch.linalg.svd(centred, full_matrices=False)[2][:k]
+
+
+def patch_subspace(
+    target: torch.Tensor, source: torch.Tensor, basis: torch.Tensor
+) -> torch.Tensor:
+    """``target`` with its component in the basis's span replaced by ``source``'s  # same shape.
+
+    ``basis`` [k, d] has orthonormal rows; everything of ``target`` outside
+    the span is kept.
+    """
+    return target - (target @ basis.T) @ basis + (source @ basis.T) @ basis
+
+
+def partner_rows(
+    source_values: torch.Tensor, target_values: torch.Tensor
+) -> torch.Tensor:
+    """For each target row, the next source row (cyclically) whose value differs  # [n_target].
+
+    Values are 0-based; a partner's value must have a successor (< 11).
+    """
+    n = len(source_values)
+    out = []
+    for i, v in enumerate(target_values.tolist()):
+        for j in range(1, n + 1):
+            s = int(source_values[(i + j) % n])
+            if s != v and s + 1 < N_VALUES:
+                out.append((i + j) % n)
+                break
+        else:
+            raise ValueError("no source prompt has a different value with a successor")
+    return torch.tensor(out)
 
 
 @torch.no_grad()
-def steering_effect(
+def subspace_patch_effect(
+    model: Any,
+    source: sequences.SequenceDataset,
+    target: sequences.SequenceDataset,
+    layer: int,
+    basis: torch.Tensor,
+) -> dict[str, float]:
+    """Patch the basis's span of the last member's residual stream (before block ``layer``) from source prompts into target prompts.
+
+    Each target prompt gets the value part of a source prompt whose last
+    member has another value (``partner_rows``). Returns the share of target
+    prompts whose top token is the successor of the *source's* last member,
+    written in the *target's* format ("source"), and the share still
+    answering their own successor ("own").
+    """
+    name = hook_name("resid_pre", layer)
+    partner = partner_rows(source.member_ids[:, -1], target.member_ids[:, -1])
+    src = activations(model, source.tokens, [name])[name]
+    rows = torch.arange(len(partner))
+    src_last = src[partner, source.member_pos[partner, -1]].float()  # [n, d_model]
+    pos = target.member_pos[:, -1]
+
+    def hook(x, hook):
+        x = x.clone()
+        x[rows, pos] = patch_subspace(x[rows, pos].float(), src_last, basis).to(x.dtype)
+        return x
+
+    top = sequences.last_logits(model, target.tokens, fwd_hooks=[(name, hook)]).argmax(
+        -1
+    )
+    ids = sequences.member_token_ids(sequences.get_tokenizer(model), target.task)
+    source_next = ids[source.member_ids[partner, -1] + 1]
+    own_next = ids[(target.member_ids[:, -1] + 1).clamp(max=N_VALUES - 1)]
+    return {
+        "source": float((top == source_next).float().mean()),
+        "own": float((top == own_next).float().mean()),
+    }
+
+
+def random_subspace(k: int, d_model: int, seed: int = 0) -> torch.Tensor:
+    """Random orthonormal directions, k of them  # [k, d_model]: the control for ``value_subspace``."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.linalg.qr(torch.randn(d_model, k, generator=g))[0].T
+
+
+# ---------------------------------------------------------------------------
+# Steering by one step between real members
+# ---------------------------------------------------------------------------
+@torch.no_grad()
+def step_steering(
     model: Any,
     dataset: sequences.SequenceDataset,
-    direction: torch.Tensor,
+    value_means: torch.Tensor,
     layer: int,
-    alphas: Sequence[float] = (0.0, 1.0, 2.0),
-) -> dict[float, dict[str, float]]:
-    """What the model answers with alpha * direction added before block ``layer`` at the last member.
+    alpha: float = 1.0,
+) -> dict[str, float]:
+    """Add alpha times one real step, ``value_means[v + 1] - value_means[v]``, at the last member (value v) before block ``layer``.
 
-    Per alpha: the share of prompts whose top token is the answer (the
-    member after the last), the member after that ("+2", one step further),
-    and the mean logit difference (answer minus last member).
+    ``value_means`` [12, d_model] is one format's mean residual stream per
+    value at that depth (e.g. the numerals'); each prompt gets the step that
+    starts at its own last member's value, at that step's own size. (A single
+    "+1" direction, the mean of the 11 steps, would be (s12 - s1) / 11: the
+    steps telescope, and what is left is a small fraction of any one step.)
+    Returns the share of prompts whose top token is the member after the
+    answer ("plus_two"), the answer itself, and the mean logit difference.
     """
-    ids = sequences.member_token_ids(sequences.get_tokenizer(model), dataset.task)
     last = dataset.member_ids[:, -1]
-    keep = last + 2 < N_VALUES
-    ds = dataset.subset(keep)
-    last = last[keep]
-    pos = ds.member_pos[:, -1]
-    rows = torch.arange(len(ds))
+    ds = dataset.subset(last + 2 < N_VALUES)
+    last = ds.member_ids[:, -1]
+    step = (value_means[last + 1] - value_means[last]).float()  # [n, d_model]
+    rows, pos = torch.arange(len(ds)), ds.member_pos[:, -1]
+
+    def hook(x, hook):
+        x = x.clone()
+        x[rows, pos] += alpha * step.to(x.dtype)
+        return x
+
     name = hook_name("resid_pre", layer)
-    out = {}
-    for alpha in alphas:
-
-        def hook(x, hook, alpha=alpha):
-            x = x.clone()
-            x[rows, pos] += alpha * direction.to(x.dtype)
-            return x
-
-        if alpha == 0:  # nothing added: the clean run, read by earlier sections too
-            logits = sequences.clean_last_logits(model, dataset.tokens)[keep]
-        else:
-            logits = sequences.last_logits(model, ds.tokens, fwd_hooks=[(name, hook)])
-        top = logits.argmax(-1)
-        out[float(alpha)] = {
-            "answer": float((top == ids[last + 1]).float().mean()),
-            "plus_two": float((top == ids[last + 2]).float().mean()),
-            "logit_diff": float(sequences.logit_diff(logits, ds)),
-        }
-    return out
+    logits = sequences.last_logits(model, ds.tokens, fwd_hooks=[(name, hook)])
+    top = logits.argmax(-1)
+    ids = sequences.member_token_ids(sequences.get_tokenizer(model), ds.task)
+    return {
+        "plus_two": float((top == ids[last + 2]).float().mean()),
+        "answer": float((top == ids[last + 1]).float().mean()),
+        "logit_diff": float(sequences.logit_diff(logits, ds)),
+    }

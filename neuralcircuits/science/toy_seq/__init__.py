@@ -127,7 +127,12 @@ import torch
 
 from neuralcircuits.science import sequences
 
-TOY_DIR = Path(__file__).resolve().parent
+TOY_DIR = Path(__file__).resolve().parent  # the shared tokenizer files
+# Each model's config.json and weights, in a folder named for its training data.
+MODEL_DIRS: dict[str, Path] = {
+    "toy-seq": TOY_DIR / "mixed",  # the default: the formats meet in its stories
+    "toy-seq-separate": TOY_DIR / "separate",  # the control: one format per story
+}
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
@@ -196,7 +201,7 @@ def load_tokenizer(directory: Path | str = TOY_DIR) -> Any:
     return PreTrainedTokenizerFast.from_pretrained(str(directory), add_bos_token=True)
 
 
-def read_config(directory: Path | str = TOY_DIR) -> dict:
+def read_config(directory: Path | str = MODEL_DIRS["toy-seq"]) -> dict:
     """The shipped config.json: ``{"model": {...}, "training": {...}}``."""
     path = Path(directory) / CONFIG_FILE
     if not path.exists():
@@ -206,13 +211,15 @@ def read_config(directory: Path | str = TOY_DIR) -> dict:
     return json.loads(path.read_text())
 
 
-def build_model(model_cfg: dict, tokenizer: Any, seed: int | None = None) -> Any:
-    """A toy-seq-shaped TransformerBridge (``boot_native``), randomly initialised."""
+def build_model(
+    model_cfg: dict, tokenizer: Any, seed: int | None = None, name: str = "toy-seq"
+) -> Any:
+    """A toy-seq-shaped TransformerBridge (``boot_native``) called ``name``, randomly initialised."""
     from transformer_lens.config import TransformerBridgeConfig
     from transformer_lens.model_bridge import TransformerBridge
 
     cfg = TransformerBridgeConfig(**model_cfg, seed=seed)
-    return TransformerBridge.boot_native(cfg, tokenizer=tokenizer, model_name="toy-seq")  # type: ignore[attr-defined]  # TL attaches boot_native with setattr
+    return TransformerBridge.boot_native(cfg, tokenizer=tokenizer, model_name=name)  # type: ignore[attr-defined]  # TL attaches boot_native with setattr
 
 
 def build_native(model_cfg: dict, seed: int = 0) -> torch.nn.Module:
@@ -235,9 +242,11 @@ def build_native(model_cfg: dict, seed: int = 0) -> torch.nn.Module:
     return net
 
 
-def to_bridge(net: torch.nn.Module, model_cfg: dict, tokenizer: Any) -> Any:
+def to_bridge(
+    net: torch.nn.Module, model_cfg: dict, tokenizer: Any, name: str = "toy-seq"
+) -> Any:
     """A boot_native TransformerBridge carrying the weights of ``net``, in eval mode."""
-    model = build_model(model_cfg, tokenizer, seed=0)
+    model = build_model(model_cfg, tokenizer, seed=0, name=name)
     _load_state(model, net.state_dict(), model_cfg)
     model.eval()
     return model
@@ -292,12 +301,22 @@ def load_weights(model: Any, path: Path | str, model_cfg: dict) -> None:
         ) from None
 
 
-def load(directory: Path | str = TOY_DIR) -> Any:
-    """The trained toy-seq model (a TransformerBridge) in eval mode, offline."""
-    directory = Path(directory)
+def load(name: str = "toy-seq", directory: Path | str | None = None) -> Any:
+    """A trained toy model (a TransformerBridge) in eval mode, offline.
+
+    ``name`` is "toy-seq" or "toy-seq-separate"; ``directory`` reads the
+    config and weights from another folder (its own tokenizer files if it
+    has them, else the shared ones).
+    """
+    if name not in MODEL_DIRS:
+        raise ValueError(
+            f"Unknown toy model {name!r}; the toy models are {', '.join(MODEL_DIRS)}."
+        )
+    directory = MODEL_DIRS[name] if directory is None else Path(directory)
     cfg = read_config(directory)
-    tok = load_tokenizer(directory)
-    model = build_model(cfg["model"], tok, seed=0)
+    has_tokenizer = all((directory / f).exists() for f in TOKENIZER_FILES)
+    tok = load_tokenizer(directory if has_tokenizer else TOY_DIR)
+    model = build_model(cfg["model"], tok, seed=0, name=name)
     load_weights(model, directory / WEIGHTS_FILE, cfg["model"])
     model.eval()
     return model
