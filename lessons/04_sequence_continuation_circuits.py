@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 1ebd6347e79324c2d872943909c2f9c2df1fe92ecf6d3f5b162e8e2955ea93ce
+#     generated_sha256: de71dc338c02aae9f25f263692004b0cd071c9e94f36031d687a005b3f3dc80b
 # ---
 
 # %% [markdown]
@@ -35,28 +35,42 @@
 #
 # In this lesson you do their study yourself, step by step:
 #
-# 0. a transformer from lesson 01's linear algebra: the residual stream, one
-#    head as a QK and an OV circuit, LayerNorm, hooks, and a head you set by
-#    hand;
+# 0. the hand-built transformer of lesson 03, whose circuit we know: every
+#    method runs on it first;
 # 1. the task, the data and the metric;
-# 2. the logit lens: at which layer the answer appears;
+# 2. the logit lens: at which depth the answer appears;
 # 3. attention patterns: which heads look at which member;
 # 4. activation patching, exact and attribution (its fast approximation);
 # 5. mean ablation of each head and MLP;
 # 6. circuit discovery by the paper's iterative pruning;
 # 7. what the components do: OV successor scores and MLP neurons;
 # 8. the overlap of the three circuits, the shared sub-circuit;
-# 9. circuit surgery: one edit that changes all three tasks at once;
-# 10. "One is 1": do 5, five and May share a representation?
+# 9. circuit surgery: an edit fitted on numerals alone, tested on all three;
+# 10. "One is 1": do 5, five and May share a representation, and what in the
+#     training data makes them share it?
 #
 # **Which model?** The paper studies GPT-2 small. Its weights are 500 MB from
 # the Hugging Face hub, which many learners (and this course's test machines)
 # cannot reach. So the lesson runs on `load_model("auto")`: GPT-2 small when
 # its weights are on your machine, otherwise **toy-seq**, a small transformer
-# the course trained on the paper's templates. Every cell is the same for
-# both. Every finding is set beside the paper's GPT-2 small results. And on
-# toy-seq we can do what the paper could not: check the findings against
-# ground truth, because we wrote the data the model learned from.
+# (4 layers of 4 heads) the course trained on stories in the paper's
+# templates. Every cell is the same for both, and every finding is set
+# beside the paper's GPT-2 small results.
+#
+# How toy-seq was made, since everything it shows is a product of it: half
+# of its training stories use one format throughout (the paper's three
+# tasks); in the other half every member takes a random format and the
+# answer comes in the format of the *first* member ("in 3. ... in four. ...
+# in May. ... in" → "6"), the way numbers, number words and months meet in
+# ordinary text. Its layer-0 attention was frozen uniform during training
+# (each head of layer 0 averages the tokens before it), so that the member
+# has to be moved by a head above layer 0, as in GPT-2; and it was trained
+# once, from seed 0, for 1,000 steps (the recipe, and the seeds and variants
+# tried, are in `neuralcircuits/science/toy_seq`). Its twin **toy-seq-separate**
+# has the same design but saw one format per story; section 10 sets the two
+# side by side. Knowing the training data tells us the *function* each
+# model was taught, not the *mechanism* it found: for that, the only model
+# whose circuit we know is the hand-built one of section 0.
 #
 # **How exercises work.** Each exercise is a function you write, followed by a
 # check cell that prints ✔ or says in one sentence what is wrong. The lesson
@@ -86,7 +100,6 @@ from neuralcircuits.science.patching import Component, attribution_patch_heads
 from neuralcircuits.teaching import figures
 from neuralcircuits.teaching.sequence_circuits.checks import (
     check_attention_to_last_member,
-    check_format_similarity,
     check_head_dla,
     check_head_prediction,
     check_iterative_prune,
@@ -98,6 +111,11 @@ from neuralcircuits.teaching.sequence_circuits.checks import (
     check_shift_corrections,
 )
 from neuralcircuits.teaching.sequence_circuits.figures import draw_member_pca
+from neuralcircuits.teaching.sequence_circuits.value_checks import (
+    check_choice,
+    check_format_similarity,
+    check_patch_subspace,
+)
 
 torch.manual_seed(0)
 TASKS = sequences.TASKS  # ("numerals", "number_words", "months")
@@ -199,7 +217,9 @@ for verb, template in sequences.TEMPLATES.items():
 # The paper keeps a prompt only if the model gets it right, with
 # p(correct) > 2 p(incorrect), and filters the tasks together so the three
 # tasks share their prompts. `study.build_task_data` does all of this (96
-# rows per task before filtering, 32 per template).
+# rows per task before filtering, 32 per template). On the course's toy
+# models it draws only (first word, last word) pairs their training never
+# showed, so every prompt is new to the model.
 
 # %%
 data, pass_rates = study.build_task_data(model)
@@ -225,9 +245,9 @@ for task in TASKS:
 # a difference of logits, it is not squashed by the softmax the way a
 # probability near 1 is.
 #
-# ## Exercise 3 · The logit-difference metric
+# ## Exercise 1 · The logit-difference metric
 #
-# **Difficulty** ●○○ · **Importance** ●●● · about 5 minutes
+# **Difficulty** ●○○ · **Importance** ●●● · about 5 minutes · *fill in*
 #
 # Write `logit_diff_metric(logits, answers, wrong_answers)`: `logits` has shape
 # `[batch, pos, d_vocab]`, `answers` and `wrong_answers` hold one token id per
@@ -235,9 +255,9 @@ for task in TASKS:
 #
 # <details><summary>Hint</summary>
 #
-# The next token is predicted at the last position: `logits[:, -1]`, shape
-# `[batch, d_vocab]`. Pick each row's entry with
-# `last[torch.arange(batch), answers]`.
+# Which position predicts the token after the prompt? From that position's
+# `[batch, d_vocab]` logits, each row needs its own two entries, so index
+# rows and columns together rather than slicing columns.
 # </details>
 #
 # <details><summary>Solution explained</summary>
@@ -260,9 +280,34 @@ def logit_diff_metric(
 check_logit_diff_metric(logit_diff_metric)
 
 # %% [markdown]
-# The library's version is `sequences.logit_diff(logits, dataset)`. With it,
-# the model's accuracy and logit difference on each task, clean and
-# corrupted. The metric reads the last position only, so
+# ## Exercise 2 · Predict: the corrupted prompts
+#
+# **Difficulty** ●○○ · **Importance** ●●○ · about 5 minutes · *predict*
+#
+# The metric on a *corrupted* prompt keeps the clean prompt's answers: the
+# correct answer is still the clean successor (" 7" for 3 4 5 6) and the
+# incorrect one the clean fourth member (" 6"). The corrupted prompt shows
+# 3 4 5 5. If the model answers "the successor of the last member shown",
+# what will its logit difference be on the corrupted prompts: `"positive"`,
+# `"negative"` or `"about zero"`? Decide before you run the next cell.
+#
+# <details><summary>Hint</summary>
+#
+# What does the model answer after 3 4 5 5, and which of the metric's two
+# tokens is that?
+# </details>
+
+
+# %% tags=["exercise"]
+def predict_corrupted_sign() -> str:
+    """Your prediction: "positive", "negative" or "about zero"."""
+    raise NotImplementedError("Exercise: write `predict_corrupted_sign` here, then run the check below.")
+
+
+# %% [markdown]
+# The library's version of the metric is `sequences.logit_diff(logits,
+# dataset)`. With it, the model's accuracy and logit difference on each task,
+# clean and corrupted. The metric reads the last position only, so
 # `sequences.last_logits` unembeds that position alone: with GPT-2's 50,257
 # tokens, unembedding every position costs about half as much as all twelve
 # blocks together. `clean_last_logits` also remembers the result, since
@@ -275,6 +320,7 @@ def metric_for(dataset):
     return lambda logits: sequences.logit_diff(logits, dataset)
 
 
+metric_table = {}
 print(f"{'task':<14}{'top-1 correct':>14}{'clean':>10}{'corrupted':>11}")
 for task in TASKS:
     d = data[task]
@@ -286,47 +332,72 @@ for task in TASKS:
         sequences.last_logits(model, d.corrupted.tokens), d.clean
     ).item()
     acc = (clean_logits.argmax(-1) == d.clean.answers).float().mean().item()
+    metric_table[task] = (acc, clean_ld, corr_ld)
     print(f"{task:<14}{acc:>14.1%}{clean_ld:>10.2f}{corr_ld:>11.2f}")
 
+# %% tags=["check", "raises-exception"]
+corrupted_sign = (
+    "negative"
+    if max(c for _, _, c in metric_table.values()) < -1
+    else "positive"
+    if min(c for _, _, c in metric_table.values()) > 1
+    else "about zero"
+)
+check_choice(
+    predict_corrupted_sign,
+    ("positive", "negative", "about zero"),
+    corrupted_sign,
+    "on 3 4 5 5 the model answers 6, the token the clean metric calls "
+    "incorrect, so the difference turns negative.",
+)
+
 # %% [markdown]
-# On the corrupted prompts the logit difference turns negative: the model
-# now prefers the member the clean metric calls incorrect, the successor of
-# the repeated member. That is what makes the pair useful for patching: the
-# two runs differ in one token and give opposite answers. (In GPT-2 small the
-# paper measured clean 6.73 and corrupted −4.88 on bare "1 2 3 4" prompts,
-# see the reference table in section 4.)
+# The two runs differ in one token and give opposite answers: that is what
+# makes the pair useful for patching (section 4). On toy-seq every prompt
+# passes the filter, the clean difference is above 10 and the corrupted one
+# below −10 in every task: the model is sure, and one token flips it. GPT-2
+# small is less sure: the paper measured 6.73 clean and −4.88 corrupted on
+# bare "1 2 3 4" prompts (the reference table in section 4).
 #
-# **Ground truth (toy-seq).** toy-seq was trained on stories of 3 to 6
-# members whose target is always *the successor of the last member shown*;
-# 30% of its training stories had random members. So the right answer
-# depends on the last member alone. Whether a model has learned that is
-# testable on any model, and we test it below; for toy-seq we know the answer
-# in advance.
-#
-# **What you should see on toy-seq.** Every prompt passes the filter in
-# every task, the top-1 answer is right on all of them, the clean logit
-# difference is above 10 and the corrupted one below −10 in every task: the
-# model is sure, and the corrupted prompts flip it completely. GPT-2 small
-# (paper) is less sure: 6.73 clean and −4.88 corrupted on "1 2 3 4".
-#
+# Does the model read only the last member, or the whole run? toy-seq was
+# taught on stories whose answer is always the successor of the last member
+# shown (30% of them had random members), so that is the function it was
+# trained to compute; whether it learned it is tested below, on any model,
+# by intervening on the input: replace the three earlier members of every
+# clean prompt by random other members, keep the last one, and count how
+# often the top answer stays the same. A model that reads only the last
+# member is unmoved; GPT-2 may also read the run.
+
+# %%
+for task in TASKS:
+    kept = study.answer_kept_when_earlier_members_change(model, data[task].clean)
+    print(
+        f"{task:<13} answer unchanged when the earlier members are scrambled: "
+        f"{kept:.1%}"
+    )
+
+# %% [markdown]
 # ### Summary
 # * Three tasks, three templates, aligned clean / corrupted / random prompts.
-# * The metric is the logit difference, correct minus last-member-repeated.
+# * The metric is the logit difference, correct minus last-member-repeated;
+#   the corrupted prompts flip its sign.
 
 # %% [markdown]
 # ## 2. The logit lens: where does the answer appear?
 #
-# The **logit lens** (nostalgebraist 2020) reads the residual stream after
-# each layer as if it were the last: through the final LayerNorm and the
-# unembedding. It shows at which depth the answer becomes readable. We track
-# three things per layer at the final position: the logit difference, how
-# often the answer is the top token, and how often the *last member shown* is
-# the top token (a model might first copy the member, then add one).
+# The **logit lens** (nostalgebraist 2020) reads the residual stream at each
+# depth as if it were the last: through the final LayerNorm and the
+# unembedding. Depth 0 is the embedding; depth *d* is the stream after block
+# *d* − 1 (blocks count from 0, like layers). It shows at which depth the
+# answer becomes readable. We track three things per depth at the final
+# position: the logit difference, how often the answer is the top token, and
+# how often the *last member shown* is the top token (a model might first
+# copy the member, then add one).
 
 # %% [markdown]
 # The hand-built transformer first. Its answer is written by the successor
-# head of layer 1, and nothing in it ever writes the last member as a
-# token, so the lens should find the answer only after its last layer:
+# head of block 1, and nothing in it ever writes the last member as a token,
+# so the lens should find the answer only at depth 2, after its last block:
 
 # %%
 hand_lens = study.lens_summary(hand, hand_data["numerals"].clean)
@@ -347,7 +418,7 @@ for task in TASKS:
 axes[0].set_title("logit difference\nread at each depth")
 axes[1].set_title("share of prompts with\nthe answer on top")
 for ax in axes:
-    ax.set_xlabel("after layer (0 = embedding)")
+    ax.set_xlabel("depth (0 = embedding, d = after block d - 1)")
     figures.integer_ticks(ax, "x", cfg.n_layers + 1)
 fig.legend(
     *axes[0].get_legend_handles_labels(),
@@ -366,26 +437,27 @@ for task in TASKS:
             f"{row['last_member_top1'][depth]:>19.1%}"
         )
     first = int((lens[task]["answer_top1"] > 0.5).float().argmax())
-    print(f"  -> the answer first tops most prompts after layer {first}")
+    print(
+        f"  -> the answer first tops most prompts at depth {first}, "
+        f"after block {first - 1}"
+    )
 
 # %% [markdown]
 # Read the table above. In GPT-2 small the paper found the answer appearing
-# late: at layer 8 the top token is usually the member *before* the answer
-# (the last member shown), and at layer 9 it is the answer (numerals:
-# 1531/1536 prompts, months 1495/1536, number words 1396/1536). The copy
-# comes before the +1. Compare your model's rows: at which depth does the
-# answer win, and is there a depth where the last member is on top first?
-#
-# **What you should see on toy-seq.** The answer is on top in every prompt
-# from depth 2 on (after the layer-1 heads that carry the member) and in at
-# most an eighth of them before; the last member is on top in at most an
-# eighth of the prompts at depth 0 and in none after it. The lens shows no
-# "copy first, then +1" stage. GPT-2 small (paper): the last member on top
-# at layer 8, the answer at layer 9.
+# late: after block 8 the top token is usually the member *before* the
+# answer (the last member shown), and after block 9 it is the answer
+# (numerals: 1531/1536 prompts, months 1495/1536, number words 1396/1536).
+# The copy comes before the +1. On toy-seq the answer is on top in every
+# prompt from depth 2 on (after block 1, whose heads carry the member, as
+# section 3 shows) and in at most an eighth of them before; the last member
+# is on top in at most an eighth of the prompts at any depth. The lens shows
+# no "copy first, then +1" stage here: whatever block 1 moves is read out as
+# the successor at once.
 #
 # ### Summary
 # * The logit lens locates the depth where the answer becomes readable.
-# * In GPT-2 small it appears at layer 9, right after the successor head.
+# * In GPT-2 small it appears after block 9, the successor head's; in
+#   toy-seq after block 1.
 
 # %% [markdown]
 # ## 3. Attention: who looks at which member?
@@ -443,9 +515,9 @@ for task in TASKS:
     print(f"{'':<13} to earlier members: {earlier_text}")
 
 # %% [markdown]
-# ## Exercise 4 · The attention-to-last-member readout
+# ## Exercise 3 · The attention-to-last-member readout
 #
-# **Difficulty** ●○○ · **Importance** ●●○ · about 10 minutes
+# **Difficulty** ●○○ · **Importance** ●●○ · about 10 minutes · *fill in*
 #
 # The table above comes from one readout. Write
 # `attention_to_last_member(pattern, member_pos)`: `pattern` is one layer's
@@ -457,15 +529,17 @@ for task in TASKS:
 #
 # <details><summary>Hint</summary>
 #
-# `pattern[:, :, -1]` is the final position's attention, `[batch, n_heads,
-# key]`; index it with `rows = torch.arange(batch)` and `member_pos[:, -1]`.
+# Three choices make the readout: which query (the final position), which
+# key (a different one per row, so it must be chosen row by row, together
+# with the row), and what to average over at the end (the rows, not the
+# heads).
 # </details>
 #
 # <details><summary>Solution explained</summary>
 #
-# `pattern[rows, :, -1, member_pos[:, -1]]` picks, for each row, the query
-# -1 and the key of that row's last member, for every head: `[batch,
-# n_heads]`; the mean over rows is the readout.
+# `pattern[rows, :, -1, member_pos[:, -1]]` with `rows = torch.arange(batch)`
+# picks, for each row, the query −1 and the key of that row's last member,
+# for every head: `[batch, n_heads]`; the mean over rows is the readout.
 # </details>
 
 
@@ -479,14 +553,48 @@ def attention_to_last_member(pattern, member_pos):
 check_attention_to_last_member(attention_to_last_member)
 
 # %% [markdown]
-# ## Exercise 5 · A prediction
+# The printout above lists, per task, the heads with the most attention to
+# the last member and to the three earlier ones. On toy-seq, head 1.3 gives
+# the last member all of the final position's attention in every task, and
+# 1.0 most of it; the heads of layer 0 attend uniformly (that was frozen in
+# training), so the movers sit in layer 1. Another head of layer 1 looks
+# elsewhere. The cell below finds the head that attends most to the *first*
+# member and shows its attention member by member:
+
+# %%
+to_first = torch.stack([to_members[t][..., 0] for t in TASKS]).mean(0)  # [L, H]
+first_head = Component.parse(roles.top_heads(to_first, 1)[0][0])
+by_place = torch.stack(
+    [to_members[t][first_head.layer, first_head.head] for t in TASKS]
+).mean(0)
+print(
+    f"head {first_head}, attention from the final position to members 1-4: "
+    + ", ".join(f"{v:.2f}" for v in by_place.tolist())
+)
+
+# %% [markdown]
+# On toy-seq it is head 1.1, and it attends to the **first** member and
+# nothing else. Recall how toy-seq was trained:
+# in mixed stories the answer takes the first member's format. So one head
+# of layer 1 fetches the last member (its value) and another the first
+# member (its format): the two things the training data asked for, read
+# from two places. Keep 1.1 in mind; in the paper's three tasks every
+# member has the same format, so the model may not need it there (section
+# 5 measures it).
 #
-# **Difficulty** ●○○ · **Importance** ●●○ · about 5 minutes
+# In GPT-2 small the paper describes head 9.1 attending from the last token
+# almost only to the most recent member, 7.11 attending to the recent
+# members, and 1.5 and 4.4 as "number detection" heads that attend between
+# members (4.4: " 3" → " 2" with mean weight 0.34).
+#
+# ## Exercise 4 · Predict: the head that patching ranks first
+#
+# **Difficulty** ●○○ · **Importance** ●●○ · about 5 minutes · *predict*
 #
 # Before you patch (next section): which head will activation patching rank
 # first on the numerals, the head whose clean output restores most of the
-# answer? Use what you have seen so far (the attention table above, the
-# hand-set head of section 0) and return it from `predict_top_head` as
+# answer? Clean and corrupted prompts differ only in the last member. Use
+# what you have seen so far and return it from `predict_top_head` as
 # `"layer.head"`. The check runs after the patching below and compares.
 
 
@@ -497,17 +605,6 @@ def predict_top_head() -> str:
 
 
 # %% [markdown]
-# In GPT-2 small the paper describes head 9.1 attending from the last token
-# almost only to the most recent member, 7.11 attending to the recent members,
-# and 1.5 and 4.4 as "number detection" heads that attend between members
-# (4.4: " 3" → " 2" with mean weight 0.34). The printout above lists your
-# model's heads with the most attention to the last member and to the earlier
-# ones.
-#
-# **Ground truth (toy-seq).** toy-seq's answer depends on the last member
-# only, so a head that carries it to the final position is what the data
-# calls for; heads that look at earlier members are not needed by the task.
-#
 # ### Explore: attention patterns
 #
 # Pick a task, a prompt, a layer and a head. The top bar chart is the final
@@ -518,17 +615,10 @@ def predict_top_head() -> str:
 explorers.attention_explorer(model, data)
 
 # %% [markdown]
-# **What you should see on toy-seq.** Both heads of layer 1 give the last
-# member at least 0.95 of the final position's attention in every task, the
-# heads of layer 2 between half and four fifths, and no head gives the three
-# earlier members together more than a quarter. (toy-seq was trained with
-# layer 0's attention frozen uniform, so its movers sit in layer 1.) GPT-2
-# small (paper): 9.1 attends almost only to the most recent member, and 7.11
-# to the recent members.
-#
 # ### Summary
 # * A few heads carry the last member to the final position; the table names
-#   them for your model.
+#   them for your model. On toy-seq a second head fetches the first member,
+#   whose format the answer takes in mixed stories.
 # * Attention says where a head *looks*, not whether what it moves matters.
 #   For that we intervene.
 
@@ -542,9 +632,9 @@ explorers.attention_explorer(model, data)
 # information that distinguishes the two prompts: here, which member came
 # last.
 #
-# ## Exercise 6 · Patch one head by hand
+# ## Exercise 5 · Patch one head by hand
 #
-# **Difficulty** ●●○ · **Importance** ●●● · about 15 minutes
+# **Difficulty** ●●○ · **Importance** ●●● · about 15 minutes · *fill in*
 #
 # Write `patch_one_head(model, clean_tokens, corrupted_tokens, layer, head,
 # metric)`: cache the clean run's `blocks.{layer}.attn.hook_z` (each head's
@@ -554,9 +644,11 @@ explorers.attention_explorer(model, data)
 #
 # <details><summary>Hint</summary>
 #
-# `_, cache = model.run_with_cache(clean_tokens)`; a hook is a function
-# `hook_fn(z, hook)` returning the new `z`; run it with
-# `model.run_with_hooks(corrupted_tokens, fwd_hooks=[(name, hook_fn)])`.
+# Two runs: one that only records (lesson 03's `run_with_cache`), one that
+# intervenes (a hook, as in lesson 03, attached for one run with
+# `run_with_hooks`). The hook receives the corrupted run's `z` and returns
+# what the rest of the run should use instead; change only one head's
+# slice, and do not write into the tensor you were handed.
 # </details>
 #
 # <details><summary>Solution explained</summary>
@@ -671,9 +763,9 @@ check_head_prediction(predict_top_head, patched["numerals"]["heads"])
 # `W_U[:, correct] - W_U[:, wrong]` (times the LayerNorm's weight, centred).
 # `attribution.answer_directions` gives that direction per prompt.
 #
-# ## Exercise 7 · Direct logit attribution of each head
+# ## Exercise 6 · Direct logit attribution of each head
 #
-# **Difficulty** ●●○ · **Importance** ●●● · about 15 minutes
+# **Difficulty** ●●○ · **Importance** ●●● · about 15 minutes · *fill in*
 #
 # Write `head_dla(z, W_O, scale, directions)`: `z` is one layer's `hook_z` at
 # the final position, `[batch, n_heads, d_head]`; `W_O` is `[n_heads,
@@ -682,9 +774,11 @@ check_head_prediction(predict_top_head, patched["numerals"]["heads"])
 #
 # <details><summary>Hint</summary>
 #
-# `torch.einsum("bhd,hdm->bhm", z, W_O)` is each head's output `[batch,
-# n_heads, d_model]`. Divide by `scale[:, :, None]`, multiply by
-# `directions[:, None]`, sum over `d_model`, average over the batch.
+# Follow one head through the three steps the paragraph above names: its
+# output in the residual stream (which matrix takes `d_head` to
+# `d_model`?), the prompt's LayerNorm scale, then a dot product with the
+# prompt's own direction. Keep the head axis until the very end, and
+# average over prompts last.
 # </details>
 #
 # <details><summary>Solution explained</summary>
@@ -752,13 +846,14 @@ print(
 # under patching and writes 0.00 directly; the successor head 1.0 writes
 # all of it.
 #
-# **What you should see on toy-seq.** The heads together write between a
-# fifth and a half of the logit difference directly and the MLPs the rest;
-# the head patching ranks first writes less than a seventh of it. So the
-# layer-1 heads do not write the whole answer themselves: the MLPs after
-# them add most of it. In GPT-2 small the paper's successor head 9.1 both
-# restores the answer under patching (0.25 to 0.30, the table above) and
-# writes the successor through its OV circuit (section 7).
+# On toy-seq the heads together write between a fifth and a half of the
+# logit difference directly and the MLPs the rest; the head patching ranks
+# first writes less than a fifth of it. So the layer-1 heads do not write
+# the whole answer themselves: the MLPs after them add most of it (section 7
+# shows why: what 1.3 writes names the next *value* but not reliably its
+# format). In GPT-2 small the paper's successor head 9.1 both restores the
+# answer under patching (0.25 to 0.30, the table below) and writes the
+# successor through its OV circuit (section 7).
 
 # %% [markdown]
 # The residual-stream map says *where* the difference lives: before the first
@@ -772,22 +867,7 @@ print(
 # | "1 2 3 4" → " 5" | 6.73 | −4.88 | 9.1 0.25, 7.10 0.08, 0.1 0.08, 8.8 0.05 |
 # | "one two three four" | 2.59 | −3.32 | 9.1 0.30, 0.1 0.05, 8.8 0.05 |
 # | "January February March April" | 8.48 | −6.72 | 9.1 0.24, 7.10 0.05, 0.1 0.05 |
-#
-# **Ground truth (toy-seq).** If only the last member matters, the earlier
-# members can be anything. Clean and corrupted prompts cannot test that
-# (they differ only at the last member), so we intervene on the input
-# directly: replace the three earlier members of every clean prompt by random
-# other members, keep the last one, and count how often the top answer stays
-# the same. A model that reads only the last member is unmoved; a model that
-# also reads the run (as GPT-2 may) can change its mind.
 
-# %%
-for task in TASKS:
-    kept = study.answer_kept_when_earlier_members_change(model, data[task].clean)
-    print(
-        f"{task:<13} answer unchanged when the earlier members are scrambled: "
-        f"{kept:.1%}"
-    )
 
 # %% [markdown]
 # ### Attribution patching: the fast approximation
@@ -834,13 +914,11 @@ for task in TASKS:
 explorers.patching_explorer(patched, model)
 
 # %% [markdown]
-# **What you should see on toy-seq.** Patching the two layer-1 heads
-# restores most of the answer between them (their scores add up to more than
-# 0.7 in every task), no other head restores more than 0.1, and which of the
-# two ranks first changes from task to task: they share the job.
-# Attribution patching agrees (correlation above 0.9, same top head). GPT-2
-# small (paper): 9.1 restores 0.25 to 0.30, the rest is spread over many
-# heads.
+# On toy-seq, patching head 1.3 alone restores more than 0.9 of the answer
+# in every task and no other head more than 0.05: one head carries the
+# last member. Attribution patching agrees (correlation above 0.9, the same
+# top head). GPT-2 small (paper): 9.1 restores 0.25 to 0.30, the rest is
+# spread over many heads.
 #
 # ### Summary
 # * Patching the clean activation into the corrupted run finds what carries
@@ -856,11 +934,11 @@ explorers.patching_explorer(patched, model)
 # output over the reference prompts (random members, same template, same
 # position) and see how much of the logit difference is left. The mean keeps
 # the component's "typical" output, so we remove only what is specific to
-# the prompt, not everything (as zeroing would).
+# the prompt.
 #
-# ## Exercise 8 · A mean-ablation hook
+# ## Exercise 7 · A mean-ablation hook
 #
-# **Difficulty** ●○○ · **Importance** ●●○ · about 5 minutes
+# **Difficulty** ●○○ · **Importance** ●●○ · about 5 minutes · *fill in*
 #
 # Write the hook `mean_ablate_head(z, hook, head, mean)`: `z` is a layer's
 # `hook_z`, `[batch, pos, n_heads, d_head]`, and `mean` is head `head`'s mean
@@ -869,13 +947,16 @@ explorers.patching_explorer(patched, model)
 #
 # <details><summary>Hint</summary>
 #
-# `z[:, :, head] = mean` broadcasts `[pos, d_head]` over the batch.
+# Which axes of `z` does `mean` lack, and which does it have? Broadcasting
+# fills in the one it lacks. Leave the other heads, and the tensor you were
+# handed, as they were.
 # </details>
 #
 # <details><summary>Solution explained</summary>
 #
 # Clone `z` (so the cache is not changed under you), write the mean into the
-# head's slice, return it. The other heads keep their output.
+# head's slice, `z[:, :, head] = mean` (it broadcasts over the batch), and
+# return it. The other heads keep their output.
 # </details>
 
 
@@ -897,7 +978,7 @@ check_mean_ablate_head(mean_ablate_head)
 # of 100% means the component can go; a low score means the model needs it.
 # On the hand-built transformer (first line) the two planted heads should
 # each take the whole answer and the bystanders nothing; then the lesson's
-# model:
+# model.
 #
 # The means come from every random prompt. The scores are means of the logit
 # difference over the clean prompts: on a model as large as GPT-2 small,
@@ -933,15 +1014,68 @@ others = [
 print(f"{len(others)} other components keep at least 97% in every task.")
 
 # %% [markdown]
+# The paper's single ablations in GPT-2 small (1536 prompts per task):
+# numerals lose 47% without head 7.11, 15% without 10.7, 14% without 1.5,
+# 13% without 8.8 or 4.4, 9% without 9.1 (1.35% for the average head); number
+# words lose 92% without 0.1, 62% without 7.11, 52% without 4.4, 30% without
+# 9.1. MLP 0 and MLP 9 matter most among the MLPs (numerals keep 37% and 29%
+# without them). On toy-seq, MLP 0 matters most (it leaves under a fifth in
+# every task), then head 1.3, whose ablation costs at least 60% of the
+# answer in every task; the first-member head 1.1 of section 3 is among the
+# components that keep at least 97%: in the paper's prompts every member
+# has the same format, so the format can be read from the others too.
+#
+# ### Do the other carriers back it up?
+#
+# One ablation at a time underestimates components that **back each other
+# up**: if two heads do the same job, removing either one costs little. That
+# is why circuits are found by removing components *cumulatively*. Section
+# 3 showed more than one head attending to the last member. Call a head a
+# **carrier** when its attention from the final position to the last member
+# is at least half the strongest head's (averaged over the tasks). Ablate
+# the strongest alone, the other carriers together, and all of them:
+
+
+# %%
+def carrier_heads(m, task_data):
+    """The heads whose attention to the last member is at least half the strongest's."""
+    att = torch.stack(
+        [roles.attention_to_members(m, task_data[t].clean)[..., -1] for t in TASKS]
+    ).mean(0)  # [n_layers, n_heads]
+    return [
+        Component("head", L, h) for L, h in (att >= 0.5 * att.max()).nonzero().tolist()
+    ]
+
+
+mean_last = torch.stack([to_members[t][..., -1] for t in TASKS]).mean(0)  # [L, H]
+carriers = carrier_heads(model, data)
+strongest = Component.parse(roles.top_heads(mean_last, 1)[0][0])
+backups = [c for c in carriers if c != strongest]
+print("carriers:", ", ".join(map(str, carriers)))
+print(f"{'task':<14}{strongest!s:>8}{'the others':>12}{'all':>8}")
+for task in TASKS:
+    kept = (
+        cd.ablated_logit_diffs(model, setups[task], [[strongest], backups, carriers])
+        / setups[task].full
+    )
+    a, b, c = (float(v) for v in kept)
+    print(f"{task:<14}{a:>8.0%}{b:>12.0%}{c:>8.0%}")
+
+# %% [markdown]
+# On toy-seq the carriers are 1.0, 1.2 and 1.3. The other two cost nothing
+# when 1.3 is there (they keep at least 97% together), but with 1.3 gone,
+# removing them as well takes at least another 8 points of every task: a
+# weak backup, invisible to single ablations, which the cumulative pruning
+# of section 6 has to handle.
+#
 # ### Zero, mean or resample?
 #
 # What should replace a component's output when we remove it? Three common
-# answers, side by side on one component, the one whose mean ablation costs
-# most in the table above:
+# answers:
 #
 # * **zero ablation** writes 0, a value the component may never produce: it
 #   removes the component's information *and* its constant offset, which the
-#   rest of the model relies on;
+#   rest of the model may rely on;
 # * **mean ablation** writes the mean over the reference prompts: it keeps
 #   the offset and removes only what is specific to the prompt. The paper
 #   uses it (after Wang et al. 2022);
@@ -950,61 +1084,76 @@ print(f"{len(others)} other components keep at least 97% in every task.")
 #   member, information that points to a different answer, and the result
 #   depends on which prompt was drawn (three draws below).
 #
+# ## Exercise 8 · Predict: zero or mean?
+#
+# **Difficulty** ●○○ · **Importance** ●●○ · about 5 minutes · *predict*
+#
+# Take the head patching ranks first. Will zero-ablating it keep `"more"`,
+# `"less"` or `"about the same"` of the logit difference as mean-ablating
+# it? Think about what each removes, then run the cell after.
+#
+# <details><summary>Hint</summary>
+#
+# Zero ablation removes everything mean ablation removes, and one thing
+# more. When would that extra thing not matter?
+# </details>
+
+
+# %% tags=["exercise"]
+def predict_zero_vs_mean() -> str:
+    """Your prediction: zero ablation keeps "more", "less" or "about the same"."""
+    raise NotImplementedError("Exercise: write `predict_zero_vs_mean` here, then run the check below.")
+
+
+# %% [markdown]
 # They run on the prompts the single ablations used (`setups[task].dataset`).
 # The mean here is one mean over all the reference prompts, where the table
 # used one per template (the paper's recipe), so the mean row differs a little
 # from the table's number.
 
 # %%
-worst = min(single["numerals"], key=single["numerals"].get)
+top_head = Component.parse(roles.top_heads(patched["numerals"]["heads"], 1)[0][0])
 kinds = attribution.ablation_kinds(
-    model, worst, setups["numerals"].dataset, data["numerals"].random
+    model, top_head, setups["numerals"].dataset, data["numerals"].random
 )
-ratio = attribution.activation_norm_ratio(model, worst, data["numerals"].random)
-print(f"ablating {worst} on the numerals (share of the logit difference kept)")
+ratio = attribution.activation_norm_ratio(model, top_head, data["numerals"].random)
+print(f"ablating {top_head} on the numerals (share of the logit difference kept)")
 for kind, r in kinds.items():
     spread = f" ± {r['spread']:.3f} over 3 draws" if kind == "resample" else ""
     print(
-        f"  {kind:<9}{r['kept']:>7.1%}{spread}; spread over prompts {r['kept_row_std']:.2f}"
+        f"  {kind:<9}{r['kept']:>7.1%}{spread}; spread over prompts "
+        f"{r['kept_row_std']:.2f}"
     )
-print(f"|mean activation| / mean |activation| of {worst}: {ratio:.2f}")
-print(
-    "resampling removes more than the mean:",
-    kinds["resample"]["kept"] < kinds["mean"]["kept"],
+print(f"|mean activation| / mean |activation| of {top_head}: {ratio:.2f}")
+
+# %% tags=["check", "raises-exception"]
+gap = kinds["zero"]["kept"] - kinds["mean"]["kept"]
+check_choice(
+    predict_zero_vs_mean,
+    ("more", "less", "about the same"),
+    "about the same" if abs(gap) < 0.03 else "more" if gap > 0 else "less",
+    f"zero keeps {kinds['zero']['kept']:.0%} and mean {kinds['mean']['kept']:.0%}; "
+    "zero ablation also removes the head's constant offset, which the rest of "
+    "the model reads.",
 )
 
 # %% [markdown]
-# The last line says whether resampling took more of the answer than the
-# mean did: when it does, the extra loss is the other prompts' members
-# pushing their own answers, not the loss of this prompt's information.
-# The norm ratio says how much of the component's output is a constant
-# offset (near 1: mostly offset), the part zero ablation removes and the
-# other two keep. The mean measures one thing, the information specific to
-# the prompt, with no randomness: the reason the paper prunes with it.
-
-# %% [markdown]
-# The paper's single ablations in GPT-2 small (1536 prompts per task):
-# numerals lose 47% without head 7.11, 15% without 10.7, 14% without 1.5,
-# 13% without 8.8 or 4.4, 9% without 9.1 (1.35% for the average head); number
-# words lose 92% without 0.1, 62% without 7.11, 52% without 4.4, 30% without
-# 9.1. MLP 0 and MLP 9 matter most among the MLPs (numerals keep 37% and 29%
-# without them). Compare the rows printed above.
-#
-# One ablation at a time underestimates components that **back each other
-# up**: if two heads do the same job, removing either one costs little. That
-# is why circuits are found by removing components *cumulatively*.
-#
-# **What you should see on toy-seq.** MLP 0 matters most by far (it leaves
-# under 30% in every task); no head alone leaves less than 70%, though the
-# two layer-1 heads carry the member: each backs the other up, which one
-# ablation at a time cannot see. Every head outside layer 1 keeps at least
-# 97%. GPT-2 small (paper): 7.11 costs 47% of the numerals, MLP 0 and MLP 9
-# leave 37% and 29%.
+# The norm ratio says how much of the head's output is a constant offset
+# (near 1: mostly offset; 0: none), the part zero ablation removes and the
+# other two keep. Resampling takes the most: the other prompts' members
+# push their own answers, on top of the loss of this prompt's information,
+# and the result changes with the draw. The mean measures one thing, the
+# information specific to the prompt, with no randomness: the reason the
+# paper prunes with it.
 #
 # ### Summary
 # * Mean ablation replaces a component by its average over random-member
 #   prompts, per template and position.
-# * Single ablations rank components but miss redundancy.
+# * Single ablations rank components but miss backups; ablate the
+#   suspected backups together to see them.
+# * Zero ablation removes a component's offset as well as its information;
+#   resampling adds another prompt's information; the mean removes only
+#   what is specific to the prompt.
 
 # %% [markdown]
 # ## 6. Circuit discovery: iterative node pruning
@@ -1025,7 +1174,7 @@ print(
 # %% [markdown]
 # ## Exercise 9 · The iterative pruning loop
 #
-# **Difficulty** ●●● · **Importance** ●●● · about 25 minutes
+# **Difficulty** ●●● · **Importance** ●●● · about 25 minutes · *fill in*
 #
 # Write the paper's loop, `iterative_prune(visit_order, performance,
 # threshold=0.8)`:
@@ -1095,8 +1244,9 @@ print(
 # %% [markdown]
 # The library's `prune_circuit` runs the same loop with less work: a
 # candidate circuit (the current one without one component of layer L) is
-# the current circuit below L, so each visit runs only from layer L up. Each pass shows a progress bar over the components it
-# will visit; a pass that removes nothing ends the pruning.
+# the current circuit below L, so each visit runs only from layer L up.
+# Each pass shows a progress bar over the components it will visit; a pass
+# that removes nothing ends the pruning.
 
 # %% tags=["nbval-ignore-output"]
 study.announce(model, data["numerals"], "pruning")
@@ -1107,22 +1257,26 @@ found = {
 
 # %%
 circuits = {task: found[task].circuit for task in TASKS}
-knockout = {
-    task: cd.knockout_performance(model, setups[task], circuits[task]) for task in TASKS
+knockouts = {
+    task: cd.knockout_comparison(model, setups[task], circuits[task], n_draws=20)
+    for task in TASKS
 }
+for task in TASKS:
+    print(f"{task:<13} {cd.format_circuit(circuits[task])}")
+print()
 print(
     figures.table(
         [
             (
                 task,
-                cd.format_circuit(circuits[task]),
                 found[task].performance,
-                knockout[task],
+                knockouts[task].knockout,
+                f"{knockouts[task].random_mean:.0%} ± {knockouts[task].random_std:.0%}",
             )
             for task in TASKS
         ],
-        ["task", "circuit", "alone keeps", "ablated keeps"],
-        formats=["", "", ".1%", ".1%"],
+        ["task", "alone keeps", "ablated keeps", "random sets of its size keep"],
+        formats=["", ".1%", ".1%", ""],
     )
 )
 print(
@@ -1139,28 +1293,34 @@ for task in TASKS:
     print(textwrap.fill(text, 78, subsequent_indent="    "))
 
 # %% [markdown]
-# Read the first table: each circuit, what it keeps alone, and what the model
-# keeps when the circuit alone is ablated. The pruning guarantees the first
-# number is at least 80% (it removes nothing that would take it lower); the
-# second is a real test, and a low number means the circuit is where the work
-# happens. The paper's GPT-2 small circuits keep 81% and hold most of the
-# MLPs and 13 to 19 heads; yours are as large as your model needs.
+# Read the table: each circuit, what it keeps alone, what the model
+# keeps when the circuit alone is ablated, and what it keeps when 20 random
+# sets of as many components are ablated instead (mean ± spread). The
+# pruning guarantees the first number is at least 80% (it removes nothing
+# that would take it lower). The second is a real test, but not on its own:
+# ablating *any* large set, or any set that happens to hold MLP 0, also
+# hurts. The random sets say what a knockout of that size does by chance;
+# the circuit is where the work happens when its knockout keeps far less
+# than they do.
+#
+# On toy-seq the three circuits are not the same: each holds head 1.3 and
+# MLPs 0 and 1; beyond that the numerals add heads 2.1, 2.3 and 3.2 and MLP
+# 2, the number words heads 2.1 and 2.2 and MLP 3, the months MLP 2 alone.
+# Each keeps between 80% and 90% alone (pruning stops near
+# the threshold); knocked out, each keeps at most a tenth, while the random
+# sets of the same size keep at least 30 points more on average. The
+# paper's GPT-2 small circuits keep 81% and hold most of the MLPs and 13 to
+# 19 heads.
 #
 # The order of visits matters: of two heads that back each other up, the
 # first one visited is removed and the second kept. Circuits found by
 # pruning are *a* sufficient set, not *the* set.
 #
-# **What you should see on toy-seq.** Every circuit holds heads of layer 1
-# only, and MLPs 0, 1 and 2; the circuits are not all the same (number words
-# keep one layer-1 head, the other tasks both). Each keeps between 80% and
-# 90% alone (pruning stops near the threshold), and the model with the
-# circuit ablated keeps at most about a tenth: faithful and necessary. GPT-2
-# small (paper): 13 to 19 heads and most MLPs, keeping 81%.
-#
 # ### Summary
 # * Iterative pruning removes components cumulatively while 80% of the logit
 #   difference remains.
-# * A circuit should pass both faithfulness and knockout.
+# * A circuit should pass faithfulness and knockout, and its knockout should
+#   be set against random sets of its size.
 
 # %% [markdown]
 # ## 7. What the components do
@@ -1186,7 +1346,7 @@ for task in TASKS:
 #
 # ## Exercise 10 · An OV successor score
 #
-# **Difficulty** ●●○ · **Importance** ●●● · about 10 minutes
+# **Difficulty** ●●○ · **Importance** ●●● · about 10 minutes · *fill in*
 #
 # Write `ov_successor_score(inputs, layer, W_V, W_O, read, successor_ids,
 # k=5)` for a head of layer `layer`: `inputs` is `[n_layers, n, d_model]`
@@ -1198,13 +1358,16 @@ for task in TASKS:
 #
 # <details><summary>Hint</summary>
 #
-# `logits = read(inputs[layer] @ W_V @ W_O)`; `logits.topk(k, dim=-1).indices`
-# has shape `[n, k]`; compare it with `successor_ids[:, None]`.
+# Which block of `inputs` does a head of `layer` read? Push it through the
+# OV circuit and `read`, then ask, row by row, whether that row's own
+# successor is among its `k` largest logits (torch has a function for the
+# `k` largest entries along an axis).
 # </details>
 #
 # <details><summary>Solution explained</summary>
 #
-# A hit is a row whose top-k tokens contain its successor: `(top ==
+# `read(inputs[layer] @ W_V @ W_O)` is `[n, d_vocab]`; a hit is a row whose
+# top-k tokens contain its successor: `(logits.topk(k, dim=-1).indices ==
 # successor_ids[:, None]).any(-1)`. The score is the mean of the hits.
 # </details>
 
@@ -1223,6 +1386,15 @@ check_ov_successor_score(ov_successor_score)
 # each with its own layer's input. The inputs are averaged over every clean
 # and random prompt in which the member appears (the random prompts show all
 # twelve members).
+#
+# How high is high? The paper's score asks for the successor among the top
+# 5 of the whole vocabulary: 5 of GPT-2's 50,257 tokens, where a head that
+# writes noise scores almost nothing (the paper's average head: 3%). toy-seq
+# knows 174 tokens and 36 of them are members, so a head that merely writes
+# "some member" already lands the successor in its top 5 now and then. So
+# beside the paper's score we print a stricter one: is the successor the
+# **top one among the task's 12 members**? By chance that happens 1 time in
+# 12 (8%).
 
 # %%
 member_ids = {task: sequences.member_token_ids(model.tokenizer, task) for task in TASKS}
@@ -1234,43 +1406,68 @@ ov = {
     task: roles.ov_successor_scores(model, resid[task], member_ids[task])
     for task in TASKS
 }
+ov_members = {
+    task: roles.ov_successor_scores(
+        model, resid[task], member_ids[task], among_members=True
+    )
+    for task in TASKS
+}
 hand_ov = {
     task: roles.ov_successor_scores(
         hand,
         roles.ov_inputs(hand, [hand_data[task].clean, hand_data[task].random]),
         sequences.member_token_ids(hand.tokenizer, task),
+        among_members=True,
     )
     for task in TASKS
 }
 print(
-    "hand-built, heads with an OV successor score above 50%: "
+    "hand-built, top member is the successor, per head: "
     + ", ".join(
-        f"{L}.{h} ({', '.join(f'{hand_ov[t][L, h]:.0%}' for t in TASKS)})"
+        f"{L}.{h} {min(hand_ov[t][L, h] for t in TASKS):.0%}"
         for L in range(2)
         for h in range(2)
-        if min(hand_ov[t][L, h] for t in TASKS) > 0.5
     )
 )
-print(f"{'head':<8}" + "".join(f"{t:>14}" for t in TASKS))
+print(f"{'head':<8}{'top 5 of the vocabulary':^36}{'top member (chance 8%)':^36}")
+print(f"{'':<8}" + "".join(f"{t[:10]:>12}" for t in TASKS) * 2)
 best = sorted(
     (
-        (sum(ov[t][L, h] for t in TASKS), L, h)
+        (sum(ov_members[t][L, h] for t in TASKS), L, h)
         for L in range(cfg.n_layers)
         for h in range(cfg.n_heads)
     ),
     reverse=True,
 )[:4]
 for _, L, h in best:
-    print(f"{L}.{h:<6}" + "".join(f"{ov[t][L, h]:>14.1%}" for t in TASKS))
-print(f"{'mean':<8}" + "".join(f"{ov[t].mean():>14.1%}" for t in TASKS))
-print("GPT-2 small (paper):")
+    print(
+        f"{L}.{h:<6}"
+        + "".join(f"{ov[t][L, h]:>12.0%}" for t in TASKS)
+        + "".join(f"{ov_members[t][L, h]:>12.0%}" for t in TASKS)
+    )
+print(
+    f"{'mean':<8}"
+    + "".join(f"{ov[t].mean():>12.0%}" for t in TASKS)
+    + "".join(f"{ov_members[t].mean():>12.0%}" for t in TASKS)
+)
+print("GPT-2 small (paper, top 5 of the vocabulary):")
 for name, row in roles.PAPER_OV_SCORES.items():
     print(f"  {name:<18}" + "".join(f"{row[t]:>12.1%}" for t in TASKS))
 
 # %% [markdown]
-# The heads with the best OV successor scores are above, beside the paper's
-# head 9.1. Here is the mapping itself for the best head: for each member,
-# the token its OV circuit writes most.
+# The hand-built transformer first: its successor head 1.0 puts the
+# successor on top for every member, and its other heads do no better than
+# chance. On
+# toy-seq the best head, 1.3, is the head that carries the last member
+# (sections 3 to 5): its OV circuit puts the successor first among the
+# members for more than 80% of them in every task, against 8% by chance,
+# while the average head stays far lower. toy-seq's average head scores far
+# above GPT-2's 3% on the paper's top-5 score: with so small a vocabulary,
+# that score says little on its own, which is why the stricter one is
+# beside it.
+#
+# Here is the mapping itself for the best head: for each member, the token
+# its OV circuit writes most, among every token.
 
 # %%
 _, L_best, h_best = best[0]
@@ -1290,14 +1487,24 @@ for task in TASKS:
     )
 
 # %% [markdown]
-# A head that attends to the last member *and* maps it to its successor does
-# the whole task in one step, as 9.1 largely does in GPT-2 small. A head with
-# a low score may still be essential: it can *move* the member to the final
-# position and leave the "+1" to an MLP after it. Conversely, a head with a
-# high score does nothing for the task if it does not attend to the members.
-# Which is the case for your model? The attention table (section 3) says
-# which heads move the member, the ablation table (section 5) which ones
-# matter, and this table which ones map it.
+# Look at the formats on the right of the arrows. Head 1.3 writes the next
+# *value* (3 → 4, 4 → five, 5 → six, June → July) but in whichever format's
+# token happens to win: its output says "the value after this one", not
+# "the numeral after this one". That is what its training asked for. In a
+# mixed story the last member's format says nothing about the answer's, so
+# the head that moves the value need not move the format; section 3 found
+# another head fetching the first member, and the MLPs after 1.3 write most
+# of the logit difference (section 4). It is also a first sign that 1.3
+# reads 5, five and May alike, the question of section 10.
+#
+# A head that attends to the last member *and* maps it to its successor
+# does the whole "+1" in one step. In GPT-2 small head 9.1 has that OV
+# circuit, yet mean-ablating it costs the numerals only 8.8% (the paper),
+# while 7.11 costs 47%: a high successor score does not make a head the one
+# the model cannot do without, and a head with a low score may still be
+# essential as a mover. Which is the case for your model? The attention
+# table (section 3) says which heads move the member, the ablation table
+# (section 5) which ones matter, and this table which ones map it.
 #
 # ### MLP neurons
 #
@@ -1310,7 +1517,9 @@ for task in TASKS:
 # **mixed** rest. For the neurons that vary most we also show the member its
 # output pushes up most (its output weights read through the unembedding,
 # averaged over tasks): a neuron fired by member *m* that promotes member
-# *m + 1* implements the successor relation itself.
+# *m + 1* is "successor-like". A neuron whose two members had nothing to do
+# with each other would be successor-like about 1 time in 12, so count the
+# `True` rows against that.
 
 # %%
 both = {task: [data[task].clean, data[task].random] for task in TASKS}
@@ -1332,40 +1541,33 @@ for layer in circuit_mlps:
             f"{r.mixed_share:>6.0%}  {roles.describe_member(r.top_member):<24}"
             f"{roles.describe_member(r.boosted_member):<24}{r.successor_like}"
         )
+    n_like = sum(r.successor_like for r in reports)
+    print(f"  successor-like: {n_like} of 6 (by chance about 1 in 12: 0.5 of 6)")
 
 # %% [markdown]
 # The table lists, per MLP of the shared circuit (and the last MLP), the
 # neurons that vary most, how their variation splits, and what they read and
-# write. Member-driven neurons (high "member" share) are features *shared by
-# the three tasks*: they respond to "the fourth member" whether it is 4, four
-# or April. Rows marked `True` are neurons fired by a member that promote its
-# successor: the successor relation, stored in an MLP.
-#
-# **Ground truth (toy-seq).** In toy-seq's training data the answer is member
-# index + 1 in every task, so nothing forces the model to treat the tasks
-# separately; neurons keyed on the member index across tasks are exactly the
-# sharing the data allows.
-#
-# **What you should see on toy-seq.** Both layer-1 heads are successor
-# heads: their OV circuits score 100% in every task (GPT-2's 9.1: 87% on
-# numerals, 91% on number words, 31% on months), and the heads of layer 2
-# score above 70%. The hand-built transformer's successor head scores 100%
-# and its other heads 0%: the score finds a successor head where there is
-# one. Note the mean row: toy-seq's average head scores far above GPT-2's
-# 3%, so a score means more against that row than on its own.
+# write. On toy-seq the neurons of MLP 0 that vary most are **task** neurons
+# (most of their variation is which format the prompt is in): MLP 0 works
+# out the format. In MLP 1, right after head 1.3, most are **member**
+# neurons that respond to the same value in all three formats, and several
+# are successor-like, more than chance would give: there the value moved by
+# 1.3 is turned into a vote for the next one. Which neurons these are
+# depends on the training seed; what the table measures is the kind.
 #
 # ### Summary
-# * OV successor scores test whether a head's OV circuit maps a member to the
-#   next; head 9.1 does so in GPT-2 small.
-# * MLP neurons can respond to the member regardless of task, and promote its
-#   successor.
+# * OV successor scores test whether a head's OV circuit maps a member to
+#   the next; set them against chance (the top member among 12: 8%).
+# * toy-seq's head 1.3 maps a value to the next value, whatever the format;
+#   MLP 0 reads the format and MLP 1 holds value neurons shared by the
+#   three formats.
 
 # %% [markdown]
 # ## 8. The shared sub-circuit
 #
 # ## Exercise 11 · The overlap of two circuits
 #
-# **Difficulty** ●○○ · **Importance** ●●○ · about 5 minutes
+# **Difficulty** ●○○ · **Importance** ●●○ · about 5 minutes · *fill in*
 #
 # Write `shared_components(circuit_a, circuit_b)`: the components in both
 # circuits, each once, in model order (by layer; in a layer the heads by
@@ -1375,14 +1577,15 @@ for layer in circuit_mlps:
 #
 # <details><summary>Hint</summary>
 #
-# A set intersection of the parsed components, then `sorted(...,
-# key=cd.component_key)`.
+# "9.1" and `Component("head", 9, 1)` must count as the same component, so
+# bring both circuits to one form before comparing them; a circuit may name
+# a component twice, and the answer names it once.
 # </details>
 #
 # <details><summary>Solution explained</summary>
 #
-# Parse both sides (so "9.1" and `Component("head", 9, 1)` compare equal),
-# intersect, sort.
+# Parse both sides into sets of `Component`s, intersect them, and sort the
+# result with `key=cd.component_key`.
 # </details>
 
 
@@ -1421,103 +1624,75 @@ print(
 # MLPs; numerals and number words also share 1.5, 4.10, 8.1, 8.6 and 8.9.
 # The printout above is the same analysis for your model: the membership
 # table, and how much of each task the shared part recovers on its own
-# (everything else mean-ablated) and how much is left without it.
+# (everything else mean-ablated) and how much is left without it. On
+# toy-seq the three circuits share head 1.3 and MLPs 0 and 1; with them
+# ablated, every task keeps under a tenth of its answer.
 #
-# **What you should see on toy-seq.** The shared sub-circuit is one
-# layer-1 head and MLPs 0, 1 and 2; alone it keeps at least 60% of every
-# task, and with it ablated the model keeps at most about a tenth. The
-# other layer-1 head is in two circuits only. GPT-2 small (paper): the
-# circuits share eight heads.
+# ### Shared by function, not only by list
+#
+# An intersection of pruned circuits depends on the threshold and on the
+# order of visits (section 6): a component can drop out of one circuit
+# because a backup took its place. A definition that does not depend on
+# pruning: a component is **shared** when the model needs it in every task,
+# here when ablating it alone costs at least a fifth of the answer in each
+# task (section 5's scores), or when patching it restores at least a fifth
+# in each (section 4's).
+
+# %%
+needed = {
+    comp
+    for comp in cd.all_components(model)
+    if min(1 - single[t][comp] for t in TASKS) >= 0.2
+}
+restores = {
+    Component("head", L, h)
+    for L in range(cfg.n_layers)
+    for h in range(cfg.n_heads)
+    if min(float(patched[t]["heads"][L, h]) for t in TASKS) >= 0.2
+}
+print("costs at least a fifth of every task:", cd.format_circuit(needed))
+print("restores at least a fifth of every task:", cd.format_circuit(restores))
+print("in all three pruned circuits:        ", cd.format_circuit(shared))
+
+# %% [markdown]
+# On toy-seq the functional definition and the intersection agree on the
+# head: 1.3 is needed in every task, restores the answer in every task and
+# is in every circuit. The MLPs show the difference: MLP 0 is needed
+# everywhere, while MLP 1, in every pruned circuit, costs less than a fifth
+# of some task when ablated alone. GPT-2 small's 9.1 would pass the
+# patching test (0.24 to 0.30 in every task) but not the ablation one
+# (mean-ablating it costs the numerals 8.8%).
 #
 # ### Summary
-# * The overlap of the circuits is the sub-circuit the tasks share.
-# * Run alone, it tells you how much of each task is done by shared
-#   machinery.
+# * The overlap of the circuits is the sub-circuit the tasks share; run
+#   alone, it tells you how much of each task is done by shared machinery.
+# * "Shared" can also be defined by what the model needs in every task,
+#   which does not depend on the pruning's threshold or order.
 
 # %% [markdown]
 # ## 9. Circuit surgery
 #
-# If the tasks share machinery, one edit to it should change all three at
-# once. Here is the edit. Take the heads that carry the last member to the
-# final position (section 3: attention to the last member at least half the
-# strongest head's). For each member token, measure each such head's mean
-# value vector, and give the head, wherever that token appears, the value of
-# the member **two places earlier** instead (`surgery.fit_member_shift`,
-# `shift=-2`). If the model answers "the successor of what these heads
-# carry", it will now answer the successor of the member two before the last:
-# the last member's **predecessor**. Tokens that are not members get no
-# correction. Each task's corrections are measured on that task's own prompts
-# (`fit_each_task` below): whether a correction measured on one format also
-# works for another is a separate question, taken up after the exercise.
-
-# %%
-study.announce(model, data["numerals"], "surgery")
-mean_last = torch.stack([to_members[t][..., -1] for t in TASKS]).mean(0)  # [L, H]
-movers = [
-    Component("head", L, h)
-    for L in range(cfg.n_layers)
-    for h in range(cfg.n_heads)
-    if mean_last[L, h] >= 0.5 * mean_last.max()
-]
-shared_movers = [c for c in movers if c in shared]
-print("heads that carry the last member:", ", ".join(map(str, movers)))
-print("of those, in the shared circuit:", ", ".join(map(str, shared_movers)) or "none")
-
-new_data, _ = study.build_task_data(model, seed=7)
-tests = {t: new_data[t].clean for t in TASKS}
-
-
-def fit_each_task(heads, shift=-2):
-    """One edit: each task's member tokens get corrections measured on that task."""
-    edit = surgery.MemberShift(shift, fitted_on=TASKS, applied_to=TASKS)
-    for task in TASKS:
-        part = surgery.fit_member_shift(
-            model, heads, [data[task].clean, data[task].random], shift, apply_to=(task,)
-        )
-        for head, table in part.corrections.items():  # the tasks' tokens do not overlap
-            edit.corrections[head] = edit.corrections.get(head, 0) + table
-    return edit
-
-
-edits = {
-    "all movers": fit_each_task(movers),
-    "shared movers only": fit_each_task(shared_movers),
-}
-print(
-    f"\n{'edit':<20}{'task':<14}{'successor on top':>18}{'predecessor on top':>20}"
-    f"{'logit diff':>16}"
-)
-effects = {
-    label: {t: surgery.sequence_effect(model, edit, tests[t]) for t in TASKS}
-    for label, edit in edits.items()
-}
-for label in edits:
-    for task in TASKS:
-        e = effects[label][task]
-        print(
-            f"{label:<20}{task:<14}{e['successor_before']:>8.0%} -> {e['successor_after']:<5.0%}"
-            f"{e['shifted_after']:>18.0%}  {e['logit_diff_before']:>6.2f} -> "
-            f"{e['logit_diff_after']:<6.2f}"
-        )
-
-# %% [markdown]
-# Read the table (the prompts are new ones, seed 7, not those the edit was
-# fitted on). For each task: how often the successor is the top token before
-# and after the edit, how often the predecessor of the last member is on top
-# after it, and the logit difference before and after. One edit to the same
-# heads for all three tasks (each task's tokens with their own corrections);
-# the lines above it say which of its heads belong to the shared circuit.
+# If the tasks share machinery, an edit to it made for one task should
+# change the others too. Here is the edit. Take the heads that carry the
+# last member to the final position (the carriers of section 5). For each
+# member token, measure each carrier's mean value vector, and give the head,
+# wherever that token appears, the value of the member **two places
+# earlier** instead (`shift=-2`). If the model answers "the successor of
+# what these heads carry", it will now answer the successor of the member
+# two before the last: the last member's **predecessor**. Tokens that are
+# not members get no correction.
 #
-# The second block edits only the carriers that belong to the shared
-# circuit. When the two blocks agree, every head that carries the member is
-# shared. When they differ, a carrier outside the shared circuit (a backup,
-# which pruning can drop from a circuit because one carrier was enough) keeps
-# voting for the original answer, and an edit must reach it too.
-
-# %% [markdown]
-# ## Exercise 12 · Fit the surgery on one task
+# The test that matters is **transfer**: measure the corrections on
+# numerals alone, apply them (by member index) to five and May as well as
+# to 5, and see whether number words and months move too. They move only if
+# the carriers' values of 5, five and May differ from those of 3, three and
+# March in the same way. (Measuring each task's corrections on that task's
+# own prompts and applying all three at once would move all three tasks
+# whether anything is shared or not; that is three edits, not one.)
 #
-# **Difficulty** ●●○ · **Importance** ●●○ · about 15 minutes
+# ## Exercise 12 · The surgery's corrections
+#
+# **Difficulty** ●●○ · **Importance** ●●○ · about 15 minutes · *fill in*
 #
 # The edit is a table of corrections, one per member and head. For one
 # head and one task, `value_means` is `[12, d_head]`: the head's mean value
@@ -1528,9 +1703,10 @@ for label in edits:
 #
 # <details><summary>Hint</summary>
 #
-# Start from `torch.zeros_like(value_means)` and loop over `m` in
-# `range(12)`; skip `m` when `m + shift` is outside `0..11` or either row
-# has a NaN (`row.isnan().any()`).
+# Work row by row. For each member *m* there are three ways to have no
+# target: *m* + `shift` below the first member, above the twelfth, or a
+# row of either member that was never measured (NaN). A correction is
+# "where it should be, minus where it is".
 # </details>
 #
 # <details><summary>Solution explained</summary>
@@ -1552,148 +1728,232 @@ def shift_corrections(value_means, shift):
 check_shift_corrections(shift_corrections)
 
 # %% [markdown]
-# `surgery.fit_member_shift` computes these corrections for every head,
-# measured per member *index* on the prompts it is given, and adds them to
-# the member tokens of every task it is applied to, by index (the correction
-# measured between 5 and 3 goes to five and to May too). Fit it on the
-# **numerals only** (their clean and random prompts) and test it on new
-# prompts of all three tasks. Does a correction measured on numerals move
-# the answer for number words and months? It does if the heads' values of
-# 5, five and May differ from those of 3, three and March in the same way:
-# a question about shared representations, which section 10 asks directly.
-# The hand-built transformer first (its mover's value holds the index in
-# dimensions shared by the three tasks, so the transfer should be complete),
-# then the lesson's model:
+# `surgery.fit_member_shift` computes these corrections for every carrier,
+# measured per member *index* on the prompts it is given (here the
+# numerals' clean and random prompts), and adds them to the member tokens of
+# every task by index: the correction measured between 5 and 3 goes to five
+# and to May too. It is tested on new prompts (seed 7) of all three tasks.
+#
+# Three models, one experiment. The hand-built transformer first: its mover
+# carries a member's index in dimensions the three tasks share, so the
+# transfer must be complete. Then toy-seq; then its twin toy-seq-separate,
+# the same design trained on one format per story, which has its own
+# carriers. Before you run it, decide what you expect of each.
 
 # %%
-hand_edit = surgery.fit_member_shift(
-    hand, [hb.MOVER], [hand_data["numerals"].clean, hand_data["numerals"].random]
-)
-one_task = surgery.fit_member_shift(
-    model, movers, [data["numerals"].clean, data["numerals"].random], shift=-2
-)
-print(f"{'model':<12}{'task':<14}{'successor on top':>18}{'predecessor on top':>20}")
-one_task_effects = {}
-for label, m, edit, sets in (
-    ("hand-built", hand, hand_edit, hand_data),
-    (NAME, model, one_task, tests),
-):
+study.announce(model, data["numerals"], "surgery")
+separate = load_model("toy-seq-separate", verbose=False)
+separate_data, _ = study.build_task_data(separate)
+
+
+def numerals_fit(m, task_data, heads):
+    """The edit measured on numerals alone, applied by index to every task."""
+    fit_on = [task_data["numerals"].clean, task_data["numerals"].random]
+    return surgery.fit_member_shift(m, heads, fit_on, shift=-2)
+
+
+subjects = {
+    "hand-built": (hand, hand_data, [hb.MOVER]),
+    NAME: (model, data, carriers),
+    "toy-seq-separate": (separate, separate_data, None),
+}
+transfer = {}
+print(f"{'model':<18}{'task':<14}{'successor on top':>18}{'predecessor on top':>20}")
+for label, (m, task_data, heads) in subjects.items():
+    heads = heads or carrier_heads(m, task_data)
+    edit = numerals_fit(m, task_data, heads)
+    fresh, _ = study.build_task_data(m, seed=7)
+    transfer[label] = {
+        t: surgery.sequence_effect(m, edit, fresh[t].clean) for t in TASKS
+    }
     for task in TASKS:
-        test = sets[task].clean if label == "hand-built" else sets[task]
-        e = surgery.sequence_effect(m, edit, test)
-        if label != "hand-built":
-            one_task_effects[task] = e
+        e = transfer[label][task]
         print(
-            f"{label:<12}{task:<14}{e['successor_before']:>8.0%} -> "
+            f"{label:<18}{task:<14}{e['successor_before']:>8.0%} -> "
             f"{e['successor_after']:<7.0%}{e['shifted_after']:>16.0%}"
         )
+    print(f"{'':<18}(edited heads: {', '.join(map(str, heads))})")
 
 # %% [markdown]
-# **What you should see.** On the hand-built transformer the numerals' fit
-# moves all three tasks to the predecessor: its mover carries a member's
-# index in dimensions the three tasks share. On toy-seq it moves the
-# numerals to the predecessor, and the predecessor reaches the top in at
-# most an eighth of the number-word and month prompts: the same correction,
-# added to five or May, does not make the heads carry three or March. toy-seq's heads do not carry 5, five and May alike, though the
-# three tasks run through the same heads; section 10 looks at the residual
-# stream itself. (Lan et al. do not report this transfer for GPT-2 small.)
-
-# %% [markdown]
-# Are prompts that do **not** continue a sequence left as they were? We take
-# the templates with nouns or names where the members were (nothing to
-# continue) and compare the next-token distributions with and without the
-# edit, at the final position and at every position.
+# The hand-built transformer moves all three tasks to the predecessor, as
+# its construction says it must. toy-seq does the same: a correction
+# measured on numerals alone moves number words and months on at least 90%
+# of the new prompts, so its carriers hold 5, five and May as one value.
+# toy-seq-separate moves its numerals and nothing else (the predecessor
+# reaches the top on none of the other tasks' prompts): the same experiment,
+# the same architecture, a different answer, and the only difference is the
+# data. Section 10 asks the residual stream directly, and why.
+#
+# (Lan et al. do not report this transfer for GPT-2 small. Gould et al.
+# 2023 edit GPT-2's successor heads with vector arithmetic on features
+# shared by numbers, number words and months, the published analogue.)
+#
+# ### Does the edit need every carrier?
+#
+# Section 5 found backups beside the strongest carrier. The numerals' edit
+# applied to the carriers in the shared circuit only:
 
 # %%
-plain = surgery.non_sequence_dataset(model.tokenizer, n=study.N_PROMPTS, seed=5)
-print(textwrap.fill(f"e.g. {plain.prompts[0]}", 78, subsequent_indent="     "))
-for where in ("last", "all"):
-    change = surgery.distribution_change(
-        model, edits["all movers"], plain.tokens, where
-    )
+shared_carriers = [c for c in carriers if c in shared]
+only_shared = numerals_fit(model, data, shared_carriers)
+new_data, _ = study.build_task_data(model, seed=7)
+for task in TASKS:
+    e = surgery.sequence_effect(model, only_shared, new_data[task].clean)
     print(
-        f"positions: {where:<5} same top-1 {change['same_top1']:.1%}, "
-        f"mean KL {change['mean_kl']:.2e}, largest probability change "
-        f"{change['max_prob_change']:.2e}"
+        f"{', '.join(map(str, shared_carriers)):<10}{task:<14}"
+        f"predecessor on top {e['shifted_after']:.0%}, successor {e['successor_after']:.0%}"
     )
 
 # %% [markdown]
-# The printout says the distributions are unchanged: the edit corrects only
-# the values of member tokens, and these prompts hold none. That is by
-# design, and the measurement checks the implementation keeps the promise.
-# For GPT-2 the natural test set would also include ordinary text; toy-seq
-# knows nothing but this task, so the templates without members are the
-# prompts it can be tested on.
+# On toy-seq the shared carrier 1.3 alone does nearly the whole job: the
+# predecessor is on top in at least 90% of every task's prompts. Where the
+# successor survives (a few months prompts), a carrier outside the shared
+# circuit (a backup, which pruning can drop because one carrier was
+# enough) keeps voting for it.
 #
-# **Ground truth (toy-seq).** The edit moves the answer to the predecessor
-# because the model computes "successor of the member these heads carry",
-# the rule we trained it on. In GPT-2 small, head 9.1's OV circuit is itself
-# the successor map, so the same experiment probes whether its readout is
-# what the model trusts.
+# ### Does it touch members outside a sequence?
 #
-# **What you should see on toy-seq.** Edited at every carrying head, the
-# predecessor is on top in at least 95% of the new prompts of every task;
-# edited at the shared carrier alone, most prompts still answer the
-# successor: the backups outside the shared circuit keep voting for it.
-# Prompts without members keep every next-token distribution exactly (KL
-# 0). The paper edits nothing; section 10 asks why a numerals-only fit
-# does not transfer here.
+# The edit corrects member tokens wherever they stand. A prompt with no
+# member at all runs exactly as before, by construction, so that proves
+# nothing. The real question is a member the model meets *outside* a
+# sequence: stories of nouns with one member among them ("... Sun was born
+# in May. ..."). Does the edit change what the model predicts there?
+
+# %%
+numerals_edit = numerals_fit(model, data, carriers)
+for task in TASKS:
+    outside = surgery.member_outside_dataset(
+        model.tokenizer, task, n=study.N_PROMPTS, seed=5
+    )
+    change = surgery.distribution_change(model, numerals_edit, outside.tokens, "all")
+    print(
+        f"{task:<14}same top-1 at every position {change['same_top1']:.1%}, "
+        f"mean KL {change['mean_kl']:.3f}, largest probability change "
+        f"{change['max_prob_change']:.2f}"
+    )
+print(textwrap.fill(f"e.g. {outside.prompts[0]}", 78, subsequent_indent="     "))
+
+# %% [markdown]
+# The edit is not surgical in that sense: wherever a member stands, the
+# carriers now read it as another one, in a sequence or not, and on toy-seq
+# about one prediction in eight changes its top token. An edit of the
+# *value* is an edit of what the model knows about that token everywhere;
+# to confine it to sequences one would have to condition it on the
+# context, which this edit does not do.
 #
 # ### Summary
-# * One edit to the heads that carry the member changes all three tasks.
-# * Prompts without members are untouched, measured.
+# * An edit fitted on numerals alone, to the heads that carry the last
+#   member, moves number words and months on toy-seq: the carriers code the
+#   value the same way in every format. It moves nothing but the numerals
+#   on toy-seq-separate.
+# * The edit acts on member tokens everywhere, not only in sequences.
 
 # %% [markdown]
 # ## 10. One is 1: the same value in three formats?
 #
 # Lan, Torr and Barez began with a simpler question ("One is 1"): does GPT-2
-# represent 1, one and January alike? Lesson 01 did latent-space arithmetic
-# in embeddings it trained, E(five) − E(5) + E(7) ≈ E(seven); here we ask the
-# same of a transformer's residual stream. At every member's position we
-# take the residual stream before each block and after the last, and average
-# it per format (numerals, number words, months) and value (1 to 12):
-# `rep.member_streams` gives `[n_depths, 3, 12, d_model]`.
+# represent 1, one and January alike? Lesson 01 (section 6) argued when a
+# model should: when it must read the same property (the value) the same way
+# from different kinds of token, and another property (the format)
+# independently, a shared readout is cheaper than a lookup table, and its
+# embeddings become sums of a value part and a format part. toy-seq's mixed
+# stories ask exactly that; toy-seq-separate's stories never do. Here we
+# test the prediction on both, and on the hand-built transformer, whose
+# value code is shared by construction (its mover copies the index into the
+# same dimensions for every task), as the positive control.
+#
+# At every member's position we take the residual stream before each block
+# and after the last, and average it per format (numerals, number words,
+# months) and value (1 to 12) over the random prompts, which show every
+# value at every place: `rep.member_streams` gives `[n_depths, 3, 12,
+# d_model]`.
 #
 # Raw residual vectors all share a large common part (the same position, the
-# same template), so every pair looks similar. The question is about what
-# *differs* between members: subtract, at each depth, the mean of all 36.
+# same template), so every pair looks similar; and every number word shares
+# "I am a number word", every month "I am a month". The question is about
+# how the *values* differ, so centre each format on its own mean over its
+# 12 values before comparing.
 #
 # ## Exercise 13 · The same value across formats, layer by layer
 #
-# **Difficulty** ●○○ · **Importance** ●●○ · about 10 minutes
+# **Difficulty** ●○○ · **Importance** ●●○ · about 10 minutes · *fill in*
 #
 # Write `format_similarity(streams, f, g)`: `streams` is `[n_depths, 3, 12,
-# d_model]`; centre each depth on the mean of its 36 vectors, then return,
-# per depth, the cosine similarity of format `f`'s and format `g`'s vectors
-# of the same value, averaged over the 12 values (`[n_depths]`).
+# d_model]`; centre each format at each depth on its own mean over the 12
+# values, then return, per depth, the cosine similarity of format `f`'s and
+# format `g`'s vectors of the same value, averaged over the 12 values
+# (`[n_depths]`).
 #
 # <details><summary>Hint</summary>
 #
-# `streams - streams.mean((1, 2), keepdim=True)` centres a copy;
-# `torch.nn.functional.cosine_similarity(a, b, dim=-1)` on `[n_depths, 12,
-# d_model]` gives `[n_depths, 12]`.
+# Which axis holds the 12 values? That is the axis to average over when
+# centring (keep it in the result's shape so the subtraction lines up).
+# Then compare the two formats value by value along `d_model`.
 # </details>
 #
 # <details><summary>Solution explained</summary>
 #
-# After centring, a vector holds only what distinguishes its member from the
-# other 35. A cosine near 1 means the same value points the same way in both
-# formats; the baseline is the cosine between *different* values.
+# `streams - streams.mean(2, keepdim=True)` centres every format on its own
+# mean; `torch.nn.functional.cosine_similarity(c[:, f], c[:, g], dim=-1)`
+# is `[n_depths, 12]`; its mean over the values is the answer. The baseline
+# is the cosine between *different* values.
 # </details>
 
 
 # %% tags=["exercise"]
 def format_similarity(streams, f, g):
-    """Mean cosine of the same value in formats f and g, per depth, after centring [n_depths]."""
+    """Mean cosine of the same value in formats f and g, per depth, each format centred [n_depths]."""
     raise NotImplementedError("Exercise: write `format_similarity` here, then run the check below.")
 
 
 # %% tags=["check", "raises-exception"]
 check_format_similarity(format_similarity)
 
+# %% [markdown]
+# The library's `rep.centre_by_format` and `rep.cosine_by_layer` are the
+# same computation. On the three models, at the depth where the carriers
+# read the member (just before the block of the strongest carrier):
+# the same value in two formats, against two different values.
+
 # %%
-streams = rep.member_streams(model, data)  # [n_depths, 3, 12, d_model]
-centred = rep.centre(streams)
+models = {"hand-built": (hand, hand_data), NAME: (model, data)}
+if NAME != "toy-seq":  # the toy pair is the experiment on the data
+    toy = load_model("toy-seq", verbose=False)
+    models["toy-seq"] = (toy, study.build_task_data(toy)[0])
+models["toy-seq-separate"] = (separate, separate_data)
+
+
+def reading_layer(m, task_data):
+    """The layer of the head that attends most from the final position to the last member."""
+    heads = carrier_heads(m, task_data)
+    att = torch.stack(
+        [roles.attention_to_members(m, task_data[t].clean)[..., -1] for t in TASKS]
+    ).mean(0)
+    return max(heads, key=lambda c: float(att[c.layer, c.head])).layer
+
+
+streams_of, layer_of = {}, {}
+print(f"{'model':<18}{'depth':>6}  {'numerals~words':>16}{'numerals~months':>17}")
+for label, (m, task_data) in models.items():
+    streams_of[label] = rep.member_streams(m, task_data)  # [depths, 3, 12, d]
+    layer_of[label] = reading_layer(m, task_data)
+    c = rep.centre_by_format(streams_of[label])[layer_of[label]]  # [3, 12, d]
+    cells = [
+        f"{float(rep.cosine_by_layer(c[None, 0], c[None, g])):+.2f} | "
+        f"{float(rep.mismatched_cosine(c[None, 0], c[None, g])):+.2f}"
+        for g in (1, 2)
+    ]
+    print(f"{label:<18}{layer_of[label]:>6}  {cells[0]:>16}{cells[1]:>17}")
+print("(same value | different values; depth = before that block)")
+
+# %% [markdown]
+# The hand-built transformer's same-value cosine is 1: its value code is
+# shared exactly. toy-seq's is far above its different-value baseline (above
+# 0.7 against below 0); toy-seq-separate's is barely above its own (below
+# 0.2). And layer by layer, on the lesson's model:
+
+# %%
+centred = rep.centre_by_format(streams_of[NAME])
 depths = [f"before block {L}" for L in range(cfg.n_layers)] + ["after the last"]
 pairs = [(0, 1), (0, 2), (1, 2)]
 print(
@@ -1701,166 +1961,310 @@ print(
     + "".join(f"{TASKS[f][:6]}~{TASKS[g][:6]:<8}" for f, g in pairs)
     + "  (same value | different values)"
 )
-same_minus_diff = []
 for d, label in enumerate(depths):
     cells = []
     for f, g in pairs:
         same = rep.cosine_by_layer(centred[:, f], centred[:, g])[d]
         diff = rep.mismatched_cosine(centred[:, f], centred[:, g])[d]
-        same_minus_diff.append(float(same - diff))
         cells.append(f"{same:+.2f}|{diff:+.2f}    ")
     print(f"{label:<16}" + "".join(cells))
-print(f"largest gap between same and different values: {max(same_minus_diff):+.2f}")
 
 # %% [markdown]
-# A picture of the same vectors: the 36 centred members at one depth (the
-# residual stream before the last block) in the plane of their two largest
-# principal components, coloured by value (left) and by format (right), one
-# marker per format. If the formats shared a value axis, the colours on the
-# left would run the same way for all three markers; if each format kept to
-# its own region, the colours on the right would separate.
+# A picture of the same vectors: the 36 centred members just before the
+# carriers' block, in the plane of their two largest principal components,
+# coloured by value (left) and by format (right), one marker per format. If
+# the formats share a value code, the colours on the left run the same way
+# for all three markers and the formats mix on the right.
 
 # %%
-depth = cfg.n_layers - 1
+depth = layer_of[NAME]
 points, kept_var = rep.pca_2d(centred[depth].flatten(0, 1))
 draw_member_pca(points, TASKS, title=f"{depths[depth]}: {kept_var:.0%} of the variance")
 plt.show()
 
 # %% [markdown]
-# ### A linear probe for a member's place in its sequence
+# ### A linear probe for a member's value
 #
 # A **probe** is a linear map trained to read one property from the
-# residual stream. Here the property is a member's place in its sequence (1
-# for 1, one and January; 12 for 12, twelve and December): a ridge
-# regression fitted on numerals only, then tested on new prompts of every
-# format. If the three formats share a "value" direction, the probe trained
-# on numerals reads number words and months too.
+# residual stream. Here it reads a member's value (one of 12 classes, the
+# same for 5, five and May), fitted on numerals only, each format centred on
+# its own mean, and read on new prompts of every format. If the formats
+# share a value code, the probe fitted on numerals reads number words and
+# months too. Chance is 1 in 12 (8%).
+#
+# A probe can read many things, so it needs a control that could come out
+# differently: the same probe, fitted on the same numerals, with their
+# values **shuffled** across the prompts. It finds a code for value only if
+# there is one; fitted on shuffled values there is nothing to find, and it
+# must read chance everywhere.
 
 # %%
-print(f"{'depth':<16}" + "".join(f"{t:>24}" for t in TASKS))
 probe = rep.value_probe_transfer(model, data)  # one dict per depth
+control = rep.value_probe_transfer(model, data, shuffled=True)
+print(f"{'depth':<16}" + "".join(f"{t:>14}" for t in TASKS) + "   shuffled control")
 for d, label in enumerate(depths):
     print(
         f"{label:<16}"
-        + "".join(
-            f"{probe[d][t]['exact']:>10.0%} exact, R² {probe[d][t]['r2']:>+5.2f}"
-            for t in TASKS
-        )
+        + "".join(f"{probe[d][t]:>14.0%}" for t in TASKS)
+        + "   "
+        + " ".join(f"{control[d][t]:.0%}" for t in TASKS)
     )
-print("chance: 1 value in 12 = 8% exact")
+for label in ("hand-built", "toy-seq-separate"):
+    m, task_data = models[label]
+    at = rep.value_probe_transfer(m, task_data)[layer_of[label]]
+    print(
+        f"{label}, {depths[layer_of[label]]}: "
+        + ", ".join(f"{t} {at[t]:.0%}" for t in TASKS)
+    )
 
 # %% [markdown]
-# ### A shared "+1" direction? Steering with it
+# On toy-seq, before block 1 the numerals' probe reads number words and
+# months on more than half of the new prompts, while the shuffled control
+# stays near chance (at most 10%) on number words and months at every
+# depth. The hand-built transformer's probe reads all three formats
+# perfectly; toy-seq-separate's reads its numerals and falls to chance on
+# the other two.
 #
-# Lesson 01 found a "+1" direction in its embeddings. Here: per format, the
-# mean step from each member's centred vector to the next one's. If the
-# formats share it, the steps point the same way. **Activation addition**
-# (Turner et al. 2023) then tests whether the model *uses* it: add
-# α × the numerals' step to the residual stream at the last member and see
-# whether the model answers one further ("+2": the member after the
-# answer). We add it before the block of the head patching ranks first,
-# where the member is read and moved.
+# ### Value-subspace patching: the causal test
+#
+# Cosines and probes describe the residual stream; they do not show that
+# the model *uses* what they find. The causal form of "One is 1": find,
+# from the numerals alone, the few directions along which the 12 numerals
+# differ (the top principal directions of their centred value means, as
+# few as explain 95% of the variance: `rep.value_subspace`); then, at the
+# last member of a number-words prompt, replace the stream's part in those
+# directions by the same part from a numerals prompt whose last member has
+# another value, and leave everything else. If 5, five and May share the
+# code, the model now answers the *numeral's* successor, in the number
+# words' format.
+#
+# Why not patch the whole residual stream? A model trained on mixed
+# stories reads any format's token at that position: patching in "7"
+# whole would make it answer "eight" whether its codes are shared or not.
+# Only a patch restricted to directions found from numerals alone can tell
+# the two apart.
+#
+# ## Exercise 14 · Patch a subspace
+#
+# **Difficulty** ●●○ · **Importance** ●●● · about 15 minutes · *design*
+#
+# Write `patch_subspace(target, source, basis)`: `target` and `source` are
+# `[n, d_model]` (one row per prompt), `basis` is `[k, d_model]` with
+# orthonormal rows. Return the target with its part in the basis's span
+# replaced by the source's part, and everything outside the span kept.
+#
+# <details><summary>Hint</summary>
+#
+# Any vector splits into a part in the span and a part outside it. With
+# orthonormal rows, a vector's coordinates along the basis are dot
+# products with the rows, and the part in the span is those coordinates
+# put back together with the same rows. Which part of which vector goes
+# into the result?
+# </details>
+#
+# <details><summary>Solution explained</summary>
+#
+# With `P = basis.T @ basis` (the projection onto the span), the result is
+# `target - target @ P + source @ P`: the target's part outside the span,
+# plus the source's part inside it.
+# </details>
+
+
+# %% tags=["exercise"]
+def patch_subspace(target, source, basis):
+    """target with its part in the basis's span replaced by source's [n, d_model]."""
+    raise NotImplementedError("Exercise: write `patch_subspace` here, then run the check below.")
+
+
+# %% tags=["check", "raises-exception"]
+check_patch_subspace(patch_subspace)
+
+# %% [markdown]
+# `rep.subspace_patch_effect` applies the library's `rep.patch_subspace` in
+# a hook, before the carriers' block, at the last member. Each target prompt
+# takes its patch from a numerals prompt whose last member has another
+# value. "source" is the share of prompts that now answer the numeral's
+# successor in the target's format, "own" the share still answering their
+# own. The control: a random subspace of the same size.
 
 # %%
-steps = rep.plus_one_direction(centred)  # [n_depths, 3, d_model]
-for d, label in enumerate(depths):
-    cos = torch.nn.functional.cosine_similarity
-    print(
-        f"{label:<16} cos(+1 step): numerals~words {cos(steps[d, 0], steps[d, 1], dim=0):+.2f}, "
-        f"numerals~months {cos(steps[d, 0], steps[d, 2], dim=0):+.2f}"
-    )
-steer_layer = Component.parse(
-    roles.top_heads(patched["numerals"]["heads"], 1)[0][0]
-).layer
-steering = {
-    task: rep.steering_effect(
-        model,
-        data[task].clean,
-        steps[steer_layer, 0],
-        steer_layer,
-        alphas=(0.0, 1.0, 4.0),
-    )
-    for task in TASKS
-}
-print(f"\nadding a * (numerals' +1 step) before block {steer_layer} at the last member")
-print(f"{'task':<14}{'a':>5}{'answer on top':>15}{'+2 on top':>11}{'logit diff':>12}")
-for task in TASKS:
-    for alpha, r in steering[task].items():
-        print(
-            f"{task:<14}{alpha:>5.0f}{r['answer']:>15.0%}{r['plus_two']:>11.0%}"
-            f"{r['logit_diff']:>12.2f}"
+print(
+    f"{'model':<18}{'k':>3}  {'into':<14}{'source':>8}{'own':>6}"
+    f"{'random k: source':>19}{'own':>6}"
+)
+subspace_effect = {}
+for label, (m, task_data) in models.items():
+    L = layer_of[label]
+    basis = rep.value_subspace(streams_of[label][L, 0])  # numerals' values only
+    control_basis = rep.random_subspace(basis.shape[0], m.cfg.d_model)
+    source = task_data["numerals"].clean
+    for task in TASKS:
+        e = rep.subspace_patch_effect(m, source, task_data[task].clean, L, basis)
+        r = rep.subspace_patch_effect(
+            m, source, task_data[task].clean, L, control_basis
         )
-moved = max(r["plus_two"] for s in steering.values() for r in s.values())
-print(f"largest share of prompts moved to +2 by steering: {moved:.0%}")
+        subspace_effect[label, task] = e
+        print(
+            f"{label:<18}{basis.shape[0]:>3}  {task:<14}{e['source']:>8.0%}"
+            f"{e['own']:>6.0%}{r['source']:>19.0%}{r['own']:>6.0%}"
+        )
 
 # %% [markdown]
-# **What you should see on toy-seq.** Read the three printouts. toy-seq
-# learned each format from its own tokens with a word-level tokenizer, so
-# nothing forced the formats to share a representation: the cosine of the
-# same value across formats stays about as low as between different values
-# (the largest gap is printed), the probe fitted on numerals reads the
-# numerals and fails on the other formats (near chance), the "+1" steps of
-# the formats are far from parallel, and adding the numerals' step does not
-# move the answer. The tasks share *circuitry* (sections 8 and 9) without
-# sharing a *representation* of the value: the two questions are separate.
+# On the hand-built transformer and on toy-seq, the numerals' few value
+# directions carry the value into number words and months: nearly every
+# prompt answers the numeral's successor, in its own format, while a random
+# subspace of the same size changes nothing. On toy-seq-separate the same
+# patch moves the numerals (its directions are the numerals' own) and never
+# makes number words or months answer the numeral's successor: its formats
+# keep their values in different places.
 #
-# **GPT-2 small.** The paper reports the shared sub-circuit (section 8) and
-# head 9.1's successor scores on all three formats (section 7), which is
-# what a shared representation would predict; these measurements are not in
-# the paper: with GPT-2's weights on your machine, run this section and see.
+# ### A "+1" step, and steering with it
+#
+# If the value code is shared, one step of it, from a numeral to the next,
+# should also be a step for number words and months. **Activation
+# addition** (Turner et al. 2023) tests it: add the step at the last member,
+# before the carriers' block, and see whether the model answers one further
+# ("+2": the member after the answer).
+#
+# Which step? A tempting choice is one "+1" direction: the mean over the
+# 11 steps from each numeral's mean vector to the next one's.
+#
+# ## Exercise 15 · Predict: the mean step
+#
+# **Difficulty** ●○○ · **Importance** ●●○ · about 5 minutes · *predict*
+#
+# Write the mean of the 11 steps `s[v + 1] - s[v]`, v = 1 .. 11, as simply
+# as you can. Is it `"one real step"` (about as long as a typical step from
+# one member to the next), `"a small fraction of a step"`, or `"zero"`?
+#
+# <details><summary>Hint</summary>
+#
+# Write the sum of the 11 steps out in full. What cancels?
+# </details>
+
+
+# %% tags=["exercise"]
+def predict_mean_step() -> str:
+    """Your prediction: "one real step", "a small fraction of a step" or "zero"."""
+    raise NotImplementedError("Exercise: write `predict_mean_step` here, then run the check below.")
+
+
+# %%
+values = streams_of[NAME][layer_of[NAME], 0]  # numerals' means [12, d_model]
+steps = values[1:] - values[:-1]  # the 11 real steps
+mean_step = steps.mean(0)
+print(f"length of the mean step:    {float(mean_step.norm()):.2f}")
+print(f"length of (s12 - s1) / 11:  {float((values[-1] - values[0]).norm() / 11):.2f}")
+print(f"typical length of one real step: {float(steps.norm(dim=-1).median()):.2f}")
+
+# %% tags=["check", "raises-exception"]
+ratio_to_step = float(mean_step.norm() / steps.norm(dim=-1).median())
+check_choice(
+    predict_mean_step,
+    ("one real step", "a small fraction of a step", "zero"),
+    "a small fraction of a step" if 0.01 < ratio_to_step < 0.5 else "one real step",
+    f"the steps telescope to (s12 - s1) / 11, here {ratio_to_step:.0%} of a "
+    "typical step: added to the stream it moves almost nothing.",
+)
+
+# %% [markdown]
+# So steer with real steps instead: each prompt whose last member has
+# value v gets the numerals' own step from v to v + 1, at its own size
+# (`rep.step_steering`). On numerals that moves the answer one further by
+# construction of the step; on number words and months it does so only if
+# the numerals' step is their step too.
+
+# %%
+print(f"{'model':<18}{'task':<14}{'+2 on top':>10}{'answer on top':>15}")
+steering = {}
+for label, (m, task_data) in models.items():
+    L = layer_of[label]
+    for task in TASKS:
+        r = rep.step_steering(m, task_data[task].clean, streams_of[label][L, 0], L)
+        steering[label, task] = r
+        print(f"{label:<18}{task:<14}{r['plus_two']:>10.0%}{r['answer']:>15.0%}")
+
+# %% [markdown]
+# Every test of this section agrees. On the hand-built transformer, where
+# the value code is shared by construction, every method detects it. On
+# toy-seq, the numerals' step moves number words and months one further on
+# most prompts; on toy-seq-separate it moves the numerals only.
+#
+# **The cause is the data.** The two toy models have the same design and
+# were trained the same way; only toy-seq's stories mix the formats, with the
+# answer's format cued by the first member. To continue such a story the
+# model must read the value from the last member whatever its format, so
+# one value code for 5, five and May is the cheap solution, and that is what
+# it learned (lesson 01's argument). toy-seq-separate never needed to read
+# five as 5, and it did not: it shares *circuitry* with toy-seq (a head in
+# layer 1 that moves the last member, an MLP 0 that matters most) without
+# sharing the *representation*. GPT-2 read "5", "five" and "May" in
+# overlapping contexts for billions of tokens; Gould et al. (2023) found
+# mod-10 features shared by numbers, number words and months in its
+# successor heads, and edited those heads by vector arithmetic on them.
+# With GPT-2's weights on your machine, this section runs on it too.
 #
 # ### Summary
-# * Centre before comparing: the residual stream's common part hides the
-#   differences between members.
-# * Cosines, a PCA plane, a transferred probe and steering ask four
-#   versions of one question: is "1" the same in every format?
+# * Centre each format on its own mean before comparing values across
+#   formats; a random-label probe and a random subspace are the controls.
+# * Value-subspace patching is the causal test of a shared code; a
+#   whole-stream patch is not, on a model that reads every format.
+# * The mean of consecutive steps telescopes; steer with real steps.
+# * toy-seq, trained on stories where the formats meet, codes 5, five and
+#   May alike; toy-seq-separate, trained on one format per story, does not.
 
 # %% [markdown]
 # ## Closing note: what we found
 #
-# The cell below prints, from the numbers computed above, the three circuits,
-# their overlap and the surgery's effect.
+# The cell below prints, from the numbers computed above, the three
+# circuits, what they share, and the three tests of a shared value code,
+# on every model of this section.
 
 # %%
 print(f"model: {NAME}")
 for task in TASKS:
     print(
         f"{task:<13} {cd.format_circuit(circuits[task])}: alone "
-        f"{found[task].performance:.1%}, ablated {knockout[task]:.1%}"
+        f"{found[task].performance:.1%}, ablated {knockouts[task].knockout:.1%}"
     )
 print("shared:       ", cd.format_circuit(shared))
-for task in TASKS:
-    e = effects["all movers"][task]
-    print(
-        f"surgery on {', '.join(map(str, movers))}, {task}: successor on top "
-        f"{e['successor_before']:.0%} -> {e['successor_after']:.0%}, predecessor on top "
-        f"{e['shifted_after']:.0%}"
-    )
+print(
+    f"\n{'numerals -> words / months':<28}{'surgery':>16}{'subspace':>16}"
+    f"{'steering':>16}"
+)
+for label in models:
+    cells = [
+        " / ".join(f"{transfer[label][t]['shifted_after']:.0%}" for t in TASKS[1:]),
+        " / ".join(f"{subspace_effect[label, t]['source']:.0%}" for t in TASKS[1:]),
+        " / ".join(f"{steering[label, t]['plus_two']:.0%}" for t in TASKS[1:]),
+    ]
+    print(f"{label:<28}" + "".join(f"{c:>16}" for c in cells))
 
 # %% [markdown]
 # ## Summary
 #
-# * A transformer is a residual stream that every block adds to; a head is a
-#   QK circuit (where to look) and an OV circuit (what to move), and one head
-#   set by hand can fetch the last member. The hand-built transformer,
-#   whose circuit is known, is where every method is checked first.
+# * The hand-built transformer, whose circuit is known, is where every
+#   method is checked first; each method here recovers what was built into
+#   it.
 # * The logit difference (correct minus the last member repeated) measures
 #   the task; clean and corrupted prompts differ in one token.
 # * The logit lens, attention patterns and activation patching locate where
 #   the last member is read and moved; attribution patching approximates
 #   patching in one backward pass.
 # * Mean ablation and the paper's iterative pruning find a circuit per task
-#   that keeps at least 80% of the logit difference; knocking it out tests
-#   that the work happens there.
-# * OV successor scores and neuron analysis say what the parts do: move the
-#   member, map it to its successor.
+#   that keeps at least 80% of the logit difference; knocking it out, beside
+#   random sets of its size, tests that the work happens there.
+# * OV successor scores (against chance) and neuron analysis say what the
+#   parts do: move the value, map it to the next value, supply the format.
 # * Direct logit attribution splits the answer into what each component
 #   writes; zero, mean and resampling ablation remove different things, and
 #   the mean removes only what is specific to the prompt.
-# * The circuits overlap; one edit to the heads that carry the member
-#   changes all three tasks, and leaves prompts without members alone.
-# * Sharing circuitry is not sharing a representation: cosines, a PCA plane,
-#   a transferred probe and steering test whether 5, five and May are alike.
+# * toy-seq's three circuits differ but share a successor head and two MLPs;
+#   an edit fitted on numerals alone moves all three tasks.
+# * Whether 5, five and May share a representation is a separate question,
+#   answered by probes with controls, value-subspace patching and steering
+#   with real steps: yes on toy-seq, no on toy-seq-separate, and the
+#   difference is in the training data.
 #
 # ## Further exercises
 #
@@ -1873,11 +2277,15 @@ for task in TASKS:
 #    the same heads matter. What would you expect from toy-seq, which never
 #    saw a decreasing sequence?
 # 5. With GPT-2 small's weights on your machine, run the lesson again: does
-#    your circuit match the paper's table?
-# 6. Change `last_member_head` so the head writes the *successor* of the last
-#    member (a successor head). What must `W_OV` be?
-# 7. Steer with the mean of the three formats' "+1" steps instead of the
-#    numerals' alone, and at every depth. Does anything move on toy-seq?
+#    your circuit match the paper's table, and does GPT-2 pass section 10's
+#    tests?
+# 6. Value-subspace patching with fewer directions: how few of the
+#    numerals' directions still carry the value into number words on
+#    toy-seq (`rep.value_subspace(..., variance=0.5)`)?
+# 7. Mixed prompts: write a prompt whose members change format ("in 3. ...
+#    in four. ... in May. ... in") and check that toy-seq answers in the
+#    first member's format. Which head do you expect to matter most there
+#    that did not matter in the paper's prompts?
 #
 # ## Reading
 #

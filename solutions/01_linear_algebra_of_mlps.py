@@ -634,7 +634,7 @@ fig = pictures.plot_analogies(E, "numeral", "word")
 # Lesson 04 asks how much of this carries over to a transformer. Lan, Torr
 # and Barez (2023) find that GPT-2 small continues numerals, number words
 # and months with largely shared circuits (head 9.1 is in all three). Lesson
-# 03's "One is 1" section compares the residual streams of "5", "five" and
+# 04's "One is 1" section compares the residual streams of "5", "five" and
 # "May", tests whether a probe trained on one format reads another, and looks
 # for a "+1" direction shared by the formats. Whether, and how strongly, the
 # model it runs on has that structure is what those measurements say; this

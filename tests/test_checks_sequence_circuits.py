@@ -7,14 +7,12 @@ from check_answers import stub
 from neuralcircuits.science import (
     attribution,
     head_roles,
-    representations,
 )
 from neuralcircuits.science import circuit_discovery as cd
 from neuralcircuits.science.patching import Component
 from neuralcircuits.teaching.sequence_circuits import checks
 from neuralcircuits.teaching.sequence_circuits.checks import (
     check_attention_to_last_member,
-    check_format_similarity,
     check_head_dla,
     check_head_prediction,
     check_iterative_prune,
@@ -489,58 +487,3 @@ def test_shift_corrections(capsys):
         return out
 
     fails(check_shift_corrections, mutating, "in place")
-
-
-# -- One is 1 ------------------------------------------------------------------------
-def right_similarity(streams, f, g):
-    c = streams - streams.mean((1, 2), keepdim=True)
-    return torch.nn.functional.cosine_similarity(c[:, f], c[:, g], dim=-1).mean(-1)
-
-
-def test_format_similarity(capsys):
-    check_format_similarity(right_similarity)
-
-    def library(streams, f, g):  # written differently: the library's centre and cosine
-        c = representations.centre(streams)
-        return representations.cosine_by_layer(c[:, f], c[:, g])
-
-    check_format_similarity(library)
-    assert capsys.readouterr().out.count("✔") == 2
-    fails(check_format_similarity, stub, "not written yet")
-    fails(check_format_similarity, lambda s, f, g: None, "None")
-    cos = torch.nn.functional.cosine_similarity
-    fails(
-        check_format_similarity,
-        lambda s, f, g: cos(s[:, f], s[:, g], dim=-1).mean(-1),
-        "centring",
-    )
-
-    def per_format(s, f, g):
-        c = s - s.mean(2, keepdim=True)
-        return cos(c[:, f], c[:, g], dim=-1).mean(-1)
-
-    fails(check_format_similarity, per_format, "own mean")
-
-    def dot(s, f, g):
-        c = s - s.mean((1, 2), keepdim=True)
-        return (c[:, f] * c[:, g]).sum(-1).mean(-1)
-
-    fails(check_format_similarity, dot, "cosine")
-
-    def shifted(s, f, g):
-        c = s - s.mean((1, 2), keepdim=True)
-        return cos(c[:, f, 1:], c[:, g, :-1], dim=-1).mean(-1)
-
-    fails(check_format_similarity, shifted, "same value")
-
-    def per_value(s, f, g):
-        c = s - s.mean((1, 2), keepdim=True)
-        return cos(c[:, f], c[:, g], dim=-1)
-
-    fails(check_format_similarity, per_value, "average over the 12")
-
-    def in_place(s, f, g):
-        s -= s.mean((1, 2), keepdim=True)
-        return cos(s[:, f], s[:, g], dim=-1).mean(-1)
-
-    fails(check_format_similarity, in_place, "in place")

@@ -26,7 +26,9 @@ def gpt2_like(tmp_path_factory):
 
 
 def test_unknown_name_lists_the_names():
-    with pytest.raises(ValueError, match="'toy-seq', 'toy-seq-separate', 'gpt2', 'auto'"):
+    with pytest.raises(
+        ValueError, match="'toy-seq', 'toy-seq-separate', 'gpt2', 'auto'"
+    ):
         models.load_model("gpt-5")
 
 

@@ -92,14 +92,14 @@ def mean_by_value(acts: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
 def member_streams(model: Any, data: dict[str, Any]) -> torch.Tensor:
     """Per depth, format and value, the mean residual stream at that member  # [n_depths, 3, 12, d_model].
 
-    ``data`` maps each task to its TaskData; clean and random prompts are used
-    (the random ones show all twelve members).
+    ``data`` maps each task to its TaskData. Only the random prompts are
+    used: they show every value at every one of the four places, so a
+    value's mean is not tied to where it stands in the prompt (in a clean
+    run, 12 can only come last).
     """
     out = []
     for task in FORMATS:
-        acts, values, _ = member_activations(
-            model, [data[task].clean, data[task].random]
-        )
+        acts, values, _ = member_activations(model, [data[task].random])
         out.append(mean_by_value(acts, values))
     return torch.stack(out, 1)
 
@@ -196,11 +196,14 @@ def value_probe_transfer(
     out = []
     for depth in range(x_all.shape[0]):
         x = x_all[depth]
-        w = fit_value_probe(x - x.mean(0), y)
+        scale = x.std(0) + 1e-6  # every direction on one footing (the numerals')
+        w = fit_value_probe((x - x.mean(0)) / scale, y)
         out.append(
             {
                 task: float(
-                    (probe_values(w, a[depth] - a[depth].mean(0)) == v).float().mean()
+                    (probe_values(w, (a[depth] - a[depth].mean(0)) / scale) == v)
+                    .float()
+                    .mean()
                 )
                 for task, (a, v) in tests.items()
             }
@@ -211,16 +214,19 @@ def value_probe_transfer(
 # ---------------------------------------------------------------------------
 # Value-subspace patching: the causal form of "One is 1"
 # ---------------------------------------------------------------------------
-def value_subspace(value_means: torch.Tensor, k: int) -> torch.Tensor:
-    """The top-k directions of one format's 12 value means  # basis [k, d_model], orthonormal rows.
+def value_subspace(value_means: torch.Tensor, variance: float = 0.95) -> torch.Tensor:
+    """The few directions along which one format's 12 value means differ most  # basis [k, d_model].
 
     ``value_means`` [12, d_model]: one format's mean residual stream per
     value at one depth. Centred on their mean, the 12 vectors span at most
-    11 directions; the top k (by singular value) carry most of how the
-    values differ.
+    11 directions; the basis keeps the top ones (by singular value), as few
+    as explain ``variance`` of how the 12 differ. Its rows are orthonormal.
     """
     centred = value_means - value_means.mean(0)
-    return torch.linalg.svd(centred, full_matrices=False)[2][:k]
+    _, s, vt = torch.linalg.svd(centred, full_matrices=False)
+    share = (s**2).cumsum(0) / (s**2).sum()
+    k = int((share < variance).sum()) + 1
+    return vt[:k]
 
 
 def patch_subspace(

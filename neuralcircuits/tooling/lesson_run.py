@@ -36,6 +36,7 @@ import torch
 
 from neuralcircuits.tooling.paths import BUILD, SOLUTIONS, lesson_scripts
 
+TOY_MODELS = ("toy-seq", "toy-seq-separate")
 _CELL = re.compile(r"^# %%(.*)$")
 _SECTION = re.compile(r"^# (## \d+\..*)$")
 
@@ -188,14 +189,14 @@ def lesson_environment(
 
     matplotlib.use("Agg")
     from neuralcircuits.science import circuit_study, models, sequences
-    from neuralcircuits.teaching.sequence_circuits import checks
+    from neuralcircuits.teaching.sequence_circuits import checks, value_checks
 
     real_load = models.load_model
 
     def load(name="toy-seq", verbose=True):
-        # the lesson's model for "auto" / "gpt2"; checks that ask for toy-seq get toy-seq,
-        # as they do on a learner's machine
-        return real_load("toy-seq", verbose=False) if name == "toy-seq" else model
+        # the lesson's model for "auto" / "gpt2"; the course's toy models (which
+        # checks and the lesson's contrast ask for by name) as on a learner's machine
+        return real_load(name, verbose=False) if name in TOY_MODELS else model
 
     patches: list[Any] = [mock.patch.object(models, "load_model", load)]
     if bypass_filter:
@@ -212,6 +213,9 @@ def lesson_environment(
             patches.append(
                 mock.patch.object(checks, "check_head_prediction", lambda *a, **k: None)
             )
+        patches.append(
+            mock.patch.object(value_checks, "check_choice", lambda *a, **k: None)
+        )
     if n_prompts is not None:
         patches.append(mock.patch.object(circuit_study, "N_PROMPTS", n_prompts))
     threads = torch.get_num_threads()
