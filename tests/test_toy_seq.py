@@ -36,6 +36,10 @@ def test_loads_offline_in_seconds(monkeypatch):
         time.perf_counter() - t0 < 30
     )  # ~1 s once torch and TransformerLens are imported
     assert not m.training and m.cfg.model_name == "toy-seq"
+    separate = ts.load("toy-seq-separate")
+    assert separate.cfg.model_name == "toy-seq-separate" and separate.cfg.n_heads == 2
+    with pytest.raises(ValueError, match="toy-seq-separate"):
+        ts.load("toy-seq-mixed")
 
 
 def test_tokenizer_reads_the_papers_text(model):
@@ -65,7 +69,7 @@ def test_held_out_prompts_are_held_out(model, held_out):
     assert len(d) == 150 and all(
         ts.held_out(w, t) for w, t in zip(d.words, d.templates, strict=True)
     )
-    tokens, _ = tr.Batches(model.tokenizer, tr.TrainConfig()).sample(512, k=4)
+    tokens, _ = tr.Batches(model.tokenizer, tr.RECIPES["toy-seq"][0]).sample(512, k=4)
     pools = {v: S.words_for(v) for v in S.VERBS}
     vocab = model.tokenizer.convert_ids_to_tokens
     for row in tokens[:200]:
@@ -102,6 +106,39 @@ def circuits(model, setups):
     return {t: cd.prune_circuit(model, s, progress=False) for t, s in setups.items()}
 
 
+def test_mixed_stories_answer_in_the_first_members_format(model):
+    """Half of toy-seq's stories mix formats; every answer takes the first member's."""
+    batches = tr.Batches(model.tokenizer, tr.RECIPES["toy-seq"][0])
+    tokens, target = batches.sample(2000, k=4)
+    member_pos = torch.tensor([1 + 6 * j + 4 for j in range(4)])
+    fmt = {int(t): f for f, row in enumerate(batches.members) for t in row}
+    value = {int(t): v for row in batches.members for v, t in enumerate(row)}
+    shown = tokens[:, member_pos]
+    formats = torch.tensor([[fmt[int(t)] for t in row] for row in shown])
+    mixed = (formats != formats[:, :1]).any(1).float().mean()
+    # half the stories are drawn mixed; 1 in 27 of those agree by chance: 0.48
+    assert 0.45 < mixed < 0.52
+    for row, answer in zip(shown, target, strict=True):
+        assert fmt[int(answer)] == fmt[int(row[0])]
+        assert value[int(answer)] == value[int(row[-1])] + 1
+    separate = tr.Batches(model.tokenizer, tr.RECIPES["toy-seq-separate"][0])
+    tokens, _ = separate.sample(500, k=4)
+    formats = torch.tensor(
+        [[fmt[int(t)] for t in row] for row in tokens[:, member_pos]]
+    )
+    assert (formats == formats[:, :1]).all()
+
+
+def test_training_is_deterministic(model):
+    cfg = tr.TrainConfig(steps=6, batch_size=16, warmup=2, p_mixed=0.5)
+    small = dict(tr.default_model_config(model.cfg.d_vocab, 2, 2), d_mlp=32)
+    runs = [tr.train(small, cfg, model.tokenizer, progress=False)[1] for _ in range(2)]
+    for (name, a), b in zip(
+        runs[0].state_dict().items(), runs[1].state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+
+
 def test_layer_0_heads_attend_uniformly(model, held_out):
     """Layer 0's queries and keys are zero: no layer-0 head can pick out the last member."""
     cfg = ts.read_config()["training"]
@@ -125,10 +162,14 @@ def test_a_successor_head_above_layer_0(model, held_out):
         scores = roles.ov_successor_scores(
             model, inputs, S.member_token_ids(model.tokenizer, task)
         )
-        assert scores[layer, head] >= 0.5, task
-    # it reads the last member: most of its attention from the final position
+        assert scores[layer, head] >= 0.8, task
+        among = roles.ov_successor_scores(
+            model, inputs, S.member_token_ids(model.tokenizer, task), among_members=True
+        )
+        assert among[layer, head] >= 0.8 and among[layer, head] == among.max(), task
+    # it reads the last member: all of its attention from the final position
     att = roles.attention_to_members(model, held_out[("numerals", "clean")])
-    assert att[layer, head, -1] > 0.5
+    assert att[layer, head, -1] > 0.95
 
 
 @pytest.fixture(scope="module")
@@ -136,12 +177,6 @@ def single(model, setups):
     return {t: cd.single_ablation_scores(model, s) for t, s in setups.items()}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 target not met by the shipped toy-seq: mean-ablating head 1.0 "
-    "leaves 83% of the logit difference on months (target <= 80%); see the "
-    "toy_seq docstring for the variants tried",
-)
 def test_a_head_above_layer_0_matters_in_every_task(model, single):
     costly = [
         c
@@ -159,8 +194,8 @@ def test_the_successor_head_is_the_head_that_matters_most(model, setups, single)
     for task, setup in setups.items():
         assert setup.full > 5
         assert min(heads, key=lambda c: single[task][c]) == head, task
-    # what the docstring states: it costs >= 20% on numerals and number words
-    assert single["numerals"][head] <= 0.8 and single["number_words"][head] <= 0.8
+    # what the docstring states: it costs more than 70% of every task
+    assert all(single[t][head] < 0.3 for t in S.TASKS)
 
 
 def test_circuits_overlap_without_being_identical(model, circuits):
@@ -199,8 +234,10 @@ def test_a_short_training_run_learns(model):
 
 @pytest.fixture
 def copy_dir(tmp_path):
-    for name in (*ts.TOKENIZER_FILES, ts.CONFIG_FILE, ts.WEIGHTS_FILE):
+    for name in ts.TOKENIZER_FILES:
         shutil.copy(ts.TOY_DIR / name, tmp_path / name)
+    for name in (ts.CONFIG_FILE, ts.WEIGHTS_FILE):
+        shutil.copy(ts.MODEL_DIRS["toy-seq"] / name, tmp_path / name)
     return tmp_path
 
 
@@ -209,13 +246,13 @@ def test_missing_weights_file(copy_dir):
     with pytest.raises(
         FileNotFoundError, match=r"weights file .* is missing.*make toy-model"
     ):
-        ts.load(copy_dir)
+        ts.load(directory=copy_dir)
 
 
 def test_corrupt_weights_file(copy_dir):
     (copy_dir / ts.WEIGHTS_FILE).write_bytes(b"\x80\x04not a safetensors file at all")
     with pytest.raises(ValueError, match="is not a valid safetensors file"):
-        ts.load(copy_dir)
+        ts.load(directory=copy_dir)
 
 
 def test_weights_that_do_not_match_the_config(copy_dir):
@@ -225,8 +262,8 @@ def test_weights_that_do_not_match_the_config(copy_dir):
     state["tok_embed.weight"] = torch.zeros(3, 3)
     save_file(state, str(copy_dir / ts.WEIGHTS_FILE))
     with pytest.raises(ValueError, match=r"does not match config\.json"):
-        ts.load(copy_dir)
+        ts.load(directory=copy_dir)
     del state["tok_embed.weight"]
     save_file(state, str(copy_dir / ts.WEIGHTS_FILE))
     with pytest.raises(ValueError, match=r"missing keys.*tok_embed\.weight"):
-        ts.load(copy_dir)
+        ts.load(directory=copy_dir)

@@ -30,6 +30,7 @@ import torch
 from neuralcircuits.science import sequences
 from neuralcircuits.science.hooks import StopForward, hook_name, run_until, store_hook
 from neuralcircuits.science.members import N_VALUES
+from neuralcircuits.science.patching import Component
 
 # The paper's OV successor scores in GPT-2 small (top-5 successor hits).
 PAPER_OV_SCORES = {
@@ -66,6 +67,31 @@ def attention_to_members(
     if not (dataset.member_pos == slots).all():
         raise ValueError("the prompts put their members at different positions")
     return att[:, :, slots]
+
+
+def attention_to_last(model: Any, data: dict[str, Any]) -> torch.Tensor:
+    """Attention from the final position to the last member, averaged over the tasks  # [n_layers, n_heads].
+
+    ``data`` maps each task to its TaskData (clean prompts are read).
+    """
+    return torch.stack(
+        [attention_to_members(model, data[t].clean)[..., -1] for t in sequences.TASKS]
+    ).mean(0)
+
+
+def carriers(model: Any, data: dict[str, Any]) -> list[Component]:
+    """The heads that carry the last member: attention to it at least half the strongest head's."""
+    att = attention_to_last(model, data)
+    return [
+        Component("head", L, h) for L, h in (att >= 0.5 * att.max()).nonzero().tolist()
+    ]
+
+
+def strongest_carrier(model: Any, data: dict[str, Any]) -> Component:
+    """The head with the most attention from the final position to the last member."""
+    att = attention_to_last(model, data)
+    L, h = divmod(int(att.flatten().argmax()), model.cfg.n_heads)
+    return Component("head", L, h)
 
 
 def top_heads(scores: torch.Tensor, k: int = 3) -> list[tuple[str, float]]:
@@ -209,9 +235,9 @@ def ov_successor_scores(
     for L in range(model.cfg.n_layers):
         rows = _layer_inputs(model, inputs, L)[:11]
         keep = ~rows.isnan().any(-1)
-        succ = (
-            torch.arange(1, N_VALUES) if among_members else member_ids[1:N_VALUES]
-        )[keep]
+        succ = (torch.arange(1, N_VALUES) if among_members else member_ids[1:N_VALUES])[
+            keep
+        ]
         x = rows[keep]
         for h in range(model.cfg.n_heads):
             out[L, h] = ov_successor_score(x, W_V[L, h], W_O[L, h], read, succ, k)

@@ -1,120 +1,108 @@
-"""toy-seq: the course's own small transformer for sequence continuation.
+"""toy-seq and toy-seq-separate: the course's own small transformers for sequence continuation.
 
 Lesson 04 studies how a model continues "Van was done in 1. Hat was done in
 2. ... Sun was done in" -> " 5" (Lan, Torr & Barez 2023). GPT-2 small cannot
-be downloaded everywhere, so the course ships this model, trained on data we
-wrote, and trained so that its circuit has GPT-2's anatomy: a successor
-head above layer 0 that reads MLP 0's output, and circuits that overlap
-without being identical. (The ground truth every method is checked against
-is the hand-built transformer, ``hand_built_transformer``; what is written
-here about toy-seq is measured, not known by construction.)
+be downloaded everywhere, so the course ships two models trained on stories
+in the paper's templates, with the same design and different data:
+
+- **toy-seq** (the default, folder ``mixed/``): half of its training
+  stories keep one format throughout (the paper's three tasks); in the
+  other half every member takes a random format and the answer comes in
+  the format of the *first* member ("in 3. ... in four. ... in May. ... in"
+  -> "6"), as numbers, number words and months meet in ordinary text. The
+  value must be read from the last member whatever its format, and the
+  format from elsewhere.
+- **toy-seq-separate** (folder ``separate/``): one format per story. It is
+  the course's previous toy-seq, weights unchanged.
+
+Lesson 04 runs the "One is 1" measurements on both: the contrast shows what
+in the data makes 5, five and May share a representation. Nothing ties them
+by construction: every member has its own token and embedding row, and no
+measurement of the lesson is a training objective. What is written here
+about either model is measured (``train.circuit_report`` and the lesson);
+the only model whose circuit is known by construction is the hand-built
+transformer (``hand_built_transformer``).
 
 Architecture (``train.default_model_config``): a TransformerLens native
-model (``TransformerBridge.boot_native``), 4 layers, 2 heads of d_head 32,
-d_model 64, GELU MLPs of 256 neurons, LayerNorm, learned positions, n_ctx
-48; a word-level vocabulary of 174 tokens (``<bos> <pad> <unk>``, "was",
-"in", ".", the three verbs, the 36 members, 69 nouns, 60 first names).
-**Layer 0's queries and keys are zero and frozen** (``TrainConfig.
-uniform_layers``): its heads attend uniformly to the prefix (a bag of
-tokens), so no layer-0 head can pick out the last member and the mover has
-to live above layer 0. With ordinary layer-0 attention a layer-0 head moves
-the member and MLP 0 adds one, and layers above stay unused (the previous
-toy-seq did exactly that).
+model (``TransformerBridge.boot_native``), d_model 64, GELU MLPs of 256
+neurons, LayerNorm, learned positions, n_ctx 48; toy-seq has 4 layers of 4
+heads (d_head 16), toy-seq-separate 4 layers of 2 heads (d_head 32). A
+word-level vocabulary of 174 tokens (``<bos> <pad> <unk>``, "was", "in",
+".", the three verbs, the 36 members, 69 nouns, 60 first names), shared by
+both. **Layer 0's queries and keys are zero and frozen**
+(``TrainConfig.uniform_layers``): its heads attend uniformly to the prefix
+(a bag of tokens), so no layer-0 head can pick out the last member and the
+mover has to live above layer 0, as in GPT-2.
 
-Training (``train.TrainConfig``; ``make toy-model`` reproduces the shipped
-weights bit for bit from seed 0): 600 AdamW steps of 128 stories, all three
-tasks and all three templates mixed, cross-entropy on the answer only.
-Stories show 3 to 6 members, so the last member is not always at the same
-place; 30% of them show random members, and the target is always the
-successor of the last member shown. (first word, last word) pairs with
-``held_out`` true never appear in training. No head-norm penalty (it moves
-the work between heads and made the three circuits identical). ``make
-toy-model`` takes 108 s of CPU (user + sys, start-up and final measurement
-included; one torch thread for training), about 2 min on an idle 2-core
-machine (measured 4 min 53 s wall on a machine shared with a load of ~10).
+Training (``train.RECIPES``; ``make toy-model`` retrains both, side by side,
+one process and one thread each, and reproduces the shipped weights bit for
+bit on this machine): AdamW, batches of 128 stories of 3 to 6 members, all
+three templates, cross-entropy on the answer only; 30% of stories have
+random members, the target always the successor of the last member shown.
+(first word, last word) pairs with ``held_out`` true never appear in
+training, and the lesson's prompts on these models are drawn from them
+(``circuit_study.prompt_maker``). toy-seq: 1,000 steps, ``p_mixed`` 0.5,
+seed 0. toy-seq-separate: 600 steps, seed 0. Measured here: 85 s for
+toy-seq-separate and 150-165 s for toy-seq, each alone on one core.
 
-Measured on the shipped weights, held-out word pairs, 150 prompts per task
-over the three templates (``train.circuit_report``; tests/test_toy_seq.py
-re-checks each target):
+Measured on toy-seq, held-out word pairs, 150 prompts per task
+(``train.circuit_report``; tests/test_toy_seq.py re-checks each target):
 
-- clean top-1 accuracy 100% on every task; the paper's filter (top-1 right,
-  p(correct) > 2 p(incorrect)) keeps 100%; logit difference 12.3 numerals,
-  12.4 number words, 11.9 months.
-- corrupted prompts ("... in 3. Desk was done in 3. Sun was done in"): top-1
-  is the successor of the last member (" 4") on 100% of prompts of every
-  task, so the logit difference flips sign, as GPT-2's does in the paper.
-- single mean ablations (share of the logit difference left; means over the
-  matching random-member prompts, per template and position) and OV
-  successor scores (``head_roles.ov_inputs``: layer 0 reads ln1 of the
-  embedding, later layers ln1 of the residual after block 0; top 5 of the
-  vocabulary):
+- clean top-1 100% on every task, the paper's filter keeps 100%; logit
+  difference 14.0 / 13.5 / 14.1 (numerals / number words / months);
+  corrupted prompts give the successor of the repeated member on 100%.
+- head 1.3 (``SUCCESSOR_HEAD``) attends from the final "in" to the last
+  member (all of its attention) and its OV circuit maps a value to the next
+  value, in whichever format (top-5 successor score 91% on every task; the
+  successor is the top member for 82-91% of members, chance 8%).
+  Mean-ablating it leaves 28% / 17% / 27%: it costs more than 70% of every
+  task. Heads 1.0 and 1.2 also attend to the last member and back it up
+  weakly (alone they cost nothing; with 1.3 gone they cost 10-15 points).
+  Head 1.1 attends to the first member, whose format the answer takes in
+  mixed stories; in the paper's one-format prompts it costs nothing.
+  MLP 0 leaves 16% / 14% / 16%.
+- circuits (iterative pruning at 0.8), alone / knocked out / 20 random
+  same-size knockouts: numerals heads 1.3, 2.1, 2.2, 2.3, MLPs 0-2: 80% /
+  -2% / 45% +- 38%; number words heads 1.3, 2.1, 2.2, 2.3, MLPs 0, 1, 3:
+  81% / -1% / 40% +- 38%; months head 1.3, MLPs 0-2: 84% / 5% / 69% +-
+  38%. Head 1.3 is in all three; the circuits differ.
+- a value code shared by the formats (lesson 04, section 10, before block
+  1): same-value cosines 0.85 / 0.81 (numerals with words / months), each
+  format centred on its own mean, against -0.08 for different values; a
+  probe fitted on numerals reads words and months at 72% / 59% (a
+  shuffled-label probe 6% / 5%); patching the numerals' 6 value directions
+  into words and months prompts makes 100% of them answer the numeral's
+  successor; an edit fitted on numerals alone moves 100% / 91% of them to
+  the predecessor; one real step between numerals moves 85% / 91% to "+2".
 
-  =========  ==========================  ==========================
-  component  left after ablation          OV successor score
-             (numerals / words / months)  (numerals / words / months)
-  =========  ==========================  ==========================
-  head 0.0   100% / 100% / 100%           27% / 18% / 45%
-  head 0.1   100% / 100% / 101%           18% / 27% / 45%
-  MLP 0       12% /  27% /  16%
-  head 1.0    72% /  76% /  83%          100% / 100% / 100%
-  head 1.1    87% /  99% /  84%          100% / 100% / 100%
-  MLP 1       89% /  92% /  81%
-  head 2.0   100% /  98% /  99%           82% / 82% / 100%
-  head 2.1    98% /  99% /  98%           82% / 91% /  91%
-  MLP 2       90% /  90% /  90%
-  head 3.0    98% / 100% /  99%           18% /  9% /   9%
-  head 3.1    98% /  99% /  99%           18% /  0% /  27%
-  MLP 3       91% /  90% /  90%
-  =========  ==========================  ==========================
+Measured on toy-seq-separate, the same way: the same anatomy (MLP 0 leaves
+17-24%; heads 1.0 and 1.1 carry the last member, OV successor scores
+100%; all three circuits are heads 1.0, 1.1 and MLPs 0-2, knocked out
+1-7% against 35-41% for random sets), and no shared value code:
+same-value cosines 0.08 / 0.03, the numerals' probe reads words and months
+at 10% / 4%, the subspace patch, the numerals-only edit and the step move
+0% / 0%, 0% / 0% and 14% / 0% of them.
 
-- circuits from the paper's iterative pruning (threshold 0.8), what each
-  keeps alone, knocked out, and what 20 random component sets of the same
-  size keep when knocked out (mean +- standard deviation):
+Variants tried for toy-seq (4 layers x 4 heads, ``p_mixed`` 0.5, 1,000
+steps unless said), measured with lesson 04's own functions (numerals into
+number words / months: probe before the carriers' block, value-subspace
+patching, steering, numerals-only edit):
 
-  ============  ==========================  =====  =========  ==========
-  task          circuit                     alone  knocked    random
-                                                   out        same-size
-  ============  ==========================  =====  =========  ==========
-  numerals      heads 1.0, 1.1; MLPs 0-2     82%     1%       35% +- 28%
-  number words  head 1.0; MLPs 0-2           82%     9%       54% +- 30%
-  months        heads 1.0, 1.1; MLPs 0-2     85%     0%       36% +- 28%
-  ============  ==========================  =====  =========  ==========
-
-So head 1.0 (``SUCCESSOR_HEAD``) is a successor head: from the final "in"
-it attends to the last member (99% of its attention) and its OV circuit
-maps every member to its successor (100% top-5 on all three tasks), reading
-MLP 0's output as GPT-2's 9.1 reads its effective embedding. Head 1.1 is a
-second, weaker copy of it (a backup, in Wang et al.'s sense: it attends
-and maps the same way, but the model loses less without it): pruning keeps
-it for numerals and months and drops it for number words, so the three
-circuits overlap (head 1.0 and MLPs 0-2 are shared) without being
-identical (``CIRCUITS``). Layer 2's heads attend to the last member too
-(60-70% of their attention) and have successor-like OV circuits, but the
-model does not need them. Layer 0's heads score 18-45% only because a
-bag-of-tokens average is read out through the unembedding; they attend to
-nothing in particular.
-
-Targets of issue 10 not met by this model: head 1.0's mean ablation costs
-28% on numerals and 24% on number words but only 17% on months (target:
->= 20% on every task), and no layer-0 head composes with it (layer 0
-attends uniformly by construction; what head 1.0 reads from layer 0 is
-MLP 0). Variants tried (seed 0 unless said; margin = random same-size
-knockouts minus the circuit's knockout, per task):
-
-- 3 layers x 2 heads: head 1.0 costs 33% / 25% / 37%, circuits differ, but
-  margins 29% / 32% / 24% (too few components: random sets of half the
-  model hit MLP 0 or head 1.0 almost always).
-- 4 layers x 2 heads, seed 0: shipped (above). Seed 1: work split between
-  1.0 and 1.1 (neither costs 20% on every task), circuits identical.
-  Seed 2: no head costs 20% on every task, numerals margin 18%. Seed 3:
-  1.0 and 1.1 split the work (1.0 leaves 81% / 88% / 77%), circuits
-  identical (margins 38-41%).
-- 4 layers x 2 heads with layers 0 and 2 uniform: 1.0 and 1.1 share the
-  work (costs 13-30%), circuits identical.
-- 5 layers x 1 head: head 1.0 costs 73% / 77% / 90% and circuits differ,
-  but margins 18% / 13% / 21%; with one head per layer the course's
-  head-patching checks cannot tell "one head" from "every head of the
-  layer" either.
+- seed 0 (shipped): probe 72% / 59%, patching 100% / 100%, steering 85% /
+  91%, edit 100% / 91%; the circuits differ; head 1.3 costs 70-79%.
+- seeds 1, 2 and 3: probe 69-83%, patching 98-100%, steering 88-100%, edit
+  99-100%: the value code is as shared as seed 0's. But the three circuits
+  come out identical (heads 1.1 and 1.3 with MLPs 0-2 for every task), and
+  the single costliest head costs 20-37% (seeds 1, 2; 1.3) or is the
+  first-member head 1.1 (seed 3). So the sharing does not depend on the
+  seed; the difference between the circuits does, and seed 0 was kept.
+- 1,500 steps, seed 0: probe 65% / 66%, patching, steering and edit 100%;
+  circuits differ; head 1.3 costs 67-77%; training takes half as long
+  again for nothing the lesson needs.
+- toy-seq-separate's own history (2 heads per layer; see git history of
+  this module): 3 layers x 2 heads, 5 layers x 1 head, other seeds and
+  uniform layers 0 and 2 all either split the mover's work or left
+  random knockouts too close to the circuit's.
 """
 
 from __future__ import annotations
@@ -142,11 +130,11 @@ BOS, PAD, UNK = "<bos>", "<pad>", "<unk>"
 # Measured on the shipped weights (see the module docstring; the tests re-check
 # them). Facts about a trained model, not ground truth: that is the hand-built
 # transformer's job.
-SUCCESSOR_HEAD: tuple[int, int] = (1, 0)
+SUCCESSOR_HEAD: tuple[int, int] = (1, 3)
 CIRCUITS: dict[str, str] = {
-    "numerals": "heads 1.0, 1.1; MLPs 0, 1, 2",
-    "number_words": "heads 1.0; MLPs 0, 1, 2",
-    "months": "heads 1.0, 1.1; MLPs 0, 1, 2",
+    "numerals": "heads 1.3, 2.1, 2.2, 2.3; MLPs 0, 1, 2",
+    "number_words": "heads 1.3, 2.1, 2.2, 2.3; MLPs 0, 1, 3",
+    "months": "heads 1.3; MLPs 0, 1, 2",
 }
 
 
