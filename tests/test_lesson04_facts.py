@@ -467,9 +467,9 @@ def test_every_method_recovers_the_hand_built_circuit(hand):
 # -- the science functions themselves ---------------------------------------------------
 def test_value_probe_reads_a_planted_code():
     g = torch.Generator().manual_seed(0)
-    codes = torch.randn(12, 8, generator=g)
+    codes = torch.randn(12, 16, generator=g)  # as many directions as values need
     values = torch.arange(12).repeat(20)
-    x = codes[values] + 0.1 * torch.randn(240, 8, generator=g)
+    x = codes[values] + 0.1 * torch.randn(240, 16, generator=g)
     w = rep.fit_value_probe(x - x.mean(0), values, ridge=1e-3)
     assert (rep.probe_values(w, x - x.mean(0)) == values).float().mean() == 1.0
 
