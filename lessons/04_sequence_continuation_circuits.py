@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: de71dc338c02aae9f25f263692004b0cd071c9e94f36031d687a005b3f3dc80b
+#     generated_sha256: 332e376a50f337f6224e817340e01031b53071f859b96a30078a1f52fe1f2d13
 # ---
 
 # %% [markdown]
@@ -1037,19 +1037,8 @@ print(f"{len(others)} other components keep at least 97% in every task.")
 
 
 # %%
-def carrier_heads(m, task_data):
-    """The heads whose attention to the last member is at least half the strongest's."""
-    att = torch.stack(
-        [roles.attention_to_members(m, task_data[t].clean)[..., -1] for t in TASKS]
-    ).mean(0)  # [n_layers, n_heads]
-    return [
-        Component("head", L, h) for L, h in (att >= 0.5 * att.max()).nonzero().tolist()
-    ]
-
-
-mean_last = torch.stack([to_members[t][..., -1] for t in TASKS]).mean(0)  # [L, H]
-carriers = carrier_heads(model, data)
-strongest = Component.parse(roles.top_heads(mean_last, 1)[0][0])
+carriers = roles.carriers(model, data)
+strongest = roles.strongest_carrier(model, data)
 backups = [c for c in carriers if c != strongest]
 print("carriers:", ", ".join(map(str, carriers)))
 print(f"{'task':<14}{strongest!s:>8}{'the others':>12}{'all':>8}")
@@ -1752,15 +1741,15 @@ def numerals_fit(m, task_data, heads):
     return surgery.fit_member_shift(m, heads, fit_on, shift=-2)
 
 
-subjects = {
-    "hand-built": (hand, hand_data, [hb.MOVER]),
-    NAME: (model, data, carriers),
-    "toy-seq-separate": (separate, separate_data, None),
-}
+models = {"hand-built": (hand, hand_data), NAME: (model, data)}
+if NAME != "toy-seq":  # the toy pair is the experiment on the data
+    toy = load_model("toy-seq", verbose=False)
+    models["toy-seq"] = (toy, study.build_task_data(toy)[0])
+models["toy-seq-separate"] = (separate, separate_data)
 transfer = {}
 print(f"{'model':<18}{'task':<14}{'successor on top':>18}{'predecessor on top':>20}")
-for label, (m, task_data, heads) in subjects.items():
-    heads = heads or carrier_heads(m, task_data)
+for label, (m, task_data) in models.items():
+    heads = [hb.MOVER] if label == "hand-built" else roles.carriers(m, task_data)
     edit = numerals_fit(m, task_data, heads)
     fresh, _ = study.build_task_data(m, seed=7)
     transfer[label] = {
@@ -1916,27 +1905,12 @@ check_format_similarity(format_similarity)
 # the same value in two formats, against two different values.
 
 # %%
-models = {"hand-built": (hand, hand_data), NAME: (model, data)}
-if NAME != "toy-seq":  # the toy pair is the experiment on the data
-    toy = load_model("toy-seq", verbose=False)
-    models["toy-seq"] = (toy, study.build_task_data(toy)[0])
-models["toy-seq-separate"] = (separate, separate_data)
-
-
-def reading_layer(m, task_data):
-    """The layer of the head that attends most from the final position to the last member."""
-    heads = carrier_heads(m, task_data)
-    att = torch.stack(
-        [roles.attention_to_members(m, task_data[t].clean)[..., -1] for t in TASKS]
-    ).mean(0)
-    return max(heads, key=lambda c: float(att[c.layer, c.head])).layer
-
 
 streams_of, layer_of = {}, {}
 print(f"{'model':<18}{'depth':>6}  {'numerals~words':>16}{'numerals~months':>17}")
 for label, (m, task_data) in models.items():
     streams_of[label] = rep.member_streams(m, task_data)  # [depths, 3, 12, d]
-    layer_of[label] = reading_layer(m, task_data)
+    layer_of[label] = roles.strongest_carrier(m, task_data).layer
     c = rep.centre_by_format(streams_of[label])[layer_of[label]]  # [3, 12, d]
     cells = [
         f"{float(rep.cosine_by_layer(c[None, 0], c[None, g])):+.2f} | "
@@ -2170,9 +2144,9 @@ check_choice(
 # %% [markdown]
 # So steer with real steps instead: each prompt whose last member has
 # value v gets the numerals' own step from v to v + 1, at its own size
-# (`rep.step_steering`). On numerals that moves the answer one further by
-# construction of the step; on number words and months it does so only if
-# the numerals' step is their step too.
+# (`rep.step_steering`). On numerals that should move the answer one
+# further; on number words and months it does so only if the numerals'
+# step is their step too.
 
 # %%
 print(f"{'model':<18}{'task':<14}{'+2 on top':>10}{'answer on top':>15}")

@@ -1795,15 +1795,15 @@ def numerals_fit(m, task_data, heads):
     return surgery.fit_member_shift(m, heads, fit_on, shift=-2)
 
 
-subjects = {
-    "hand-built": (hand, hand_data, [hb.MOVER]),
-    NAME: (model, data, carriers),
-    "toy-seq-separate": (separate, separate_data, None),
-}
+models = {"hand-built": (hand, hand_data), NAME: (model, data)}
+if NAME != "toy-seq":  # the toy pair is the experiment on the data
+    toy = load_model("toy-seq", verbose=False)
+    models["toy-seq"] = (toy, study.build_task_data(toy)[0])
+models["toy-seq-separate"] = (separate, separate_data)
 transfer = {}
 print(f"{'model':<18}{'task':<14}{'successor on top':>18}{'predecessor on top':>20}")
-for label, (m, task_data, heads) in subjects.items():
-    heads = heads or roles.carriers(m, task_data)
+for label, (m, task_data) in models.items():
+    heads = [hb.MOVER] if label == "hand-built" else roles.carriers(m, task_data)
     edit = numerals_fit(m, task_data, heads)
     fresh, _ = study.build_task_data(m, seed=7)
     transfer[label] = {
@@ -1963,12 +1963,6 @@ check_format_similarity(format_similarity)
 # the same value in two formats, against two different values.
 
 # %%
-models = {"hand-built": (hand, hand_data), NAME: (model, data)}
-if NAME != "toy-seq":  # the toy pair is the experiment on the data
-    toy = load_model("toy-seq", verbose=False)
-    models["toy-seq"] = (toy, study.build_task_data(toy)[0])
-models["toy-seq-separate"] = (separate, separate_data)
-
 
 streams_of, layer_of = {}, {}
 print(f"{'model':<18}{'depth':>6}  {'numerals~words':>16}{'numerals~months':>17}")

@@ -40,15 +40,17 @@ def test_solution_runs_on_a_gpt2_shaped_model(gpt2_like, monkeypatch, tmp_path):
     assert set(scope["circuits"]) == set(sequences.TASKS)
     assert scope["patched"]["months"]["heads"].shape == (2, 12)
     assert scope["ov"]["numerals"].shape == (2, 12)
-    assert "all movers" in scope["effects"]
+    # section 9's and 10's contrasts hold the lesson's model beside the toy pair
+    assert set(scope["models"]) == {"hand-built", "gpt2", "toy-seq", "toy-seq-separate"}
+    assert set(scope["transfer"]["gpt2"]) == set(sequences.TASKS)
     sections = run.sections()
     assert "4. Activation patching" in sections and "9. Circuit surgery" in sections
     assert all(w >= 0 and c >= 0 for w, c in sections.values())
-    assert scope["streams"].shape == (
+    assert scope["streams_of"]["gpt2"].shape == (
         3,
         3,
         12,
         192,
-    )  # One is 1: depths, formats, values
-    assert set(scope["steering"]) == set(sequences.TASKS)
+    )  # depths, formats, values
+    assert {task for _, task in scope["steering"]} == set(sequences.TASKS)
     assert scope["dla"]["numerals"]["heads"].shape == (2, 12)

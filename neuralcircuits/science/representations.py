@@ -222,7 +222,8 @@ def value_subspace(value_means: torch.Tensor, variance: float = 0.95) -> torch.T
     11 directions; the basis keeps the top ones (by singular value), as few
     as explain ``variance`` of how the 12 differ. Its rows are orthonormal.
     """
-    centred = value_means - value_means.mean(0)
+    seen = value_means[~value_means.isnan().any(-1)]  # values never shown are NaN
+    centred = seen - seen.mean(0)
     _, s, vt = torch.linalg.svd(centred, full_matrices=False)
     share = (s**2).cumsum(0) / (s**2).sum()
     k = int((share < variance).sum()) + 1
@@ -321,14 +322,16 @@ def step_steering(
 
     ``value_means`` [12, d_model] is one format's mean residual stream per
     value at that depth (e.g. the numerals'); each prompt gets the step that
-    starts at its own last member's value, at that step's own size. (A single
+    starts at its own last member's value, at that step's own size (a prompt
+    whose step was never measured is left out). (A single
     "+1" direction, the mean of the 11 steps, would be (s12 - s1) / 11: the
     steps telescope, and what is left is a small fraction of any one step.)
     Returns the share of prompts whose top token is the member after the
     answer ("plus_two"), the answer itself, and the mean logit difference.
     """
     last = dataset.member_ids[:, -1]
-    ds = dataset.subset(last + 2 < N_VALUES)
+    steps = value_means[(last + 1).clamp(max=N_VALUES - 1)] - value_means[last]
+    ds = dataset.subset((last + 2 < N_VALUES) & ~steps.isnan().any(-1))
     last = ds.member_ids[:, -1]
     step = (value_means[last + 1] - value_means[last]).float()  # [n, d_model]
     rows, pos = torch.arange(len(ds)), ds.member_pos[:, -1]
