@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
+from neuralcircuits.science import sequences
 from neuralcircuits.teaching import figures
 
 MARKERS = ("o", "s", "^")
@@ -44,12 +45,13 @@ def draw_member_pca(points: torch.Tensor, formats: Sequence[str], title: str = "
             linewidths=0.6,
             label=label,
         )
-        for v in (0, 11):  # label the ends of each format's run: 1 and 12
+        for v in (0, 11):  # label the ends of each format's run (1 and 12) by name,
+            # stacked per format so that labels of points that coincide stay apart
             by_format.annotate(
-                str(v + 1),
+                sequences.members(fmt)[v] if fmt in sequences.TASKS else str(v + 1),
                 pts[i, v],
                 textcoords="offset points",
-                xytext=(6, 4),
+                xytext=(6, 4 - 16 * i),
                 fontsize=11,
             )
     fig.colorbar(image, ax=by_value, label="value (1 to 12)", ticks=[1, 4, 8, 12])

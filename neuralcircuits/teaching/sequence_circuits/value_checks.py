@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 
 import torch
@@ -42,7 +43,12 @@ def check_choice(
         fail(f"{prediction!r} is not one of the options; return one of {choices}.")
     if said != answer:
         fail(f'You predicted "{said}"; the model says "{answer}": {why}')
-    passed(f'Right, "{answer}": {why}')
+    passed(f'Right: "{answer}".')
+    print(
+        textwrap.fill(
+            why[:1].upper() + why[1:], 78, initial_indent="  ", subsequent_indent="  "
+        )
+    )
 
 
 # ---------------------------------------------------------------------------
