@@ -274,3 +274,6 @@ def broken_heads() -> dict[str, Head]:
 
 
 BROKEN_FAULTS = {"a": "W_K", "b": "W_Q", "c": "W_V"}
+
+# Lesson 03's prediction: the final A has two earlier copies, followed by B and E.
+TWO_COPIES = "ABCDAEFGA"

@@ -68,16 +68,22 @@ N_CTX = 32
 CORPUS_TOKENS = 300_000
 MIN_MEMBERS, MAX_MEMBERS = 3, 6
 
+# The story lesson 03 reads the model on (lesson 04's format, one member left open).
+STORY = (
+    "Van was done in 3. Hat was done in 4. Ring was done in 5. "
+    "Desk was done in 6. Sun was done in"
+)
+
 # The kinds of token a story is made of, in the order they come.
 KINDS = ("<bos>", "word", "was", "verb", "in", "member", ".")
 
 
-def model_config(d_vocab: int) -> dict:
+def model_config(d_vocab: int, n_heads: int = 4) -> dict:
     """The architecture (a TransformerBridgeConfig's fields)."""
     return dict(
         d_model=64,
-        d_head=16,
-        n_heads=4,
+        d_head=64 // n_heads,
+        n_heads=n_heads,
         n_layers=1,
         n_ctx=N_CTX,
         d_mlp=4,  # unused: attn_only
@@ -301,6 +307,27 @@ def full_qk(w: dict[str, torch.Tensor], head: int) -> torch.Tensor:
     return (E1 @ W_Q) @ (E1 @ W_K).T / W_Q.shape[1] ** 0.5
 
 
+def qk_parts(
+    w: dict[str, torch.Tensor], head: int, tokens: torch.Tensor, query: int = -1
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One query's attention scores over the keys, split into (what each key is, where it is)  # ([pos], [pos]).
+
+    The score of key j is ``q . (E[t_j] W_K + b_K + P_j W_K) / sqrt(d_head)``
+    with q the query's ``(E[t] + P) W_Q + b_Q``: the first part (token, and
+    the key bias, the same for every key) plus the second (position). Keys
+    after the query are included; the model masks them.
+    """
+    tokens = tokens.reshape(-1)
+    n = len(tokens)
+    query = query % n
+    W_Q, _, _, _ = head_weights(w, head)
+    q = with_one(w["W_E"][tokens[query]] + w["W_pos"][query]) @ W_Q
+    scale = W_Q.shape[1] ** 0.5
+    token_part = (w["W_E"][tokens] @ w["W_K"][head] + w["b_K"][head]) @ q / scale
+    position_part = (w["W_pos"][:n] @ w["W_K"][head]) @ q / scale
+    return token_part, position_part
+
+
 # ---------------------------------------------------------------------------
 # What the lesson measures
 # ---------------------------------------------------------------------------
@@ -333,6 +360,44 @@ def top_next_is_seen(table: torch.Tensor, stream: torch.Tensor) -> float:
     return float(seen[rows, top].float().mean())
 
 
+@torch.no_grad()
+def losses_by_kind(
+    w: dict[str, torch.Tensor], windows: torch.Tensor, stream: torch.Tensor
+) -> dict[str, tuple[float, float, int]]:
+    """Per kind of next token: (the best bigram model's loss, the model's loss, how many), on windows [batch, pos].
+
+    The bigram model is the stream's own counts (``bigram_log_probs``).
+    """
+    d_vocab = w["W_E"].shape[0]
+    logits, _ = forward(w, windows)
+    nxt = windows[:, 1:]
+    model_loss = -logits[:, :-1].log_softmax(-1).gather(-1, nxt[..., None])[..., 0]
+    bigram = -bigram_log_probs(stream, d_vocab)[windows[:, :-1], nxt]
+    kinds = token_kinds()
+    kind_of = torch.tensor([KINDS.index(k) if k in KINDS else -1 for k in kinds])
+    out = {}
+    for i, kind in enumerate(KINDS):
+        mask = kind_of[nxt] == i
+        if mask.any():
+            n = int(mask.sum())
+            out[kind] = (float(bigram[mask].mean()), float(model_loss[mask].mean()), n)
+    return out
+
+
+def member_ids(tok: Any = None) -> torch.Tensor:
+    """The 36 member tokens: numerals, number words, months, each 1 to 12  # [36] long."""
+    tok = tok if tok is not None else tokenizer()
+    return torch.cat([sequences.member_token_ids(tok, t) for t in sequences.TASKS])
+
+
+def ov_on_members(
+    w: dict[str, torch.Tensor], head: int, tok: Any = None
+) -> torch.Tensor:
+    """Head `head`'s full OV circuit on the members only: row = attended member, column = member logit  # [36, 36]."""
+    ids = member_ids(tok)
+    return full_ov(w, head)[ids][:, ids]
+
+
 def successor_map(
     w: dict[str, torch.Tensor], head: int, tok: Any = None
 ) -> tuple[int, int]:
@@ -341,9 +406,7 @@ def successor_map(
     Reads row a of ``full_ov`` over the 36 member tokens only: member i of a
     format counts when its largest entry is member i + 1 of the same format.
     """
-    tok = tok if tok is not None else tokenizer()
-    ids = torch.cat([sequences.member_token_ids(tok, t) for t in sequences.TASKS])
-    block = full_ov(w, head)[ids][:, ids]  # [36, 36]
+    block = ov_on_members(w, head, tok)
     hits = total = 0
     for t in range(len(sequences.TASKS)):
         for i in range(11):

@@ -12,6 +12,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +31,7 @@ class TrainConfig:
     lr: float = 3e-3
     weight_decay: float = 0.01
     loss_every: int = 10  # keep the mean loss of every block of this many steps
+    n_heads: int = 4
 
 
 def train(cfg: TrainConfig | None = None) -> tuple[torch.nn.Module, dict, list[float]]:
@@ -38,7 +40,7 @@ def train(cfg: TrainConfig | None = None) -> tuple[torch.nn.Module, dict, list[f
 
     cfg = cfg or TrainConfig()
     stream = aot.corpus(seed=cfg.corpus_seed)
-    model_cfg = aot.model_config(len(aot.tokenizer()))
+    model_cfg = aot.model_config(len(aot.tokenizer()), cfg.n_heads)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the same sums in the same order on every machine
     try:
@@ -70,6 +72,16 @@ def train(cfg: TrainConfig | None = None) -> tuple[torch.nn.Module, dict, list[f
         torch.set_num_threads(threads)
     net.eval()
     return net, model_cfg, losses
+
+
+def train_model(cfg: TrainConfig | None = None) -> Any:
+    """Train from the seed and return the model as a TransformerBridge (what ``aot.load`` returns)."""
+    from neuralcircuits.science import toy_seq
+
+    net, model_cfg, _ = train(cfg)
+    model = toy_seq.to_bridge(net, model_cfg, aot.tokenizer())
+    model.cfg.model_name = aot.MODEL_NAME
+    return model
 
 
 def main(argv: list[str] | None = None) -> None:
