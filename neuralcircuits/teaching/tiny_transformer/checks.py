@@ -22,6 +22,12 @@ from neuralcircuits.teaching.checking import (
 )
 
 
+def one_line(value: Any) -> str:
+    """A value's repr on one line, cut to 60 characters (for a check's sentence)."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 # ---------------------------------------------------------------------------
 # One attention head, as a QK and an OV circuit
 # ---------------------------------------------------------------------------
@@ -355,7 +361,7 @@ def check_head_reading(predict_head_reading) -> None:
             position = int(position)
         except (TypeError, ValueError):
             fail(
-                f"The position should be a whole number from 0 to {n - 1}; got {position!r}."
+                f"The position should be a whole number from 0 to {n - 1}; got {one_line(position)}."
             )
     if not -n <= position < n:
         fail(
@@ -363,7 +369,9 @@ def check_head_reading(predict_head_reading) -> None:
         )
     position %= n
     if not isinstance(token, str):
-        fail(f'The token should be a string such as "{words[last]}"; got {token!r}.')
+        fail(
+            f'The token should be a string such as "{words[last]}"; got {one_line(token)}.'
+        )
     member = words[last]
     if position != last:
         fail(

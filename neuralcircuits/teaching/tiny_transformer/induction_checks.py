@@ -14,6 +14,7 @@ import torch
 from neuralcircuits.science import induction as ind
 from neuralcircuits.science import transformer_parts as tp
 from neuralcircuits.teaching.checking import as_tensors, call, check, fail, passed
+from neuralcircuits.teaching.tiny_transformer.checks import one_line
 
 _BLOCKS = ("TOKEN", "PREV", "POS", "OUT")
 
@@ -234,6 +235,8 @@ def two_copies() -> dict[str, Any]:
 def check_two_copies(predict_two_copies) -> None:
     """Check the predicted attention of the final token on the tokens after its two earlier copies."""
     got = call(predict_two_copies, name="predict_two_copies")
+    if isinstance(got, torch.Tensor) and got.numel() == 2:
+        got = got.flatten().tolist()
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         fail(
             "Return a pair of shares, (on the first key, on the second key), e.g. (0.2, 0.7)."
@@ -241,7 +244,7 @@ def check_two_copies(predict_two_copies) -> None:
     try:
         first, second = (float(v) for v in got)
     except (TypeError, ValueError):
-        fail(f"The two shares should be numbers between 0 and 1; got {got!r}.")
+        fail(f"The two shares should be numbers between 0 and 1; got {one_line(got)}.")
     if not (0 <= first <= 1 and 0 <= second <= 1):
         fail(
             f"Attention shares lie between 0 and 1; you predicted ({first}, {second})."
