@@ -41,7 +41,7 @@ def test_a_bias_is_the_weight_of_a_coordinate_that_is_always_one():
 
 
 def test_circuits_read_what_the_head_does(shipped):
-    model, w = shipped
+    _, w = shipped
     tok = aot.tokenizer()
     a, b = tok.convert_tokens_to_ids(["6", "in"])
     # full OV row a: the head's output for a value read from token a alone, unembedded
@@ -93,6 +93,7 @@ def test_training_is_deterministic_and_learns():
     short = train.TrainConfig(steps=20, loss_every=5)
     net_a, cfg, losses = train.train(short)
     net_b, _, _ = train.train(short)
-    for (name, a), b in zip(net_a.state_dict().items(), net_b.state_dict().values()):
-        assert torch.equal(a, b), name
+    b_state = net_b.state_dict()
+    for name, a in net_a.state_dict().items():
+        assert torch.equal(a, b_state[name]), name
     assert cfg["n_heads"] == 4 and len(losses) == 4 and losses[-1] < losses[0]

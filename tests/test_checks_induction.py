@@ -105,7 +105,7 @@ def test_previous_token_head(capsys):
 # -- the induction head ---------------------------------------------------------------
 def test_induction_head(capsys):
     def scaled():  # written differently: the scale in the keys, a wider OV
-        W_Q, W_K, W_V, W_O = ind.induction_head(score=1.0)
+        W_Q, W_K, _, _ = ind.induction_head(score=1.0)
         W_V2, W_O2 = torch.zeros(ind.D_MODEL, 30), torch.zeros(30, ind.D_MODEL)
         W_V2[ind.TOKEN, 5:16] = torch.eye(ind.N_TOKENS) * 3
         W_O2[5:16, ind.OUT] = torch.eye(ind.N_TOKENS) / 3
@@ -116,7 +116,7 @@ def test_induction_head(capsys):
     )
     fails(check_induction_head, stub, "not written yet")
     broken = ind.broken_heads()
-    I = ind.induction_head()
+    working = ind.induction_head()
     assert_mistakes_named(
         "induction_head",
         check_induction_head,
@@ -127,13 +127,15 @@ def test_induction_head(capsys):
             ("too soft", lambda: ind.induction_head(score=1.0), "make the matching"),
             (
                 "writes into TOKEN",
-                lambda: _with(I, 3, _moved(I[3], ind.OUT, ind.TOKEN, columns=True)),
+                lambda: _with(
+                    working, 3, _moved(working[3], ind.OUT, ind.TOKEN, columns=True)
+                ),
                 "writes nothing into OUT",
             ),
-            ("weak", lambda: _with(I, 3, I[3] * 0.3), "weakly"),
+            ("weak", lambda: _with(working, 3, working[3] * 0.3), "weakly"),
             (
                 "a shifted copy",
-                lambda: _with(I, 3, I[3].roll(1, dims=1)),
+                lambda: _with(working, 3, working[3].roll(1, dims=1)),
                 "the top logit is the next token",
             ),
         ],
