@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 568bc0c1d8fbce071a51be511300c37d4b38e55e0fe2b74420615e8b2c8603d1
+#     generated_sha256: 039aec558b33106cd519e20ebb054cf9787d3c4a47674abfb49037d744fdf3b9
 # ---
 
 # %% [markdown]
@@ -404,8 +404,8 @@ print(textwrap.fill("some hook names: " + ", ".join(names), 78))
 #
 # `"Desk"` → `"was"`, `"was"` → a verb, `"done"` → `"in"`, `"in"` → a
 # member, `"5"` → `"."`: the bigrams of the template. After `"."` the top
-# token is `"<bos>"`: a story ends after about a fifth of its full stops,
-# and each of the 129 words that can start a sentence follows `"."` about
+# token is `"<bos>"`: a story ends after about one full stop in five, and
+# each of the 129 words that can start a sentence follows `"."` less than
 # 1% of the time, so the one token `"<bos>"` beats each of them, though
 # "some word" is the likelier kind.
 # </details>
@@ -446,7 +446,7 @@ for current in ["Desk", "was", "done", "in", "5", "."]:
 check_direct_path_prediction(predict_direct_path)
 
 # %% [markdown]
-# The direct path's top tokens are the corpus's, in order of kind, but its
+# The direct path ranks the next tokens as the corpus does, but its
 # probabilities are small (it gives `"was"` after `"Desk"` a few percent,
 # where the corpus says 1): the direct path is one of several terms, and
 # the heads and biases add the rest of the confidence. What carries over
@@ -468,11 +468,7 @@ plt.show()
 # %% [markdown]
 # What the direct path cannot know, the heads must bring. Per kind of next
 # token, here is the best bigram model's loss beside the model's, on 256
-# pieces of corpus of 32 tokens. The rows with a bigram loss of 0 are the
-# certain bigrams; the direct path has them. The verbs and the members are
-# where the model beats every bigram model: the verb is the one the story
-# has used before, the member the successor of the last one. Both sit
-# earlier in the text, and only attention can fetch them.
+# pieces of corpus of 32 tokens:
 
 # %%
 windows = aot.corpus(seed=1, n_tokens=256 * 32).reshape(256, 32)
@@ -480,6 +476,13 @@ losses = aot.losses_by_kind(w, windows, stream)
 print(f"{'next token':>10}  {'bigram loss':>11}  {'model loss':>10}")
 for kind, (bigram_loss, model_loss, _) in losses.items():
     print(f"{kind:>10}  {bigram_loss:11.2f}  {model_loss:10.2f}")
+
+# %% [markdown]
+# The rows with a bigram loss of 0 are the certain bigrams: the direct path
+# has them, and the model matches them. The model gains most on the verbs
+# and the members. The right verb is the one the story has used before,
+# the right member the successor of the last one: both sit earlier in the
+# text, and only attention can fetch them.
 
 # %% [markdown]
 # ## 6. One head, read as a QK circuit and an OV circuit
@@ -600,8 +603,8 @@ check_head_reading(predict_head_reading)
 # member and writes the next one, in the same format. So one head does
 # lesson 04's whole task here: its QK circuit finds the last member, its
 # OV circuit adds one. (A one-layer model has no other way: everything the
-# heads do must be done in one step from the embeddings.) The other three
-# heads have jobs of their own; finding them is a further exercise.
+# heads do must be done in one step from the embeddings.) What the other
+# three heads do is a further exercise.
 #
 # ## 7. Build a head by hand: the previous-token head
 #

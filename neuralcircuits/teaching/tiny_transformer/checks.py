@@ -127,8 +127,8 @@ def check_attention_head(attention_head) -> None:
                 "the OV product."
             )
     passed(
-        "attention_head computes the pattern from W_QK and the output through W_OV, "
-        "on two shapes of input."
+        "attention_head computes the pattern from W_QK and the output through W_OV "
+        "(two shapes)."
     )
 
 

@@ -211,8 +211,8 @@ def check_induction_head(induction_head) -> None:
                 "scale W_V W_O so a token comes out with strength about 1."
             )
     passed(
-        "With the previous-token head below it, your head completes every repeated "
-        "sequence in its second half."
+        "Above the previous-token head, yours completes the second half of every "
+        "repeated sequence."
     )
 
 
@@ -258,8 +258,7 @@ def check_two_copies(predict_two_copies) -> None:
     a, b = truth["shares"]
     if abs(first - a) <= 0.1 and abs(second - b) <= 0.1:
         passed(
-            f"Right: the final token splits its attention, {a:.2f} and {b:.2f}; nothing "
-            "in this head's QK circuit reads position."
+            f"Right: {a:.2f} and {b:.2f}; nothing in this head's QK circuit reads position."
         )
         return
     if second > first + 0.2:
@@ -322,6 +321,6 @@ def check_diagnosis(diagnose_broken_heads) -> None:
                 f"second-half accuracy at {accuracy:.0%} ({why})."
             )
     passed(
-        "All three diagnosed: replacing the matrix you named repairs each head "
-        "(second-half accuracy 100%)."
+        "All three diagnosed: the working matrix in place of the one you named "
+        "repairs each head."
     )
