@@ -634,7 +634,7 @@ fig = pictures.plot_analogies(E, "numeral", "word")
 # Lesson 04 asks how much of this carries over to a transformer. Lan, Torr
 # and Barez (2023) find that GPT-2 small continues numerals, number words
 # and months with largely shared circuits (head 9.1 is in all three). Lesson
-# 03's "One is 1" section compares the residual streams of "5", "five" and
+# 04's "One is 1" section compares the residual streams of "5", "five" and
 # "May", tests whether a probe trained on one format reads another, and looks
 # for a "+1" direction shared by the formats. Whether, and how strongly, the
 # model it runs on has that structure is what those measurements say; this
@@ -858,11 +858,11 @@ for k, w in enumerate(superposition.neuron_weights(pentagon)):
 # of them at once. An input that would excite the neuron "most" may never
 # occur in the data (here two features on together, which at $S = 0.9$
 # happens on about 1% of inputs), and it tells us what the neuron's weights
-# are, not which feature the neuron stands for. This is why lesson 04 does not
-# read a transformer's parts one coordinate at a time: it reads heads
-# through whole OV circuits, and describes an MLP neuron by how its activation
-# varies across tasks and sequence members and what it writes to the output,
-# rather than by the input that excites it most.
+# are, not which feature the neuron stands for. This is why lessons 03 and 04
+# do not read a transformer's parts one coordinate at a time: they read heads
+# through whole QK and OV circuits, and lesson 04 describes an MLP neuron by
+# how its activation varies across tasks and sequence members and what it
+# writes to the output, rather than by the input that excites it most.
 #
 # **Summary of section 7.** With sparse features a model stores more
 # features than it has dimensions: two at $S = 0$, four in antipodal pairs at
