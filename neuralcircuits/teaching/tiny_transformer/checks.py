@@ -28,6 +28,30 @@ def one_line(value: Any) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
+def head_weights(
+    value: Any, name: str, d_model: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The (W_Q, W_K, W_V, W_O) a learner's function returned, as tensors of a head's shapes."""
+    W_Q, W_K, W_V, W_O = as_tensors(value, 4, f"the result of {name}")
+    for label, w in (("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
+        if w.dim() != 2 or w.shape[0] != d_model:
+            fail(
+                f"{label} has shape {tuple(w.shape)}; it should be [d_model = "
+                f"{d_model}, d_head]."
+            )
+    if W_Q.shape[1] != W_K.shape[1]:
+        fail(
+            f"W_Q and W_K have {W_Q.shape[1]} and {W_K.shape[1]} columns; queries and "
+            "keys must live in the same d_head space."
+        )
+    if W_O.dim() != 2 or tuple(W_O.shape) != (W_V.shape[1], d_model):
+        fail(
+            f"W_O has shape {tuple(W_O.shape)}; it should be [d_head of W_V = "
+            f"{W_V.shape[1]}, d_model = {d_model}]."
+        )
+    return W_Q, W_K, W_V, W_O
+
+
 # ---------------------------------------------------------------------------
 # One attention head, as a QK and an OV circuit
 # ---------------------------------------------------------------------------
@@ -413,27 +437,9 @@ def check_last_member_head(last_member_head) -> None:
     """Check hand-set weights: from the final position, attend to the last member and copy its value."""
     from neuralcircuits.science import transformer_parts as tp
 
-    weights = as_tensors(
-        call(last_member_head, name="last_member_head"),
-        4,
-        "the result of last_member_head",
+    W_Q, W_K, W_V, W_O = head_weights(
+        call(last_member_head, name="last_member_head"), "last_member_head", tp.D_MODEL
     )
-    W_Q, W_K, W_V, W_O = weights
-    d = tp.D_MODEL
-    for name, w, n_rows in (("W_Q", W_Q, d), ("W_K", W_K, d), ("W_V", W_V, d)):
-        if w.dim() != 2 or w.shape[0] != n_rows:
-            fail(
-                f"{name} has shape {tuple(w.shape)}; it should be [d_model = {d}, d_head]."
-            )
-    if W_Q.shape[1] != W_K.shape[1]:
-        fail(
-            f"W_Q and W_K have {W_Q.shape[1]} and {W_K.shape[1]} columns; queries and "
-            "keys must live in the same d_head space."
-        )
-    if W_O.dim() != 2 or W_O.shape != (W_V.shape[1], d):
-        fail(
-            f"W_O has shape {tuple(W_O.shape)}; it should be [d_head of W_V, d_model = {d}]."
-        )
     for case in _STREAM_CASES:
         streams = tp.member_streams(**case)
         pattern, out = tp.attention_head(streams.x, W_Q, W_K, W_V, W_O)

@@ -13,32 +13,15 @@ import torch
 
 from neuralcircuits.science import induction as ind
 from neuralcircuits.science import transformer_parts as tp
-from neuralcircuits.teaching.checking import as_tensors, call, check, fail, passed
-from neuralcircuits.teaching.tiny_transformer.checks import one_line
+from neuralcircuits.teaching.checking import call, check, fail, passed
+from neuralcircuits.teaching.tiny_transformer.checks import head_weights, one_line
 
 _BLOCKS = ("TOKEN", "PREV", "POS", "OUT")
 
 
 def _head(value: Any, name: str) -> ind.Head:
     """The learner's (W_Q, W_K, W_V, W_O), checked for shapes."""
-    W_Q, W_K, W_V, W_O = as_tensors(value, 4, f"the result of {name}")
-    d = ind.D_MODEL
-    for label, w in (("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
-        if w.dim() != 2 or w.shape[0] != d:
-            fail(
-                f"{label} has shape {tuple(w.shape)}; it should be [d_model = {d}, d_head]."
-            )
-    if W_Q.shape[1] != W_K.shape[1]:
-        fail(
-            f"W_Q and W_K have {W_Q.shape[1]} and {W_K.shape[1]} columns; queries and "
-            "keys must live in the same d_head space."
-        )
-    if W_O.dim() != 2 or tuple(W_O.shape) != (W_V.shape[1], d):
-        fail(
-            f"W_O has shape {tuple(W_O.shape)}; it should be [d_head of W_V = "
-            f"{W_V.shape[1]}, d_model = {d}]."
-        )
-    return W_Q, W_K, W_V, W_O
+    return head_weights(value, name, ind.D_MODEL)
 
 
 def _reads(matrix: torch.Tensor, share: float = 0.05) -> list[str]:
