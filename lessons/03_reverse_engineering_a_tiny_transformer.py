@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 039aec558b33106cd519e20ebb054cf9787d3c4a47674abfb49037d744fdf3b9
+#     generated_sha256: 6726556a6a89c9fa53b6417383f001944981edd4a536dabf6fd60c29dacb75a4
 # ---
 
 # %% [markdown]
@@ -142,12 +142,14 @@ plt.show()
 # %% [markdown]
 # ## 2. The residual stream, and biases as a coordinate
 #
-# The model turns the tokens into logits (one score per possible next
-# token, as in lesson 01's classifier) in three steps:
+# The model turns the tokens into **logits**, one score per possible next
+# token at every position (a softmax turns them into probabilities), in
+# three steps:
 #
 # 1. **Embed.** Each token `t` has a vector of `d_model` = 64 numbers, row
-#    `t` of the embedding matrix `W_E` `[d_vocab, d_model]`; each position
-#    `p` has one too, row `p` of `W_pos` `[n_ctx, d_model]`. Position `p`
+#    `t` of the embedding matrix `W_E` `[d_vocab, d_model]` (`d_vocab` = 174
+#    tokens); each position `p` has one too, row `p` of `W_pos` `[n_ctx,
+#    d_model]` (`n_ctx` = 32, the longest text the model reads). Position `p`
 #    starts as `x_p = W_E[t_p] + W_pos[p]`. This vector is the **residual
 #    stream** at `p`.
 # 2. **Attend.** Each of the four heads reads the whole stream and *adds* a
@@ -768,10 +770,10 @@ check_induction_head(induction_head)
 # %% [markdown]
 # With the library's two heads, `ind.previous_token_head()` in layer 0 and
 # `ind.induction_head()` in layer 1, here are both patterns on one repeated
-# sequence. Layer 0 is the line just below the diagonal (every position
-# looks one back); layer 1, in the second half, is a line `length − 1`
-# positions below it: each token looks at the token after its earlier
-# copy.
+# sequence. Layer 0 is the line just left of the diagonal (every position
+# looks one back); layer 1, in the second half, is a line 9 positions
+# (`length − 1`) left of the diagonal: each token looks at the token after
+# its earlier copy.
 
 # %%
 ind_head = ind.induction_head()
@@ -923,9 +925,11 @@ for name, head in broken.items():
 # matrices is wrong. Return a dict such as `{"a": "W_Q", "b": "W_O", "c":
 # "W_K"}`. The check repairs each head by putting the working head's
 # matrix in place of the one you name, and measures whether it works.
-# Investigate in the empty cell below: look at where each head attends
-# (`ind.run` returns the patterns; `pictures.induction_patterns` draws
-# them) and at its composition scores with the previous-token head.
+# Investigate in cells of your own, or inside the function: look at where
+# each head attends, `_, (_, p) = ind.run(x_letters, [[prev_head],
+# [broken["a"]]])` gives its pattern `p` (`pictures.induction_patterns`
+# draws one), and at its composition scores with the previous-token head,
+# `ind.composition_scores(prev_head, broken["a"])`.
 #
 # <details><summary>Hint 1: same symptom, different causes</summary>
 #
@@ -952,11 +956,6 @@ for name, head in broken.items():
 # instead of `TOKEN`, so `W_V` is wrong.
 # </details>
 
-# %%
-# Your investigation here, e.g.:
-# _, (_, p) = ind.run(x_letters, [[prev_head], [broken["a"]]])
-# ind.composition_scores(prev_head, broken["a"])
-
 
 # %% tags=["exercise"]
 def diagnose_broken_heads() -> dict:
@@ -971,8 +970,10 @@ check_diagnosis(diagnose_broken_heads)
 # ## 11. Set the last-member head by hand
 #
 # Back to lesson 04's task. Section 6's trained head 0 found the last member
-# with two scores: a large one for "this key is a member" and a smaller one
-# that grows with the key's position. You now build that head by hand, in
+# with two scores: one for "this key is a member" and one that grows with
+# the key's position. (Its member score, about 10, is enough in its stories,
+# where the last member is never more than five tokens back.) You now build
+# that head by hand, for prompts where it can be much further back, in
 # a residual stream of 15 named directions (`tp.D_MODEL`), the stream of
 # lesson 04's prompts cut down to what the head needs:
 #
