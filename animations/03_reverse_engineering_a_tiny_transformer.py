@@ -82,21 +82,22 @@ def spoken_number(value: float, digits: int = 1) -> str:
     return ("minus " if value < 0 else "") + text
 
 
+def note(text: str, size: int = 20, colour=GREY_B) -> Text:
+    """A small label in the given colour (grey by default)."""
+    return Text(text, font_size=size, color=colour)
+
+
 def box(label: str, width: float = 2.2, colour=GREY_B) -> VGroup:
     """A labelled box of the model diagram."""
-    frame = RoundedRectangle(
-        corner_radius=0.12, width=width, height=1.0, color=colour, stroke_width=2
-    )
-    return VGroup(frame, Text(label, font_size=22).move_to(frame))
+    frame = RoundedRectangle(corner_radius=0.12, width=width, height=1.0, color=colour)
+    return VGroup(frame.set_stroke(width=2), note(label, 22, TEXT).move_to(frame))
 
 
 def token_row(words, font_size: int = 22, buff: float = 0.16) -> VGroup:
     """Tokens in a row, each a Text, evenly spaced by their centres."""
-    row = VGroup(*[Text(w, font_size=font_size) for w in words])
+    row = VGroup(*[note(w, font_size, TEXT) for w in words])
     step = max(t.width for t in row) + buff
-    for i, t in enumerate(row):
-        t.move_to(RIGHT * i * step)
-    return row.move_to(ORIGIN)
+    return row.arrange_in_grid(rows=1, buff=0, col_widths=[step] * len(row))
 
 
 def arc(a, b, weight: float, colour) -> VMobject:
@@ -104,8 +105,7 @@ def arc(a, b, weight: float, colour) -> VMobject:
     start, end = a.get_top() + UP * 0.08, b.get_top() + UP * 0.08
     angle = PI / 2 if end[0] < start[0] else -PI / 2  # counterclockwise: over the top
     line = ArcBetweenPoints(start, end, angle=angle, color=colour)
-    line.set_stroke(width=2 + 5 * weight, opacity=max(0.15, weight))
-    return line
+    return line.set_stroke(width=2 + 5 * weight, opacity=max(0.15, weight))
 
 
 def scatter_frame(x_range, y_range, width: float, height: float):
@@ -122,17 +122,9 @@ def scatter_frame(x_range, y_range, width: float, height: float):
         Line(to_point(x0, y0), to_point(x0, y1), color=GREY_B),
     )
     for x in range(int(x0), int(x1) + 1):
-        frame.add(
-            Text(str(x), font_size=18, color=GREY_B).next_to(
-                to_point(x, y0), DOWN, buff=0.12
-            )
-        )
+        frame.add(note(str(x), 18).next_to(to_point(x, y0), DOWN, buff=0.12))
     for y in range(int(y0), int(y1) + 1):
-        frame.add(
-            Text(str(y), font_size=18, color=GREY_B).next_to(
-                to_point(x0, y), LEFT, buff=0.12
-            )
-        )
+        frame.add(note(str(y), 18).next_to(to_point(x0, y), LEFT, buff=0.12))
     return frame, to_point
 
 
@@ -143,12 +135,14 @@ class DirectPath(NarratedScene):
         n = numbers()
         self.next_section("model")
         heading = title_card(self, "A transformer you can read whole")
-        tokens = box("Sun was done in", 2.6)
-        embed = box("embed", 1.7)
-        stream = box("residual stream", 2.6, POSITIVE)
-        unembed = box("unembed", 1.9)
-        answer = box(f"next: {n['answer']}", 1.7, OUTPUT)
-        chain = VGroup(tokens, embed, stream, unembed, answer).arrange(RIGHT, buff=0.45)
+        chain = VGroup(
+            box("Sun was done in", 2.6),
+            box("embed", 1.7),
+            box("residual stream", 2.6, POSITIVE),
+            box("unembed", 1.9),
+            box(f"next: {n['answer']}", 1.7, OUTPUT),
+        ).arrange(RIGHT, buff=0.45)
+        embed, stream, unembed = chain[1:4]
         fit_width(chain).shift(DOWN * 0.4)
         arrows = VGroup(
             *[
@@ -158,20 +152,10 @@ class DirectPath(NarratedScene):
         )
         heads = box("4 attention heads", 3.0, HIGHLIGHT).next_to(stream, UP, buff=0.8)
         loop = VGroup(
-            Arrow(
-                stream.get_top() + LEFT * 0.6,
-                heads.get_bottom() + LEFT * 0.6,
-                buff=0.05,
-                stroke_width=3,
-            ),
-            Arrow(
-                heads.get_bottom() + RIGHT * 0.6,
-                stream.get_top() + RIGHT * 0.6,
-                buff=0.05,
-                stroke_width=3,
-                color=HIGHLIGHT,
-            ),
+            Arrow(stream.get_top() + LEFT * 0.6, heads.get_bottom() + LEFT * 0.6),
+            Arrow(heads.get_bottom() + RIGHT * 0.6, stream.get_top() + RIGHT * 0.6),
         )
+        loop[1].set_color(HIGHLIGHT)
         with self.voiceover(
             text="This video reads a transformer small enough to read whole: one layer "
             "of four attention heads and nothing else, trained on the stories of "
@@ -181,10 +165,7 @@ class DirectPath(NarratedScene):
             "next token."
         ) as tracker:
             self.play(
-                LaggedStart(
-                    *[FadeIn(m) for m in (tokens, embed, stream, unembed, answer)],
-                    lag_ratio=0.3,
-                ),
+                LaggedStart(*[FadeIn(m) for m in chain], lag_ratio=0.3),
                 Create(arrows),
                 run_time=min(4, tracker.duration / 2),
             )
@@ -218,24 +199,14 @@ class DirectPath(NarratedScene):
             label.animate.next_to(heading, DOWN, buff=0.25),
         )
         tok = n["tok"]
-        header = [
-            Text("current", font_size=22, color=GREY_B),
-            Text("direct path's top 3", font_size=22, color=OUTPUT),
-            Text("corpus's top", font_size=22, color=GREY_B),
-        ]
-        cells = list(header)
+        cells = [note("current", 22), note("direct path's top 3", 22, OUTPUT)]
+        cells.append(note("corpus's top", 22))
         for current in ["Desk", "was", "done", "in", "5", "."]:
             row = tok.convert_tokens_to_ids(current)
-            top = n["direct"][row].topk(3).indices.tolist()
-            seen = int(n["bigrams"][row].argmax())
-            cells += [
-                Text(repr(current), font_size=24),
-                Text(
-                    ", ".join(repr(t) for t in tok.convert_ids_to_tokens(top)),
-                    font_size=24,
-                ),
-                Text(repr(tok.convert_ids_to_tokens(seen)), font_size=24),
-            ]
+            top = tok.convert_ids_to_tokens(n["direct"][row].topk(3).indices.tolist())
+            seen = tok.convert_ids_to_tokens(int(n["bigrams"][row].argmax()))
+            cells += [note(repr(t), 24, TEXT) for t in (current, "", seen)]
+            cells[-2] = note(", ".join(repr(t) for t in top), 24, TEXT)
         table = VGroup(*cells).arrange_in_grid(
             rows=7, cols=3, buff=(0.9, 0.22), col_alignments="lcl"
         )
@@ -256,19 +227,15 @@ class DirectPath(NarratedScene):
         axes, to_point = scatter_frame((-6, 0), (-6, -1), 6.4, 3.8)
         shift = DOWN * 2.7 + LEFT * 4.6
         axes.shift(shift)
-        x_label = Text("log p(next | current), counted", font_size=20, color=GREY_B)
-        x_label.next_to(axes, DOWN, buff=0.2)
-        y_label = Text("direct path", font_size=20, color=GREY_B).rotate(PI / 2)
-        y_label.next_to(axes, LEFT, buff=0.2)
+        x_label = note("log p(next | current), counted").next_to(axes, DOWN, 0.2)
+        y_label = note("direct path").rotate(PI / 2).next_to(axes, LEFT, buff=0.2)
         dots = VGroup(
             *[
                 Dot(to_point(float(x), float(y)) + shift, radius=0.03, color=POSITIVE)
                 for x, y in zip(n["measured"], n["path"], strict=True)
             ]
         )
-        r_text = Text(f"r = {n['r']:.2f}", font_size=30, color=OUTPUT).next_to(
-            axes, RIGHT, buff=0.5
-        )
+        r_text = note(f"r = {n['r']:.2f}", 30, OUTPUT).next_to(axes, RIGHT, buff=0.5)
         with self.voiceover(
             text=f"Over all {len(n['measured'])} bigrams that occur in the corpus, the "
             "direct path's scores and the measured log probabilities rise together: the "
@@ -284,17 +251,12 @@ class DirectPath(NarratedScene):
 
         self.next_section("what bigrams miss")
         losses = n["losses"]
-        cells = [
-            Text(t, font_size=20, color=GREY_B) for t in ("next", "bigrams", "model")
-        ]
+        cells = [note(t) for t in ("next", "bigrams", "model")]
         for kind in ("verb", "member"):
-            cells += [
-                Text(kind, font_size=22),
-                Text(f"{losses[kind][0]:.2f}", font_size=22),
-                Text(f"{losses[kind][1]:.2f}", font_size=22, color=OUTPUT),
-            ]
+            cells += [note(kind, 22, TEXT), note(f"{losses[kind][0]:.2f}", 22, TEXT)]
+            cells.append(note(f"{losses[kind][1]:.2f}", 22, OUTPUT))
         rows = VGroup(*cells).arrange_in_grid(rows=3, cols=3, buff=(0.45, 0.25))
-        caption = Text("loss, by kind of next token", font_size=20, color=GREY_B)
+        caption = note("loss, by kind of next token")
         rows = VGroup(caption, rows).arrange(DOWN, aligned_edge=LEFT, buff=0.25)
         fit_width(rows, 4.0)
         rows.next_to(r_text, DOWN, buff=0.6).align_to(r_text, LEFT)
@@ -328,11 +290,8 @@ class WhereToLook(NarratedScene):
             ]
         )
         share = float(n["pattern"][n["last"]])
-        note = Text(
-            f"head {HEAD}: {share:.1%} of the attention on '6'",
-            font_size=24,
-            color=OUTPUT,
-        ).to_edge(DOWN, buff=0.6)
+        caption = note(f"head {HEAD}: {share:.1%} of the attention on '6'", 24, OUTPUT)
+        caption.to_edge(DOWN, buff=0.6)
         with self.voiceover(
             text="Take one story: Desk was done in six. Sun was done in. The model "
             f"answers {n['answer']}, with {n['p_answer']:.0%} of its probability. The "
@@ -342,10 +301,12 @@ class WhereToLook(NarratedScene):
         ) as tracker:
             self.play(FadeIn(row), run_time=1)
             self.play(Indicate(query, color=OUTPUT), run_time=1)
-            self.play(Create(arcs), FadeIn(note), run_time=min(2, tracker.duration / 3))
+            self.play(
+                Create(arcs), FadeIn(caption), run_time=min(2, tracker.duration / 3)
+            )
 
         self.next_section("two parts")
-        self.play(FadeOut(arcs), FadeOut(note), row.animate.shift(DOWN * 1.2))
+        self.play(FadeOut(arcs), FadeOut(caption), row.animate.shift(DOWN * 1.2))
         scale = 0.065
         baseline = row.get_top()[1] + 0.35
         bars = VGroup()
@@ -370,10 +331,8 @@ class WhereToLook(NarratedScene):
         bars.add_to_back(zero)
         legend = (
             VGroup(
-                Text("what the key is (token)", font_size=22, color=TOKEN_COLOUR),
-                Text(
-                    "where the key is (position)", font_size=22, color=POSITION_COLOUR
-                ),
+                note("what the key is (token)", 22, TOKEN_COLOUR),
+                note("where the key is (position)", 22, POSITION_COLOUR),
             )
             .arrange(RIGHT, buff=0.8)
             .to_edge(DOWN, buff=0.35)
@@ -433,37 +392,22 @@ class WhatToMove(NarratedScene):
         side = 0.4
         limit = float(block.abs().max())
         grid = VGroup()
-        for i in range(12):
-            for j in range(12):
-                v = float(block[i, j]) / limit
-                colour = interpolate_color(
-                    BLACK, POSITIVE if v > 0 else NEGATIVE, min(1.0, abs(v))
-                )
-                cell = Square(side, stroke_width=0.5, stroke_color=GREY_B)
-                cell.set_fill(colour, opacity=1)
-                grid.add(cell.move_to(RIGHT * j * side + DOWN * i * side))
+        for i, j in itertools.product(range(12), range(12)):
+            v = float(block[i, j]) / limit
+            colour = interpolate_color(BLACK, POSITIVE if v > 0 else NEGATIVE, abs(v))
+            cell = Square(side, stroke_width=0.5, stroke_color=GREY_B)
+            grid.add(
+                cell.set_fill(colour, 1).move_to(RIGHT * j * side + DOWN * i * side)
+            )
         grid.move_to(LEFT * 2.6 + DOWN * 0.5)
         rows = VGroup(
-            *[
-                Text(str(i + 1), font_size=16, color=GREY_B).next_to(
-                    grid[12 * i], LEFT, buff=0.12
-                )
-                for i in range(12)
-            ]
+            *[note(str(i + 1), 16).next_to(grid[12 * i], LEFT, 0.12) for i in range(12)]
         )
         cols = VGroup(
-            *[
-                Text(str(j + 1), font_size=16, color=GREY_B).next_to(
-                    grid[j], UP, buff=0.1
-                )
-                for j in range(12)
-            ]
+            *[note(str(j + 1), 16).next_to(grid[j], UP, 0.1) for j in range(12)]
         )
-        row_label = Text("attended", font_size=20, color=GREY_B).rotate(PI / 2)
-        row_label.next_to(rows, LEFT, buff=0.15)
-        col_label = Text("vote for", font_size=20, color=GREY_B).next_to(
-            cols, UP, buff=0.12
-        )
+        row_label = note("attended").rotate(PI / 2).next_to(rows, LEFT, buff=0.15)
+        col_label = note("vote for").next_to(cols, UP, buff=0.12)
         with self.voiceover(
             text=f"What does head {HEAD} do with the six it found? Its OV circuit, the "
             "value and output matrices multiplied and read through the unembedding, says "
@@ -471,31 +415,24 @@ class WhatToMove(NarratedScene):
             "is on the numerals: one row for the member it attends to, one column for the "
             "member it votes for."
         ) as tracker:
+            labels = VGroup(rows, cols, row_label, col_label)
             self.play(
                 LaggedStart(*[FadeIn(c) for c in grid], lag_ratio=0.004),
-                FadeIn(rows),
-                FadeIn(cols),
-                FadeIn(row_label),
-                FadeIn(col_label),
+                FadeIn(labels),
                 run_time=min(4, tracker.duration / 2),
             )
 
         self.next_section("successor stripe")
-        stripe = VGroup(
-            *[
-                Square(side, stroke_width=3, color=OUTPUT).move_to(grid[12 * i + i + 1])
-                for i in range(11)
-            ]
-        )
-        tok = n["tok"]
-        row6 = n["ov_row"]
-        seven = float(row6[tok.convert_tokens_to_ids("7")])
-        six = float(row6[tok.convert_tokens_to_ids("6")])
+        stripe = VGroup(*[Square(side, color=OUTPUT) for _ in range(11)])
+        for i, square in enumerate(stripe):
+            square.set_stroke(width=3).move_to(grid[13 * i + 1])
+        tok, row6 = n["tok"], n["ov_row"]
+        seven, six = (float(row6[tok.convert_tokens_to_ids(t)]) for t in "76")
         hits, total = n["successors"]
         facts = VGroup(
-            Text(f"reading '6': '7' {seven:+.1f}, '6' {six:+.1f}", font_size=24),
-            Text(f"successor on top: {hits} of {total}", font_size=24, color=OUTPUT),
-            Text("(numerals, number words, months)", font_size=20, color=GREY_B),
+            note(f"reading '6': '7' {seven:+.1f}, '6' {six:+.1f}", 24, TEXT),
+            note(f"successor on top: {hits} of {total}", 24, OUTPUT),
+            note("(numerals, number words, months)"),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.3)
         fit_width(facts, 5.2)
         facts.next_to(grid, RIGHT, buff=0.8).align_to(grid, UP)
@@ -509,15 +446,11 @@ class WhatToMove(NarratedScene):
             self.play(FadeIn(facts[:2]), FadeIn(facts[2]))
 
         self.next_section("one head, the whole task")
-        summary = (
-            VGroup(
-                Text("QK: find the last member", font_size=26, color=TOKEN_COLOUR),
-                Text("OV: add one", font_size=26, color=OUTPUT),
-            )
-            .arrange(DOWN, aligned_edge=LEFT, buff=0.3)
-            .next_to(facts, DOWN, buff=0.8)
-            .align_to(facts, LEFT)
-        )
+        summary = VGroup(
+            note("QK: find the last member", 26, TOKEN_COLOUR),
+            note("OV: add one", 26, OUTPUT),
+        ).arrange(DOWN, aligned_edge=LEFT, buff=0.3)
+        summary.next_to(facts, DOWN, buff=0.8).align_to(facts, LEFT)
         with self.voiceover(
             text="So in this model one head does the whole task: its QK circuit finds the "
             "last member, its OV circuit adds one. A head like it, a successor head, is "
@@ -538,11 +471,8 @@ class InductionHead(NarratedScene):
         title_card(self, "Two heads compose: an induction head")
         row = token_row(list(text), font_size=28, buff=0.22).shift(DOWN * 0.3)
         fit_width(row)
-        half = Line(
-            row[length].get_right() + RIGHT * 0.11 + UP * 0.4,
-            row[length].get_right() + RIGHT * 0.11 + DOWN * 0.4,
-            color=GREY_B,
-        )
+        middle = row[length].get_right() + RIGHT * 0.11
+        half = Line(middle + UP * 0.4, middle + DOWN * 0.4, color=GREY_B)
         with self.voiceover(
             text="Some jobs take two heads. An induction head completes a pattern it has "
             "seen: after A then B, the next time A comes, it predicts B. Olsson and "
@@ -556,16 +486,11 @@ class InductionHead(NarratedScene):
             *[arc(row[p], row[p - 1], 1.0, POSITIVE) for p in range(1, len(row))]
         )
         prev_row = VGroup(
-            *[
-                Text(text[p - 1], font_size=22, color=POSITIVE).next_to(
-                    row[p], DOWN, buff=0.35
-                )
-                for p in range(1, len(row))
-            ]
+            *[note(text[p - 1], 22, POSITIVE) for p in range(1, len(row))]
         )
-        prev_label = Text("PREV", font_size=20, color=POSITIVE).next_to(
-            prev_row, LEFT, buff=0.3
-        )
+        for p, letter in enumerate(prev_row, start=1):
+            letter.next_to(row[p], DOWN, buff=0.35)
+        prev_label = note("PREV", 20, POSITIVE).next_to(prev_row, LEFT, buff=0.3)
         with self.voiceover(
             text="First, in layer zero, a previous-token head. Every position looks one "
             "step back, and copies the token it finds into a part of its own residual "
@@ -581,9 +506,7 @@ class InductionHead(NarratedScene):
         letter, after = text[query], text[key]
         ind_arc = arc(row[query], row[key], 1.0, OUTPUT)
         ind_arc.set_stroke(width=6)
-        guess = Text(f"predicts {after}", font_size=26, color=OUTPUT).next_to(
-            row[query], UP, buff=1.3
-        )
+        guess = note(f"predicts {after}", 26, OUTPUT).next_to(row[query], UP, buff=1.3)
         scores = n["induction"]
         with self.voiceover(
             text=f"In layer one, the induction head. At the second {letter}, its query is "
@@ -596,15 +519,14 @@ class InductionHead(NarratedScene):
             self.play(FadeOut(prev_arcs))
             self.play(Create(ind_arc), run_time=min(2, tracker.duration / 3))
             self.play(FadeIn(guess))
-        accuracy = Text(
-            f"right: {scores['first_half_accuracy']:.0%} of the first half, "
-            f"{scores['accuracy']:.0%} of the second",
-            font_size=24,
-        ).to_edge(DOWN, buff=0.5)
+        first, second = scores["first_half_accuracy"], scores["accuracy"]
+        accuracy = note(
+            f"right: {first:.0%} of the first half, {second:.0%} of the second"
+        )
+        accuracy.scale(1.2).to_edge(DOWN, buff=0.5)
         with self.voiceover(
-            text=f"On repeated letters it gets {scores['first_half_accuracy']:.0%} of the "
-            f"first half right, where nothing has repeated yet, and "
-            f"{scores['accuracy']:.0%} of the second."
+            text=f"On repeated letters it gets {first:.0%} of the first half right, "
+            f"where nothing has repeated yet, and {second:.0%} of the second."
         ):
             self.play(FadeIn(accuracy))
 
@@ -622,7 +544,7 @@ class InductionHead(NarratedScene):
             y_axis_config={"include_numbers": True, "font_size": 20},
         ).next_to(heading, DOWN, buff=0.6)
         axes.shift(LEFT * 2.0)
-        score_label = Text("composition score", font_size=20, color=GREY_B)
+        score_label = note("composition score")
         score_label.rotate(PI / 2).next_to(axes, LEFT, buff=0.3)
         bars, labels, clouds = VGroup(), VGroup(), VGroup()
         for i, kind in enumerate(("Q", "K", "V")):
@@ -632,19 +554,13 @@ class InductionHead(NarratedScene):
             bar.set_fill(OUTPUT, opacity=0.9)
             bar.move_to(axes.c2p(x - 0.15, 0), aligned_edge=DOWN)
             bars.add(bar)
-            labels.add(
-                Text(f"{kind}", font_size=24).next_to(axes.c2p(x, 0), DOWN, buff=0.25)
-            )
-            clouds.add(
-                *[
+            labels.add(note(kind, 24, TEXT).next_to(axes.c2p(x, 0), DOWN, buff=0.25))
+            for v in base[kind][:60]:
+                clouds.add(
                     Dot(axes.c2p(x + 0.25, float(v)), radius=0.025, color=GREY_B)
-                    for v in base[kind][:60]
-                ]
-            )
-        key = VGroup(
-            Text("the two heads", font_size=22, color=OUTPUT),
-            Text("random heads", font_size=22, color=GREY_B),
-        ).arrange(DOWN, aligned_edge=LEFT)
+                )
+        key = VGroup(note("the two heads", 22, OUTPUT), note("random heads", 22))
+        key.arrange(DOWN, aligned_edge=LEFT)
         key.next_to(axes, RIGHT, buff=0.8).align_to(axes, UP)
         mean, sd = float(base["K"].mean()), float(base["K"].std())
         with self.voiceover(
@@ -665,9 +581,9 @@ class InductionHead(NarratedScene):
 
         self.next_section("next")
         closing = VGroup(
-            Text("lesson 04's hand-built transformer:", font_size=24),
-            Text("a mover + a successor head", font_size=24, color=OUTPUT),
-            Text("(V-composition)", font_size=22, color=GREY_B),
+            note("lesson 04's hand-built transformer:", 24, TEXT),
+            note("a mover + a successor head", 24, OUTPUT),
+            note("(V-composition)", 22),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.25)
         fit_width(closing, 4.6)
         closing.next_to(key, DOWN, buff=0.8).align_to(key, LEFT)
