@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 5d275669e42a78545cca64c45a136c4e38e7c530f089a4f465400bc9b621208f
+#     generated_sha256: cb1eb7689dce9c832e32144ffd7d320fdbe85b4fcd87639f8ee2a5e55ccbd095
 # ---
 
 # %% [markdown]
@@ -843,11 +843,11 @@ for k, w in enumerate(superposition.neuron_weights(pentagon)):
 # of them at once. An input that would excite the neuron "most" may never
 # occur in the data (here two features on together, which at $S = 0.9$
 # happens on about 1% of inputs), and it tells us what the neuron's weights
-# are, not which feature the neuron stands for. This is why lesson 04 does not
-# read a transformer's parts one coordinate at a time: it reads heads
-# through whole OV circuits, and describes an MLP neuron by how its activation
-# varies across tasks and sequence members and what it writes to the output,
-# rather than by the input that excites it most.
+# are, not which feature the neuron stands for. This is why lessons 03 and 04
+# do not read a transformer's parts one coordinate at a time: they read heads
+# through whole QK and OV circuits, and lesson 04 describes an MLP neuron by
+# how its activation varies across tasks and sequence members and what it
+# writes to the output, rather than by the input that excites it most.
 #
 # **Summary of section 7.** With sparse features a model stores more
 # features than it has dimensions: two at $S = 0$, four in antipodal pairs at

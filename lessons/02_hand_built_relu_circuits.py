@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 8b34406e7c2efff031219831d8a4ede220817fb46cf003a54afc0eb82431045d
+#     generated_sha256: a413073bb68094e761d087bc188c9a183f7e0a22ab03609b76da6e4cb4c09727
 # ---
 
 # %% [markdown]
@@ -748,5 +748,6 @@ print({name: rt.sign_changes(runs[name]) for name in sides})
 # * Chris Olah, Nick Cammarata, Ludwig Schubert, Gabriel Goh, Michael
 #   Petrov, Shan Carter, *Zoom In: An Introduction to Circuits*, Distill (2020),
 #   for circuits and universality.
-# * Next: lesson 03, where we look for circuits we did *not* write, in a
-#   transformer that continues sequences.
+# * Next: lesson 03, where we read a circuit we did *not* write, in a small
+#   trained transformer, and build attention heads by hand as we built ReLU
+#   networks here.

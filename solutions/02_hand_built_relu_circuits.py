@@ -776,5 +776,6 @@ print({name: rt.sign_changes(runs[name]) for name in sides})
 # * Chris Olah, Nick Cammarata, Ludwig Schubert, Gabriel Goh, Michael
 #   Petrov, Shan Carter, *Zoom In: An Introduction to Circuits*, Distill (2020),
 #   for circuits and universality.
-# * Next: lesson 03, where we look for circuits we did *not* write, in a
-#   transformer that continues sequences.
+# * Next: lesson 03, where we read a circuit we did *not* write, in a small
+#   trained transformer, and build attention heads by hand as we built ReLU
+#   networks here.

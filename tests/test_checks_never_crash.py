@@ -1,4 +1,4 @@
-"""No check of lessons 01 and 02 crashes, whatever the learner's function returns:
+"""No check of lessons 01, 02 and 03 crashes, whatever the learner's function returns:
 each answer below is wrong, and each gets one sentence (a CheckFailed), never a
 traceback from inside the check."""
 
@@ -8,6 +8,8 @@ from check_answers import fails_with
 
 from neuralcircuits.teaching.linear_algebra import checks as la
 from neuralcircuits.teaching.relu_circuits import checks as rc
+from neuralcircuits.teaching.tiny_transformer import checks as tt
+from neuralcircuits.teaching.tiny_transformer import induction_checks as ic
 
 GARBAGE = [
     "a string",
@@ -45,6 +47,15 @@ CHECKS = [
     rc.check_match_units,
     rc.check_silent_inputs,
     rc.check_min_counterexample,
+    tt.check_attention_head,
+    tt.check_one_layer_forward,
+    tt.check_direct_path_prediction,
+    tt.check_head_reading,
+    tt.check_last_member_head,
+    ic.check_previous_token_head,
+    ic.check_induction_head,
+    ic.check_two_copies,
+    ic.check_diagnosis,
 ]
 
 

@@ -1,14 +1,18 @@
 """Lesson 03's checks: right answers pass, wrong ones fail with one clear sentence."""
 
 import torch
+from check_answers import assert_mistakes_named, assert_right_answers_pass, stub
 from check_answers import fails_with as fails
-from check_answers import stub
 
+from neuralcircuits.science import attention_only as aot
 from neuralcircuits.science import transformer_parts
 from neuralcircuits.teaching.tiny_transformer import checks
 from neuralcircuits.teaching.tiny_transformer.checks import (
     check_attention_head,
+    check_direct_path_prediction,
+    check_head_reading,
     check_last_member_head,
+    check_one_layer_forward,
 )
 
 
@@ -124,3 +128,145 @@ def test_last_member_head(capsys):
         return W_Q, W_K, W_V, W_O * 0.1
 
     fails(check_last_member_head, weak, "weakly")
+
+
+# -- the one-layer forward pass -------------------------------------------------------
+def test_one_layer_forward(capsys):
+    def folded(w, tokens):  # the lesson's solution: biases folded into the matrices
+        return aot.forward(w, tokens)[0]
+
+    def by_hand(w, tokens):  # written differently: einsum over all heads at once
+        x = w["W_E"][tokens] + w["W_pos"][: tokens.shape[1]]
+        q = torch.einsum("bpd,hde->bhpe", x, w["W_Q"]) + w["b_Q"][:, None]
+        k = torch.einsum("bpd,hde->bhpe", x, w["W_K"]) + w["b_K"][:, None]
+        v = torch.einsum("bpd,hde->bhpe", x, w["W_V"]) + w["b_V"][:, None]
+        n = tokens.shape[1]
+        scores = q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5
+        scores = scores + torch.full((n, n), -1e9).triu(1)
+        z = scores.softmax(-1) @ v  # [batch, head, pos, d_head]
+        out = torch.einsum("bhpe,hed->bpd", z, w["W_O"])
+        return (x + out + w["b_O"]) @ w["W_U"] + w["b_U"]
+
+    assert_right_answers_pass(check_one_layer_forward, [folded, by_hand], capsys)
+    fails(check_one_layer_forward, stub, "not written yet")
+    fails(check_one_layer_forward, lambda w, t: None, "None")
+
+    def slip(**kwargs):
+        return lambda w, tokens: checks._forward(w, tokens, **kwargs)
+
+    assert_mistakes_named(
+        "one_layer_forward",
+        check_one_layer_forward,
+        [
+            ("no positions", slip(positions=False), "positional embedding"),
+            ("no direct path", slip(direct=False), "direct path"),
+            ("no head biases", slip(head_biases=False), "b_Q, b_K and b_V"),
+            ("no b_O", slip(out_bias=False), "b_O"),
+            ("one head", slip(heads=(0,)), "only head 0"),
+            ("no mask", slip(causal=False), "mask the future"),
+            (
+                "probabilities",
+                lambda w, t: checks._forward(w, t).softmax(-1),
+                "probabilities",
+            ),
+            (
+                "log-probabilities",
+                lambda w, t: checks._forward(w, t).log_softmax(-1),
+                "log-probabilities",
+            ),
+            (
+                "hard-coded for four heads",
+                lambda w, t: (
+                    checks._forward(w, t, heads=(0, 1, 2, 3))
+                    if w["W_Q"].shape[0] == 4
+                    else checks._forward(w, t, heads=(0,))
+                ),
+                "another shape",
+            ),
+            (
+                "the residual stream, not the logits",
+                lambda w, t: checks._forward(w, t)[..., : w["W_U"].shape[0]],
+                "shape",
+            ),
+        ],
+    )
+
+
+# -- the predictions about the trained model ------------------------------------------
+RIGHT_KINDS = {
+    "Desk": "was",
+    "was": "verb",
+    "done": "in",
+    "in": "member",
+    "5": ".",
+    ".": "<bos>",
+}
+
+
+def test_direct_path_prediction(capsys):
+    measured = {t: checks.direct_path_top(t)[1] for t in checks.DIRECT_PATH_TOKENS}
+    assert measured == RIGHT_KINDS  # the lesson's solution, measured
+    with_extra = {**RIGHT_KINDS, "Sun": "was"}  # a wider dict still answers the six
+    assert_right_answers_pass(
+        check_direct_path_prediction,
+        [lambda: dict(RIGHT_KINDS), lambda: with_extra],
+        capsys,
+    )
+    fails(check_direct_path_prediction, stub, "not written yet")
+    assert_mistakes_named(
+        "predict_direct_path",
+        check_direct_path_prediction,
+        [
+            (
+                "a word after '.'",
+                lambda: {**RIGHT_KINDS, ".": "word"},
+                "after '.' you said 'word'",
+            ),
+            (
+                "the member's successor kind",
+                lambda: {**RIGHT_KINDS, "5": "member"},
+                "after '5' you said 'member'",
+            ),
+            (
+                "two wrong",
+                lambda: {**RIGHT_KINDS, "was": "word", "in": "word"},
+                "2 of your 6 predictions differ",
+            ),
+            ("a list", lambda: list(RIGHT_KINDS.values()), "Return a dict"),
+            (
+                "a token missing",
+                lambda: {k: v for k, v in RIGHT_KINDS.items() if k != "done"},
+                "no prediction for 'done'",
+            ),
+            (
+                "not a kind",
+                lambda: {**RIGHT_KINDS, "Desk": "noun"},
+                "not one of the kinds",
+            ),
+        ],
+    )
+
+
+def test_head_reading(capsys):
+    reading = checks.head_reading()
+    assert (reading["last"], reading["head"]) == (23, 0)
+    assert_right_answers_pass(
+        check_head_reading,
+        [lambda: (23, "7"), lambda: [-6, "7"], lambda: (torch.tensor(23), "7")],
+        capsys,
+    )
+    fails(check_head_reading, stub, "not written yet")
+    assert_mistakes_named(
+        "predict_head_reading",
+        check_head_reading,
+        [
+            ("a copying head", lambda: (23, "6"), "a copy of the member it reads"),
+            ("the first member", lambda: (5, "7"), "Position 5 holds '3'"),
+            ("the query itself", lambda: (28, "7"), "Position 28 holds 'in'"),
+            ("the verb", lambda: (27, "7"), "Position 27 holds 'done'"),
+            ("another format", lambda: (23, "seven"), "its largest"),
+            ("outside the story", lambda: (40, "7"), "29 positions"),
+            ("one value", lambda: 23, "pair (position, token)"),
+            ("not a token", lambda: (23, "Seven"), "not a token"),
+        ],
+    )

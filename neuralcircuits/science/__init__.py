@@ -2,6 +2,9 @@
 
 Lesson 01: ``linear_maps``, ``toy_classifier``, ``analogies``, ``superposition``.
 Lesson 02: ``relu_circuits``, ``relu_training``.
+Lesson 03: ``attention_only`` (a one-layer attention-only model, its corpus and
+circuits), ``induction`` (previous-token and induction heads by hand, composition
+scores), ``transformer_parts`` (one head, LayerNorm, the last-member head).
 Lesson 04: ``sequences`` (the paper's data), ``models`` and ``toy_seq`` (loading,
 the embedded model), ``hooks`` (hook names and hook functions), ``patching``
 (activation and attribution patching, ablation, logit lens),

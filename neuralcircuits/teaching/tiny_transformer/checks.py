@@ -1,19 +1,55 @@
-"""Checks for lesson 03, reverse-engineering a tiny transformer."""
+"""Checks for lesson 03, reverse-engineering a tiny transformer: one head, the
+one-layer forward pass, the predictions about the trained model, and the
+last-member head. The induction heads' checks are in ``induction_checks``.
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
 
 from neuralcircuits.teaching.checking import (
+    as_tensor,
     as_tensors,
     call,
+    check,
     close,
     fail,
     inputs_unchanged,
     passed,
 )
+
+
+def one_line(value: Any) -> str:
+    """A value's repr on one line, cut to 60 characters (for a check's sentence)."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def head_weights(
+    value: Any, name: str, d_model: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The (W_Q, W_K, W_V, W_O) a learner's function returned, as tensors of a head's shapes."""
+    W_Q, W_K, W_V, W_O = as_tensors(value, 4, f"the result of {name}")
+    for label, w in (("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
+        if w.dim() != 2 or w.shape[0] != d_model:
+            fail(
+                f"{label} has shape {tuple(w.shape)}; it should be [d_model = "
+                f"{d_model}, d_head]."
+            )
+    if W_Q.shape[1] != W_K.shape[1]:
+        fail(
+            f"W_Q and W_K have {W_Q.shape[1]} and {W_K.shape[1]} columns; queries and "
+            "keys must live in the same d_head space."
+        )
+    if W_O.dim() != 2 or tuple(W_O.shape) != (W_V.shape[1], d_model):
+        fail(
+            f"W_O has shape {tuple(W_O.shape)}; it should be [d_head of W_V = "
+            f"{W_V.shape[1]}, d_model = {d_model}]."
+        )
+    return W_Q, W_K, W_V, W_O
 
 
 # ---------------------------------------------------------------------------
@@ -59,6 +95,7 @@ _HEAD_MISTAKES = {
 }
 
 
+@check
 def check_attention_head(attention_head) -> None:
     """Check a causal head computed from its QK and OV circuits."""
     for shape in ((2, 5, 6, 3), (3, 7, 4, 2)):
@@ -114,8 +151,274 @@ def check_attention_head(attention_head) -> None:
                 "the OV product."
             )
     passed(
-        "attention_head computes the pattern from W_QK and the output through W_OV, "
-        "on two shapes of input."
+        "attention_head computes the pattern from W_QK and the output through W_OV "
+        "(two shapes)."
+    )
+
+
+# ---------------------------------------------------------------------------
+# The forward pass of a one-layer attention-only transformer
+# ---------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _trained() -> tuple[Any, dict[str, torch.Tensor]]:
+    """The lesson's trained model and its weights, loaded once."""
+    from neuralcircuits.science import attention_only as aot
+
+    model = aot.load()
+    return model, aot.weights(model)
+
+
+def _forward(
+    w: dict[str, torch.Tensor],
+    tokens: torch.Tensor,
+    *,
+    positions: bool = True,
+    direct: bool = True,
+    head_biases: bool = True,
+    out_bias: bool = True,
+    heads: tuple[int, ...] | None = None,
+    causal: bool = True,
+) -> torch.Tensor:
+    """The logits of a one-layer attention-only model, or of a plausible slip in writing it."""
+    n = tokens.shape[1]
+    x = w["W_E"][tokens] + (w["W_pos"][:n] if positions else 0)
+    resid = (x if direct else torch.zeros_like(x)) + (w["b_O"] if out_bias else 0)
+    future = torch.ones(n, n, dtype=torch.bool).triu(1)
+    for h in heads if heads is not None else range(w["W_Q"].shape[0]):
+        q, k, v = (x @ w[f"W_{c}"][h] for c in "QKV")
+        if head_biases:
+            q, k, v = q + w["b_Q"][h], k + w["b_K"][h], v + w["b_V"][h]
+        scores = q @ k.transpose(1, 2) / q.shape[-1] ** 0.5
+        if causal:
+            scores = scores.masked_fill(future, float("-inf"))
+        resid = resid + scores.softmax(-1) @ v @ w["W_O"][h]
+    return resid @ w["W_U"] + w["b_U"]
+
+
+def _random_weights(seed: int) -> dict[str, torch.Tensor]:
+    """Weights of another one-layer shape: 2 heads, d_model 10, d_head 3, 174 tokens."""
+    g = torch.Generator().manual_seed(seed)
+    V, d, H, dh, n_ctx = 174, 10, 2, 3, 32
+    shapes = {
+        "W_E": (V, d),
+        "W_pos": (n_ctx, d),
+        "W_Q": (H, d, dh),
+        "b_Q": (H, dh),
+        "W_K": (H, d, dh),
+        "b_K": (H, dh),
+        "W_V": (H, d, dh),
+        "b_V": (H, dh),
+        "W_O": (H, dh, d),
+        "b_O": (d,),
+        "W_U": (d, V),
+        "b_U": (V,),
+    }
+    return {name: torch.randn(*shape, generator=g) for name, shape in shapes.items()}
+
+
+_FORWARD_SLIPS: tuple[tuple[dict[str, Any], str], ...] = (
+    (
+        {"positions": False},
+        "they are the model's logits without the positional embedding: add "
+        "W_pos[:n_positions] to the token embeddings",
+    ),
+    (
+        {"direct": False},
+        "they leave out the direct path: the residual stream is the embedding plus "
+        "what the heads add, so keep x in the sum before W_U",
+    ),
+    (
+        {"head_biases": False},
+        "the heads' queries, keys and values leave out their biases b_Q, b_K and b_V",
+    ),
+    ({"out_bias": False}, "they leave out b_O, which the layer adds once"),
+    ({"heads": (0,)}, "only head 0 adds to the residual stream; add every head"),
+    ({"causal": False}, "positions attend to later positions: mask the future"),
+)
+
+
+@check
+def check_one_layer_forward(one_layer_forward) -> None:
+    """Check a forward pass from the weights against the lesson's model and another shape."""
+    from neuralcircuits.science import attention_only as aot
+
+    model, trained = _trained()
+    story = aot.story_tokens(aot.STORY)
+    windows = aot.corpus(seed=3, n_tokens=2 * story.shape[1]).reshape(2, -1)
+    cases = [
+        ("the lesson's model", trained, torch.cat([story, windows])),
+        (
+            "random weights of another shape (2 heads, d_model 10)",
+            _random_weights(0),
+            torch.randint(0, 174, (3, 12), generator=torch.Generator().manual_seed(1)),
+        ),
+    ]
+    for where, w, tokens in cases:
+        got = call(one_layer_forward, w, tokens.clone(), name="one_layer_forward")
+        shape = (*tokens.shape, w["W_U"].shape[1])
+        got = as_tensor(got, "the result of one_layer_forward", shape)
+        with torch.no_grad():
+            right = model(tokens).float() if w is trained else _forward(w, tokens)
+        if close(got, right, atol=1e-3, rtol=1e-4):
+            continue
+        if close(got, right.softmax(-1), atol=1e-4):
+            fail(
+                f"On {where} you return probabilities; return the logits, before any softmax."
+            )
+        if close(got, right.log_softmax(-1), atol=1e-3):
+            fail(
+                f"On {where} you return log-probabilities; return the logits themselves."
+            )
+        for slip, sentence in _FORWARD_SLIPS:
+            if close(got, _forward(w, tokens, **slip), atol=1e-3, rtol=1e-4):
+                fail(f"Not the logits yet on {where}: {sentence}.")
+        gap = (got - right).abs()
+        row, pos = _largest(gap)
+        fail(
+            f"On {where} your logits differ from the model's by up to {gap.max():.3g} "
+            f"(row {row}, position {pos}); build them as (x + the heads' outputs + b_O) "
+            "W_U + b_U, with x = W_E[tokens] + W_pos[:n]."
+        )
+    passed(
+        "one_layer_forward reproduces the lesson's model (to 1e-3) and a model of "
+        "another shape."
+    )
+
+
+def _largest(gap: torch.Tensor) -> tuple[int, int]:
+    """The (row, position) of the largest entry of a [batch, pos, vocab] tensor."""
+    flat = int(gap.flatten().argmax())
+    _, pos, vocab = gap.shape
+    return flat // (pos * vocab), flat // vocab % pos
+
+
+# ---------------------------------------------------------------------------
+# Predictions about the trained model
+# ---------------------------------------------------------------------------
+DIRECT_PATH_TOKENS = ("Desk", "was", "done", "in", "5", ".")
+
+
+def direct_path_top(token: str) -> tuple[str, str]:
+    """The direct path's top next token after `token`, and its kind."""
+    from neuralcircuits.science import attention_only as aot
+
+    _, w = _trained()
+    tok = aot.tokenizer()
+    top = int(aot.direct_path(w)[tok.convert_tokens_to_ids(token)].argmax())
+    return tok.convert_ids_to_tokens(top), aot.token_kinds(tok)[top]
+
+
+@check
+def check_direct_path_prediction(predict_direct_path) -> None:
+    """Check the predicted kind of the direct path's top next token after each of six tokens."""
+    from neuralcircuits.science import attention_only as aot
+
+    got = call(predict_direct_path, name="predict_direct_path")
+    if not isinstance(got, dict):
+        fail(
+            "Return a dict from each of the six tokens to a kind, e.g. "
+            "{'Desk': 'was', ...}; got a " + type(got).__name__ + "."
+        )
+    missing = [t for t in DIRECT_PATH_TOKENS if t not in got]
+    if missing:
+        fail(f"Your dict has no prediction for {missing[0]!r}; predict all six tokens.")
+    for token in DIRECT_PATH_TOKENS:
+        if got[token] not in aot.KINDS:
+            fail(
+                f"Your prediction for {token!r} is {got[token]!r}, not one of the kinds "
+                f"{', '.join(repr(k) for k in aot.KINDS)}."
+            )
+    wrong = [t for t in DIRECT_PATH_TOKENS if got[t] != direct_path_top(t)[1]]
+    if wrong:
+        t = wrong[0]
+        top, kind = direct_path_top(t)
+        verb = "differs" if len(wrong) == 1 else "differ"
+        fail(
+            f"{len(wrong)} of your 6 predictions {verb} from the direct path; after "
+            f"{t!r} you said {got[t]!r}, but its top next token is {top!r}, of kind "
+            f"{kind!r}."
+        )
+    passed("All six right: the direct path's top next tokens are the corpus's bigrams.")
+
+
+def head_reading(head: int | None = None) -> dict[str, Any]:
+    """What the lesson's model does at the story's final "in": where each head looks, and what head 0's OV writes.
+
+    Returns the story's tokens (as text), the last member's position, the
+    head that puts most attention there, that attention, and the head's full
+    OV row for the last member.
+    """
+    from neuralcircuits.science import attention_only as aot
+
+    _, w = _trained()
+    tok = aot.tokenizer()
+    tokens = aot.story_tokens(aot.STORY, tok)
+    words = tok.convert_ids_to_tokens(tokens[0].tolist())
+    _, patterns = aot.forward(w, tokens)  # [1, head, q, k]
+    kinds = aot.token_kinds(tok)
+    last = max(i for i, t in enumerate(tokens[0].tolist()) if kinds[t] == "member")
+    final = patterns[0, :, -1]  # [head, key]
+    head = int(final[:, last].argmax()) if head is None else head
+    ov_row = aot.full_ov(w, head)[tokens[0, last]]
+    return {
+        "words": words,
+        "last": last,
+        "head": head,
+        "attention": float(final[head, last]),
+        "ov_row": ov_row,
+        "tokenizer": tok,
+    }
+
+
+@check
+def check_head_reading(predict_head_reading) -> None:
+    """Check a predicted (position the answer's head reads, token its OV circuit writes)."""
+    got = call(predict_head_reading, name="predict_head_reading")
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        fail('Return a pair (position, token), e.g. (7, "Hat").')
+    position, token = got
+    r = head_reading()
+    words, last, head = r["words"], r["last"], r["head"]
+    n = len(words)
+    if isinstance(position, bool) or not isinstance(position, int):
+        try:
+            position = int(position)
+        except (TypeError, ValueError):
+            fail(
+                f"The position should be a whole number from 0 to {n - 1}; got {one_line(position)}."
+            )
+    if not -n <= position < n:
+        fail(
+            f"The story has {n} positions (0 to {n - 1}); {position} is not one of them."
+        )
+    position %= n
+    if not isinstance(token, str):
+        fail(
+            f'The token should be a string such as "{words[last]}"; got {one_line(token)}.'
+        )
+    member = words[last]
+    if position != last:
+        fail(
+            f"Position {position} holds {words[position]!r}; the answer is the "
+            f"successor of the last member {member!r}, at position {last}, where head "
+            f"{head} puts {r['attention']:.1%} of the final 'in''s attention."
+        )
+    tok = r["tokenizer"]
+    ids = tok.convert_tokens_to_ids(token)
+    if token not in tok.get_vocab():
+        fail(f"{token!r} is not a token of this model's vocabulary.")
+    row = r["ov_row"]
+    top = int(row.argmax())
+    top_word = tok.convert_ids_to_tokens(top)
+    if ids != top:
+        copy = " (a copy of the member it reads)" if token == member else ""
+        fail(
+            f"When head {head} attends to {member!r}, its OV circuit gives {token!r}{copy} "
+            f"a logit of {row[ids]:.1f}; its largest, {row[top]:.1f}, goes to {top_word!r}."
+        )
+    passed(
+        f"Right: head {head} reads {member!r} at position {last} ({r['attention']:.1%} of "
+        f"its attention) and writes {top_word!r}."
     )
 
 
@@ -129,31 +432,14 @@ _STREAM_CASES: tuple[dict[str, Any], ...] = (
 )
 
 
+@check
 def check_last_member_head(last_member_head) -> None:
     """Check hand-set weights: from the final position, attend to the last member and copy its value."""
     from neuralcircuits.science import transformer_parts as tp
 
-    weights = as_tensors(
-        call(last_member_head, name="last_member_head"),
-        4,
-        "the result of last_member_head",
+    W_Q, W_K, W_V, W_O = head_weights(
+        call(last_member_head, name="last_member_head"), "last_member_head", tp.D_MODEL
     )
-    W_Q, W_K, W_V, W_O = weights
-    d = tp.D_MODEL
-    for name, w, n_rows in (("W_Q", W_Q, d), ("W_K", W_K, d), ("W_V", W_V, d)):
-        if w.dim() != 2 or w.shape[0] != n_rows:
-            fail(
-                f"{name} has shape {tuple(w.shape)}; it should be [d_model = {d}, d_head]."
-            )
-    if W_Q.shape[1] != W_K.shape[1]:
-        fail(
-            f"W_Q and W_K have {W_Q.shape[1]} and {W_K.shape[1]} columns; queries and "
-            "keys must live in the same d_head space."
-        )
-    if W_O.dim() != 2 or W_O.shape != (W_V.shape[1], d):
-        fail(
-            f"W_O has shape {tuple(W_O.shape)}; it should be [d_head of W_V, d_model = {d}]."
-        )
     for case in _STREAM_CASES:
         streams = tp.member_streams(**case)
         pattern, out = tp.attention_head(streams.x, W_Q, W_K, W_V, W_O)
