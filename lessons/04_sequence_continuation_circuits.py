@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 332e376a50f337f6224e817340e01031b53071f859b96a30078a1f52fe1f2d13
+#     generated_sha256: ddce93aba0814b3de54db36354a8942c0b835a01950b53e0779734d7cff78155
 # ---
 
 # %% [markdown]
@@ -2020,7 +2020,7 @@ for label in ("hand-built", "toy-seq-separate"):
 #
 # ## Exercise 14 · Patch a subspace
 #
-# **Difficulty** ●●○ · **Importance** ●●● · about 15 minutes · *design*
+# **Difficulty** ●●○ · **Importance** ●●● · about 15 minutes · *fill in*
 #
 # Write `patch_subspace(target, source, basis)`: `target` and `source` are
 # `[n, d_model]` (one row per prompt), `basis` is `[k, d_model]` with

@@ -2078,7 +2078,7 @@ for label in ("hand-built", "toy-seq-separate"):
 #
 # ## Exercise 14 · Patch a subspace
 #
-# **Difficulty** ●●○ · **Importance** ●●● · about 15 minutes · *design*
+# **Difficulty** ●●○ · **Importance** ●●● · about 15 minutes · *fill in*
 #
 # Write `patch_subspace(target, source, basis)`: `target` and `source` are
 # `[n, d_model]` (one row per prompt), `basis` is `[k, d_model]` with
