@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 6726556a6a89c9fa53b6417383f001944981edd4a536dabf6fd60c29dacb75a4
+#     generated_sha256: 8ee78872b8158d100bd0f0a6fb5aa930d95014ec64e24fd1d2d9725d1ba277dc
 # ---
 
 # %% [markdown]
@@ -1115,8 +1115,10 @@ for task, data in prompts.items():
 # not: **LayerNorm**. Before a block's attention reads the stream, it
 # rescales each position's vector: subtract its mean over the `d_model`
 # coordinates, divide by its standard deviation, multiply by a learned
-# weight and add a learned bias. With the division fixed, it is a linear
-# map. `tp.layer_norm` is those steps, and it matches toy-seq's own:
+# weight and add a learned bias. With the division fixed, it is an affine
+# map (a linear map plus the bias; with the bias folded in as one more
+# coordinate, as in section 2, a linear one). `tp.layer_norm` is those
+# steps, and it matches toy-seq's own:
 
 # %%
 from neuralcircuits.science import toy_seq

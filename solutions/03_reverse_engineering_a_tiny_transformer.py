@@ -1181,8 +1181,10 @@ for task, data in prompts.items():
 # not: **LayerNorm**. Before a block's attention reads the stream, it
 # rescales each position's vector: subtract its mean over the `d_model`
 # coordinates, divide by its standard deviation, multiply by a learned
-# weight and add a learned bias. With the division fixed, it is a linear
-# map. `tp.layer_norm` is those steps, and it matches toy-seq's own:
+# weight and add a learned bias. With the division fixed, it is an affine
+# map (a linear map plus the bias; with the bias folded in as one more
+# coordinate, as in section 2, a linear one). `tp.layer_norm` is those
+# steps, and it matches toy-seq's own:
 
 # %%
 from neuralcircuits.science import toy_seq
