@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 1ebd6347e79324c2d872943909c2f9c2df1fe92ecf6d3f5b162e8e2955ea93ce
+#     generated_sha256: 951d74cd92f008e7c9d1adeeaa2e3343217acef6930c65cebf0d15cb19e18810
 # ---
 
 # %% [markdown]
@@ -84,18 +84,26 @@ from neuralcircuits.science import representations as rep
 from neuralcircuits.science.models import load_model, model_name
 from neuralcircuits.science.patching import Component, attribution_patch_heads
 from neuralcircuits.teaching import figures
-from neuralcircuits.teaching.sequence_circuits.checks import (
-    check_attention_to_last_member,
-    check_format_similarity,
-    check_head_dla,
-    check_head_prediction,
+from neuralcircuits.teaching.sequence_circuits.checks.ablation_pruning import (
     check_iterative_prune,
-    check_logit_diff_metric,
     check_mean_ablate_head,
+)
+from neuralcircuits.teaching.sequence_circuits.checks.components_surgery import (
     check_ov_successor_score,
-    check_patch_one_head,
     check_shared_components,
     check_shift_corrections,
+)
+from neuralcircuits.teaching.sequence_circuits.checks.patching_attribution import (
+    check_head_dla,
+    check_patch_one_head,
+)
+from neuralcircuits.teaching.sequence_circuits.checks.representations import (
+    check_format_similarity,
+)
+from neuralcircuits.teaching.sequence_circuits.checks.task_attention import (
+    check_attention_to_last_member,
+    check_head_prediction,
+    check_logit_diff_metric,
 )
 from neuralcircuits.teaching.sequence_circuits.figures import draw_member_pca
 

@@ -11,8 +11,8 @@ from neuralcircuits.science import (
 )
 from neuralcircuits.science import circuit_discovery as cd
 from neuralcircuits.science.patching import Component
-from neuralcircuits.teaching.sequence_circuits import checks
 from neuralcircuits.teaching.sequence_circuits.checks import (
+    ablation_pruning,
     check_attention_to_last_member,
     check_format_similarity,
     check_head_dla,
@@ -24,6 +24,7 @@ from neuralcircuits.teaching.sequence_circuits.checks import (
     check_patch_one_head,
     check_shared_components,
     check_shift_corrections,
+    components_surgery,
 )
 
 
@@ -275,7 +276,9 @@ def test_logit_diff_metric_guards_its_inputs():
 
 
 def test_patch_check_uses_a_clean_model(capsys):
-    from neuralcircuits.teaching.sequence_circuits.checks import _patch_setup
+    from neuralcircuits.teaching.sequence_circuits.checks.patching_attribution import (
+        _patch_setup,
+    )
 
     model = _patch_setup()[0]
 
@@ -430,7 +433,7 @@ def test_iterative_prune(capsys):
     fails(check_iterative_prune, lambda o, p, t: set(o("backward")), "removes nothing")
 
     def variant(**options):
-        return lambda o, p, t: checks._prune(o, p, t, **options)
+        return lambda o, p, t: ablation_pruning._prune(o, p, t, **options)
 
     fails(
         check_iterative_prune,
@@ -455,7 +458,7 @@ def test_iterative_prune(capsys):
 
 # -- surgery corrections ---------------------------------------------------------------
 def right_shift(value_means, shift):
-    return checks._shift_want(value_means, shift)
+    return components_surgery._shift_want(value_means, shift)
 
 
 def test_shift_corrections(capsys):

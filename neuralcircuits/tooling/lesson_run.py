@@ -189,6 +189,7 @@ def lesson_environment(
     matplotlib.use("Agg")
     from neuralcircuits.science import circuit_study, models, sequences
     from neuralcircuits.teaching.sequence_circuits import checks
+    from neuralcircuits.teaching.sequence_circuits.checks import task_attention
 
     real_load = models.load_model
 
@@ -208,9 +209,10 @@ def lesson_environment(
         )
         # random weights make no prediction about a head come true: checks of
         # the learner's predictions are for trained models
-        if hasattr(checks, "check_head_prediction"):
+        # (the lesson imports it from its part's module; the package re-exports it)
+        for module in (checks, task_attention):
             patches.append(
-                mock.patch.object(checks, "check_head_prediction", lambda *a, **k: None)
+                mock.patch.object(module, "check_head_prediction", lambda *a, **k: None)
             )
     if n_prompts is not None:
         patches.append(mock.patch.object(circuit_study, "N_PROMPTS", n_prompts))
