@@ -1,5 +1,6 @@
 """Lesson 04's checks for ablation and pruning: the mean-ablation hook, the paper's
-iterative pruning loop."""
+iterative pruning loop.
+"""
 
 from __future__ import annotations
 

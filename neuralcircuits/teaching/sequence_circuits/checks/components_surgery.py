@@ -1,5 +1,6 @@
 """Lesson 04's checks for the components and the surgery: the OV successor score,
-the overlap of two circuits, the surgery's corrections."""
+the overlap of two circuits, the surgery's corrections.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Lesson 04's checks for patching and attribution: one head patched by hand, each
-head's direct logit attribution."""
+head's direct logit attribution.
+"""
 
 from __future__ import annotations
 

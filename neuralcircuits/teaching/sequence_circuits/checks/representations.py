@@ -1,5 +1,6 @@
 """Lesson 04's checks for the representations: the same value in two formats, layer
-by layer (One is 1)."""
+by layer (One is 1).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Lesson 04's checks for the task and attention: the logit-difference metric, the
-attention-to-last-member readout, the prediction of the head patching ranks first."""
+attention-to-last-member readout, the prediction of the head patching ranks first.
+"""
 
 from __future__ import annotations
 
