@@ -189,7 +189,10 @@ def lesson_environment(
     matplotlib.use("Agg")
     from neuralcircuits.science import circuit_study, models, sequences
     from neuralcircuits.teaching.sequence_circuits import checks
-    from neuralcircuits.teaching.sequence_circuits.checks import task_attention
+    from neuralcircuits.teaching.sequence_circuits.checks import (
+        patching_attribution,
+        task_attention,
+    )
 
     real_load = models.load_model
 
@@ -217,7 +220,7 @@ def lesson_environment(
     if n_prompts is not None:
         patches.append(mock.patch.object(circuit_study, "N_PROMPTS", n_prompts))
     threads = torch.get_num_threads()
-    checks._patch_setup.cache_clear()  # the patching check loads its model through load_model
+    patching_attribution._patch_setup.cache_clear()  # the patching check loads its model through load_model
     with contextlib.ExitStack() as stack:
         for p in patches:
             stack.enter_context(p)
@@ -225,7 +228,7 @@ def lesson_environment(
             yield
         finally:
             torch.set_num_threads(threads)
-            checks._patch_setup.cache_clear()
+            patching_attribution._patch_setup.cache_clear()
 
 
 def run_lesson(
