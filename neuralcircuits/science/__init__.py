@@ -4,6 +4,7 @@ Lesson 01: ``linear_maps``, ``toy_classifier``, ``analogies``, ``superposition``
 Lesson 02: ``relu_circuits``, ``relu_training``.
 Lesson 04: ``sequences`` (the paper's data), ``models`` and ``toy_seq`` (loading,
 the embedded model), ``hooks`` (hook names and hook functions), ``patching``
-(activation and attribution patching, ablation, logit lens),
+(activation and attribution patching, ablation, logit lens), ``ablation``
+(the logit difference with components mean-ablated, for circuit discovery),
 ``circuit_discovery``, ``head_roles``, ``surgery``, ``circuit_study``.
 """
