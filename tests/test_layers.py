@@ -129,3 +129,17 @@ def test_the_cycle_test_finds_a_cycle():
         ["a", "b", "c"]
     ]
     assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_is_over_600_lines():
+    long = [
+        f"{path.relative_to(PACKAGE.parent)}: {n} lines"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    ]
+    assert not long, f"split these modules (at most {MAX_MODULE_LINES} lines):\n" + (
+        "\n".join(long)
+    )
