@@ -55,3 +55,28 @@ def test_environment_yml_matches_setups_python_and_cpu_torch():
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in env
     # repo2docker installs environment.yml; the lock's pins are checked by test_pins.py.
     assert (REPO / "apt.txt").exists() and (REPO / "postBuild").exists()
+
+
+def _github_remote() -> str | None:
+    """OWNER/REPO of the repository's origin on GitHub, or None."""
+    import subprocess
+
+    found = subprocess.run(
+        ["git", "-C", str(REPO), "remote", "get-url", "origin"],
+        capture_output=True,
+        text=True,
+    )
+    match = re.search(r"github\.com[:/]([^/\s]+/[^/\s]+?)(?:\.git)?/?$", found.stdout)
+    return match[1] if found.returncode == 0 and match else None
+
+
+def test_a_binder_badge_names_the_repositorys_own_remote():
+    links = re.findall(
+        r"mybinder\.org/v2/gh/([^/\s)]+/[^/\s)]+)/", (REPO / "README.md").read_text()
+    )
+    links = [link for link in links if link != "OWNER/REPO"]  # the README's template
+    remote = _github_remote()
+    if remote is None:
+        assert not links, f"no GitHub remote, so a Binder link is a guess: {links}"
+    for link in links:
+        assert link == remote, f"the Binder link names {link}, the remote is {remote}"
