@@ -1,4 +1,4 @@
-"""No check of lessons 01 and 02 crashes, whatever the learner's function returns:
+"""No check of lessons 01, 02 and 04 crashes, whatever the learner's function returns:
 each answer below is wrong, and each gets one sentence (a CheckFailed), never a
 traceback from inside the check."""
 
@@ -8,6 +8,7 @@ from check_answers import fails_with
 
 from neuralcircuits.teaching.linear_algebra import checks as la
 from neuralcircuits.teaching.relu_circuits import checks as rc
+from neuralcircuits.teaching.sequence_circuits import checks as seq
 
 GARBAGE = [
     "a string",
@@ -45,7 +46,25 @@ CHECKS = [
     rc.check_match_units,
     rc.check_silent_inputs,
     rc.check_min_counterexample,
+    seq.check_logit_diff_metric,
+    seq.check_attention_to_last_member,
+    seq.check_patch_one_head,
+    seq.check_head_dla,
+    seq.check_mean_ablate_head,
+    seq.check_iterative_prune,
+    seq.check_ov_successor_score,
+    seq.check_shared_components,
+    seq.check_shift_corrections,
+    seq.check_format_similarity,
 ]
+
+
+def check_head_prediction(prediction):
+    """Lesson 04's prediction check, against a patching table of 2 layers x 4 heads."""
+    seq.check_head_prediction(prediction, torch.tensor([[0.1, 0.0, 0.2, 0.9]] * 2))
+
+
+CHECKS.append(check_head_prediction)
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)

@@ -202,7 +202,7 @@ def test_ov_successor_score(capsys):
     def top1(inputs, layer, W_V, W_O, read, succ, k=5):
         return right_ov(inputs, layer, W_V, W_O, read, succ, 1)
 
-    fails(check_ov_successor_score, top1, "top-1", "top 5")
+    fails(check_ov_successor_score, top1, "top-1", "whatever `k` is")
 
     def no_read(inputs, layer, W_V, W_O, read, succ, k=5):
         return right_ov(inputs, layer, W_V, W_O, lambda x: x, succ, k)
@@ -273,23 +273,6 @@ def test_logit_diff_metric_guards_its_inputs():
         return right_metric(logits[:6], answers[:6], wrong[:6])
 
     fails(check_logit_diff_metric, fixed_batch, "instead of")
-
-
-def test_patch_check_uses_a_clean_model(capsys):
-    from neuralcircuits.teaching.sequence_circuits.checks.patching_attribution import (
-        _patch_setup,
-    )
-
-    model = _patch_setup()[0]
-
-    def leaves_a_hook(m, c, x, L, h, metric):
-        m.add_hook(f"blocks.{L}.attn.hook_z", lambda z, hook: z * 0)
-        return patch(m, c, x, L, h, metric)
-
-    fails(check_patch_one_head, leaves_a_hook, "leaves a hook", "run_with_hooks")
-    assert not any(p._forward_hooks for p in model.hook_dict.values())
-    check_patch_one_head(patch)  # the next attempt is not broken by the old hook
-    assert "✔" in capsys.readouterr().out
 
 
 # -- attention to the last member ----------------------------------------------------
@@ -447,7 +430,7 @@ def test_iterative_prune(capsys):
     )
     fails(check_iterative_prune, variant(cumulative=False), "alone")
     fails(check_iterative_prune, variant(relative=True), "current circuit")
-    fails(check_iterative_prune, variant(strict=True), "strictly")
+    fails(check_iterative_prune, variant(strict=True), "exactly the threshold", ">=")
     fails(check_iterative_prune, variant(rounds=1), "repeat until")
 
     def removed(o, p, t):
@@ -483,7 +466,7 @@ def test_shift_corrections(capsys):
     fails(
         check_shift_corrections,
         lambda m, s: (m.roll(-s, 0) - m).nan_to_num(0.0),
-        "no wrap-around",
+        "wraps around",
     )
 
     def mutating(m, s):
@@ -547,3 +530,352 @@ def test_format_similarity(capsys):
         return cos(s[:, f], s[:, g], dim=-1).mean(-1)
 
     fails(check_format_similarity, in_place, "in place")
+
+
+# -- issue 24: mistakes the checks let through or misnamed ---------------------------
+def test_logit_diff_metric_names_what_the_answer_read():
+    def every_row_every_answer(logits, answers, wrong):  # [batch, batch] indexing
+        return (logits[:, -1, answers] - logits[:, -1, wrong]).mean()
+
+    fails(check_logit_diff_metric, every_row_every_answer, "[batch, batch]")
+
+    def second_to_last(logits, answers, wrong):
+        rows = torch.arange(len(answers))
+        return (logits[:, -2][rows, answers] - logits[:, -2][rows, wrong]).mean()
+
+    fails(check_logit_diff_metric, second_to_last, "position 3 (-2)")
+
+    def every_position(logits, answers, wrong):
+        rows = torch.arange(len(answers))
+        return (logits[rows, :, answers] - logits[rows, :, wrong]).mean()
+
+    fails(check_logit_diff_metric, every_position, "every position")
+
+    def against_the_top(logits, answers, wrong):
+        rows = torch.arange(len(answers))
+        return (logits[:, -1][rows, answers] - logits[:, -1].max(-1).values).mean()
+
+    fails(check_logit_diff_metric, against_the_top, "largest logit")
+
+
+def test_attention_readout_names_what_the_answer_read():
+    rows = lambda p: torch.arange(p.shape[0])  # noqa: E731
+    fails(
+        check_attention_to_last_member,
+        lambda p, m: p[:, :, -1, m[:, -1]].mean((0, 2)),
+        "every row's last member, from every row",
+    )
+    message = fails(
+        check_attention_to_last_member,
+        lambda p, m: p[rows(p), :, m[:, -1], -1].mean(0),  # query and key swapped
+        "0 for every head",
+        "swapped",
+    )
+    assert "query 0" not in message
+    fails(
+        check_attention_to_last_member,
+        lambda p, m: p[rows(p), :, -2, m[:, -1]].mean(0),
+        "from query 10",
+    )
+    fails(
+        check_attention_to_last_member,
+        lambda p, m: p[:, :, -1].max(-1).values.mean(0),
+        "gets the most",
+    )
+    fails(
+        check_attention_to_last_member,
+        lambda p, m: (
+            torch.stack([p[rows(p), :, -1, m[:, i]] for i in range(4)]).mean(0).mean(0)
+        ),
+        "four members on average",
+    )
+    fails(
+        check_attention_to_last_member,
+        lambda p, m: p[rows(p), :, -1, m[:, -1] + 1].mean(0),
+        "the token after the last member",
+    )
+
+
+def test_head_dla_names_a_second_scale_and_a_shared_direction():
+    def twice(z, W_O, scale, directions):
+        return attribution.head_dla(z, W_O, scale**2, directions)
+
+    fails(check_head_dla, twice, "twice")
+
+    def mean_direction(z, W_O, scale, directions):
+        return attribution.head_dla(
+            z, W_O, scale, directions.mean(0).expand_as(directions)
+        )
+
+    fails(check_head_dla, mean_direction, "mean direction")
+
+
+def test_mean_ablate_head_names_what_the_hook_wrote():
+    def adds(z, hook, head, mean):
+        z = z.clone()
+        z[:, :, head] += mean
+        return z
+
+    fails(check_mean_ablate_head, adds, "adds `mean`")
+
+    def one_vector(z, hook, head, mean):
+        z = z.clone()
+        z[:, :, head] = mean.mean(0)
+        return z
+
+    fails(check_mean_ablate_head, one_vector, "averaged over the positions")
+
+    def final_position(z, hook, head, mean):
+        z = z.clone()
+        z[:, -1, head] = mean[-1]
+        return z
+
+    fails(check_mean_ablate_head, final_position, "some positions only")
+
+
+def test_patch_one_head_catches_a_function_that_ignores_layer(capsys):
+    def layer_1(m, c, x, L, h, metric):  # the movers' layer, written in
+        return patch(m, c, x, 1, h, metric)
+
+    fails(
+        check_patch_one_head,
+        layer_1,
+        "that is head 1.",
+        "it patches layer 1, not layer",
+        "from `layer`",
+    )
+
+    def layer_0(m, c, x, L, h, metric):
+        return patch(m, c, x, 0, h, metric)
+
+    fails(check_patch_one_head, layer_0, "it patches layer 0, not layer 1")
+
+    def next_layer(m, c, x, L, h, metric):
+        return patch(m, c, x, (L + 1) % m.cfg.n_layers, h, metric)
+
+    fails(check_patch_one_head, next_layer, "it patches layer 2, not layer 1")
+
+    def final_position_only(m, c, x, L, h, metric):
+        name = f"blocks.{L}.attn.hook_z"
+        with torch.no_grad():
+            _, cache = m.run_with_cache(c, names_filter=lambda n: n == name)
+
+            def hook(z, hook):
+                z = z.clone()
+                z[:, -1, h] = cache[name][:, -1, h]
+                return z
+
+            return metric(m.run_with_hooks(x, fwd_hooks=[(name, hook)]))
+
+    fails(check_patch_one_head, final_position_only, "final position only")
+    check_patch_one_head(patch)
+    assert "all 8 heads" in capsys.readouterr().out
+
+
+def test_ov_successor_score_names_the_layer_and_the_k_it_read():
+    fails(
+        check_ov_successor_score,
+        lambda inputs, layer, *a: right_ov(inputs, layer - 1, *a),
+        "the layer before",
+    )
+    fails(
+        check_ov_successor_score,
+        lambda inputs, layer, *a: right_ov(inputs, -1, *a),
+        "reads layer 2's input for every head",
+    )
+    fails(
+        check_ov_successor_score,
+        lambda inputs, layer, W_V, W_O, read, succ, k=5: right_ov(
+            inputs, layer, W_V, W_O, read, succ, 5
+        ),
+        "top 5 tokens whatever `k` is",
+    )
+    fails(
+        check_ov_successor_score,
+        lambda inputs, layer, W_V, W_O, read, succ, k=5: right_ov(
+            inputs, layer, W_V, W_O, read, succ, k + 1
+        ),
+        "top k + 1",
+    )
+
+    def no_ov(inputs, layer, W_V, W_O, read, succ, k=5):
+        top = read(inputs[layer]).topk(k, -1).indices
+        return (top == succ[:, None]).any(-1).float().mean().item()
+
+    fails(check_ov_successor_score, no_ov, "without the head's OV circuit")
+
+    def mean_over_layers(inputs, layer, W_V, W_O, read, succ, k=5):
+        return head_roles.ov_successor_score(inputs.mean(0), W_V, W_O, read, succ, k)
+
+    fails(check_ov_successor_score, mean_over_layers, "averages the inputs")
+
+
+def test_shared_components_catches_order_repeats_and_unparsed_input():
+    def by_layer_only(a, b):  # a's order inside a layer
+        shared = {Component.parse(c) for c in b}
+        common = list(dict.fromkeys(Component.parse(c) for c in a))
+        return sorted([c for c in common if c in shared], key=lambda c: c.layer)
+
+    fails(check_shared_components, by_layer_only, "orders them by layer, but in layer")
+
+    def keeps_a_repeats(a, b):
+        shared = {Component.parse(c) for c in b}
+        return sorted(
+            [Component.parse(c) for c in a if Component.parse(c) in shared],
+            key=cd.component_key,
+        )
+
+    fails(check_shared_components, keeps_a_repeats, "twice")
+
+    def never_parses(a, b):
+        return sorted(set(a) & set(b), key=cd.component_key)
+
+    fails(check_shared_components, never_parses, "Component.parse", "written")
+
+    def circuit_a_order(a, b):
+        shared = {Component.parse(c) for c in b}
+        return list(dict.fromkeys(c for c in map(Component.parse, a) if c in shared))
+
+    fails(check_shared_components, circuit_a_order, "circuit_a's order")
+
+
+def test_iterative_prune_catches_backward_only_and_a_threshold_of_its_own():
+    def variant(**options):
+        return lambda o, p, t: ablation_pruning._prune(o, p, t, **options)
+
+    fails(
+        check_iterative_prune,
+        variant(directions=("backward",)),
+        "repeats the backward pass only",
+    )
+    message = fails(
+        check_iterative_prune,
+        lambda o, p, t: cd.iterative_prune(o, p, 0.8),  # 0.8 written in
+        "threshold 0.8 whatever `threshold` is",
+    )
+    assert "strictly" not in message
+    fails(
+        check_iterative_prune,
+        variant(first_round=("backward", "forward"), directions=("forward",)),
+        "forward pass only",
+    )
+
+
+def test_iterative_prune_reads_what_a_loop_asked():
+    def leaves_it_in(order, performance, threshold=0.8):
+        circuit = set(order("backward"))
+        for direction in ("backward", "forward"):
+            for comp in order(direction):
+                if comp in circuit and performance(circuit) >= threshold:
+                    circuit.remove(comp)
+        return circuit
+
+    fails(check_iterative_prune, leaves_it_in, "with the component still in it")
+
+    def sorted_visits(order, performance, threshold=0.8):
+        circuit = set(order("backward"))
+        for comp in sorted(circuit, key=str):
+            if performance(circuit - {comp}) >= threshold:
+                circuit.remove(comp)
+        return circuit
+
+    fails(check_iterative_prune, sorted_visits, "first question leaves out 0.0")
+
+    def removes_from_the_list_it_loops_over(order, performance, threshold=0.8):
+        circuit = list(order("backward"))
+        while True:
+            changed = False
+            for _ in ("backward", "forward"):
+                for comp in circuit:
+                    if performance(set(circuit) - {comp}) >= threshold:
+                        circuit.remove(comp)
+                        changed = True
+            if not changed:
+                return circuit
+
+    fails(
+        check_iterative_prune,
+        removes_from_the_list_it_loops_over,
+        "skips the next item",
+    )
+
+    def inverted(order, performance, threshold=0.8):
+        circuit = set(order("backward"))
+        for comp in order("backward") + order("forward"):
+            if comp in circuit and performance(circuit - {comp}) < threshold:
+                circuit.remove(comp)
+        return circuit
+
+    fails(check_iterative_prune, inverted, "drops MLP2 although", "below the threshold")
+
+    def above_its_own_bar(order, performance, threshold=0.8):
+        return cd.iterative_prune(order, performance, threshold + 0.1)
+
+    fails(
+        check_iterative_prune, above_its_own_bar, "it keeps", "at least the threshold"
+    )
+
+
+def test_shift_corrections_names_the_shift_and_the_rows_it_wrote():
+    for fixed in (1, -1):
+        fails(
+            check_shift_corrections,
+            lambda m, s, fixed=fixed: right_shift(m, fixed),
+            f"a shift of {fixed:+d}, not of the `shift` passed in (-2)",
+        )
+
+    def at_the_target(m, s):  # the correction written in the target's row
+        out = torch.zeros_like(m)
+        for i in range(12):
+            t = i + s
+            if 0 <= t < 12 and not (m[i].isnan().any() or m[t].isnan().any()):
+                out[t] = m[t] - m[i]
+        return out
+
+    message = fails(check_shift_corrections, at_the_target, "target's row")
+    assert "wrap" not in message
+
+    def nan_as_zero(m, s):
+        m = m.nan_to_num(0.0)
+        out = torch.zeros_like(m)
+        for i in range(12):
+            if 0 <= i + s < 12:
+                out[i] = m[i + s] - m[i]
+        return out
+
+    fails(check_shift_corrections, nan_as_zero, "never seen")
+
+
+def test_format_similarity_names_each_centring():
+    cos = torch.nn.functional.cosine_similarity
+
+    def centred(c, f, g):
+        return cos(c[:, f], c[:, g], dim=-1).mean(-1)
+
+    fails(
+        check_format_similarity,
+        lambda s, f, g: centred(s - s.mean(1, keepdim=True), f, g),
+        "over the formats",
+    )
+    fails(
+        check_format_similarity,
+        lambda s, f, g: centred(s - s.mean((0, 1, 2), keepdim=True), f, g),
+        "every depth",
+    )
+    fails(
+        check_format_similarity,
+        lambda s, f, g: centred(s - s.mean(-1, keepdim=True), f, g),
+        "its own coordinates",
+    )
+
+    def two_formats(s, f, g):
+        pair = s[:, [f, g]] - s[:, [f, g]].mean((1, 2), keepdim=True)
+        return cos(pair[:, 0], pair[:, 1], dim=-1).mean(-1)
+
+    fails(check_format_similarity, two_formats, "24 members")
+
+    def mean_vectors(s, f, g):
+        c = s - s.mean((1, 2), keepdim=True)
+        return cos(c[:, f].mean(1), c[:, g].mean(1), dim=-1)
+
+    fails(check_format_similarity, mean_vectors, "mean vector of each format")

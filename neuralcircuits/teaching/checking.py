@@ -6,7 +6,7 @@ says what is wrong. In a notebook that sentence is all the learner sees: no
 traceback from inside the course's code.
 
 Every check in every lesson uses these pieces (see relu_circuits/checks.py
-and linear_algebra/checks.py for examples):
+and linear_algebra/checks/ for examples):
 
 ``@check``
     Decorate each ``check_*`` function: any exception the check's own code
@@ -289,6 +289,12 @@ def inputs_unchanged(
                 f"`{name}` changes its input `{what}` in place; work on a copy "
                 "(e.g. x = x.clone()) so the caller's tensors stay as they were."
             )
+
+
+def brief(value: Any, limit: int = 60) -> str:
+    """A value as one short line for a message: its repr, whitespace runs joined, cut at ``limit``."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def close(

@@ -220,7 +220,7 @@ def lesson_environment(
     if n_prompts is not None:
         patches.append(mock.patch.object(circuit_study, "N_PROMPTS", n_prompts))
     threads = torch.get_num_threads()
-    patching_attribution._patch_setup.cache_clear()  # the patching check loads its model through load_model
+    patching_attribution._patch_reference.cache_clear()  # the patching check loads its model through load_model
     with contextlib.ExitStack() as stack:
         for p in patches:
             stack.enter_context(p)
@@ -228,7 +228,7 @@ def lesson_environment(
             yield
         finally:
             torch.set_num_threads(threads)
-            patching_attribution._patch_setup.cache_clear()
+            patching_attribution._patch_reference.cache_clear()
 
 
 def run_lesson(

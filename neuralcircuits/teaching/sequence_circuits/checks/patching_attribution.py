@@ -5,6 +5,8 @@ head's direct logit attribution.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -13,8 +15,10 @@ from neuralcircuits.science.hooks import hook_name
 from neuralcircuits.teaching.checking import (
     as_tensor,
     call,
+    check,
     close,
     fail,
+    fresh_copy,
     inputs_unchanged,
     passed,
 )
@@ -23,8 +27,43 @@ from neuralcircuits.teaching.checking import (
 # ---------------------------------------------------------------------------
 # Patching one head by hand
 # ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _PatchReference:
+    """toy-seq, its prompts and the numbers of every way to patch a head.
+
+    The model here is never handed to a learner's function: each attempt gets
+    a fresh copy of it and of the tokens, so nothing an earlier attempt did
+    (a hook left on, tokens changed in place) reaches a later one.
+    """
+
+    model: Any
+    clean: sequences.SequenceDataset
+    corrupted: sequences.SequenceDataset
+    table: torch.Tensor  # [n_layers, n_heads]: each head's clean z patched in
+    reverse: torch.Tensor  # [n_layers, n_heads]: corrupted z into the clean run
+    final_only: torch.Tensor  # [n_layers, n_heads]: at the final position only
+    layer_values: list[float]  # every head of the layer patched
+    base_clean: float
+    base_corrupted: float
+    heads: list[tuple[int, int]]  # every head, the largest effect first
+
+
+def _hooked_patch(model, src, dst, metric, layer, heads, positions=slice(None)):
+    name = hook_name("z", layer)
+    with torch.no_grad():
+        _, cache = model.run_with_cache(src, names_filter=lambda n: n == name)
+
+        def hook(z, hook):
+            z = z.clone()
+            for h in heads:
+                z[:, positions, h] = cache[name][:, positions, h]
+            return z
+
+        return float(metric(model.run_with_hooks(dst, fwd_hooks=[(name, hook)])))
+
+
 @functools.lru_cache(maxsize=1)
-def _patch_setup():
+def _patch_reference() -> _PatchReference:
     from neuralcircuits.science.models import load_model
 
     model = load_model("toy-seq")
@@ -32,119 +71,159 @@ def _patch_setup():
     corrupted = sequences.make_dataset(
         model, "numerals", "corrupted", "all", n=12, seed=5
     )
-
     metric = sequences.logit_diff_metric(clean)
-
+    n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
+    ct, xt = clean.tokens, corrupted.tokens
     with torch.no_grad():
-        table = patching.patch_heads(model, clean.tokens, corrupted.tokens, metric)
-        reverse = patching.patch_heads(model, corrupted.tokens, clean.tokens, metric)
-        base_clean = float(metric(model(clean.tokens)))
-        base_corrupted = float(metric(model(corrupted.tokens)))
-    effect = (table - base_corrupted).abs().flatten()
-    order = effect.argsort(descending=True)[:2].tolist()
-    heads = [(i // model.cfg.n_heads, i % model.cfg.n_heads) for i in order]
-    return (
+        table = patching.patch_heads(model, ct, xt, metric)
+        reverse = patching.patch_heads(model, xt, ct, metric)
+        base_clean = float(metric(model(ct)))
+        base_corrupted = float(metric(model(xt)))
+    final_only = torch.tensor(
+        [
+            [_hooked_patch(model, ct, xt, metric, L, [h], -1) for h in range(n_heads)]
+            for L in range(n_layers)
+        ]
+    )
+    layer_values = [
+        _hooked_patch(model, ct, xt, metric, L, range(n_heads)) for L in range(n_layers)
+    ]
+    order = (table - base_corrupted).abs().flatten().argsort(descending=True)
+    heads = [(int(i) // n_heads, int(i) % n_heads) for i in order]
+    return _PatchReference(
         model,
         clean,
         corrupted,
-        metric,
         table,
         reverse,
+        final_only,
+        layer_values,
         base_clean,
         base_corrupted,
         heads,
     )
 
 
+_HOOK_TABLES = (
+    "fwd_hooks",  # TransformerLens's
+    "bwd_hooks",
+    "_forward_hooks",  # torch's own
+    "_forward_pre_hooks",
+    "_backward_hooks",
+    "_backward_pre_hooks",
+)
+
+
 def _hooks_left(model) -> str:
-    """The name of a hook point that still has a forward hook attached, or ''."""
-    for name, point in model.hook_dict.items():
-        if getattr(point, "fwd_hooks", None) or getattr(point, "_forward_hooks", None):
-            return name
+    """Where a hook of any kind (TransformerLens's or torch's own) is still attached, or ''."""
+    hook_names: dict[int, list[str]] = {}
+    for name, point in getattr(model, "hook_dict", {}).items():
+        hook_names.setdefault(id(point), []).append(name)
+    for name, module in model.named_modules():
+        if any(getattr(module, kind, None) for kind in _HOOK_TABLES):
+            # the shortest of the hook point's names (a bridge gives it aliases)
+            return min(hook_names.get(id(module), [name or "the model"]), key=len)
     return ""
 
 
-def _layer_patch(model, clean, corrupted, metric, layer):
-    name = hook_name("z", layer)
-    with torch.no_grad():
-        _, cache = model.run_with_cache(clean.tokens, names_filter=lambda n: n == name)
-        logits = model.run_with_hooks(
-            corrupted.tokens, fwd_hooks=[(name, lambda z, hook: cache[name].clone())]
-        )
-    return float(metric(logits))
+def _same(a: float, b: float, rtol: float = 1e-3) -> bool:
+    return abs(a - b) <= rtol * max(1.0, abs(b))
 
 
-def check_patch_one_head(patch_one_head) -> None:
-    """Check patching one head's clean output into the corrupted run, on toy-seq."""
-    model, clean, corrupted, metric, table, reverse, b_clean, b_corr, heads = (
-        _patch_setup()
+def _patch_problem(ref: _PatchReference, layer: int, head: int, value: float) -> str:
+    """What a wrong patched metric is, read from the numbers every way of patching gives."""
+    n_layers, n_heads = ref.table.shape
+    ways = [
+        (
+            ref.base_corrupted,
+            "that is the corrupted run unchanged; the hook must return the patched z "
+            "(and be attached to the corrupted run)",
+        ),
+        (
+            ref.base_clean,
+            f"that is the clean run's metric; run the *corrupted* tokens and patch "
+            f"only head {head}'s clean output into them",
+        ),
+        (
+            float(ref.reverse[layer, head]),
+            "that patches the corrupted output into the clean run; the direction is "
+            "clean -> corrupted",
+        ),
+        (
+            ref.layer_values[layer],
+            f"that patches every head of layer {layer}; replace only z[:, :, {head}]",
+        ),
+        (
+            float(ref.final_only[layer, head]),
+            "that patches the final position only; copy the head's output at every "
+            f"position, z[:, :, {head}]",
+        ),
+    ]
+    for L in range(n_layers):
+        for h in range(n_heads):
+            if (L, h) == (layer, head):
+                continue
+            if L == layer:
+                what = (
+                    f"that is head {L}.{h}'s number; index the head axis of hook_z "
+                    "([batch, pos, head, d_head]) with `head`"
+                )
+            elif h == head:
+                what = (
+                    f"that is head {L}.{h}'s number: it patches layer {L}, not layer "
+                    f"{layer}; build the hook's name from `layer`, "
+                    "f'blocks.{layer}.attn.hook_z'"
+                )
+            else:
+                what = (
+                    f"that is head {L}.{h}'s number; patch layer `layer`, head `head`"
+                )
+            ways.append((float(ref.table[L, h]), what))
+    # the same computation done another way agrees to about 1e-6
+    named = [what for number, what in ways if _same(value, number, rtol=1e-4)]
+    if len(named) == 1:
+        return named[0]
+    return (
+        f"cache the clean run's blocks.{layer}.attn.hook_z, then run the corrupted "
+        f"tokens with a hook that copies head {head} from the cache"
     )
-    for layer, head in heads:
-        model.reset_hooks()  # a hook left on the shared model by an earlier attempt
+
+
+@check
+def check_patch_one_head(patch_one_head) -> None:
+    """Check patching one head's clean output into the corrupted run, on toy-seq (every head)."""
+    ref = _patch_reference()
+    for layer, head in ref.heads:
+        model = fresh_copy(ref.model)  # nothing an earlier attempt did is left on it
+        metric = sequences.logit_diff_metric(ref.clean.subset(slice(None)))
         got = call(
             patch_one_head,
             model,
-            clean.tokens,
-            corrupted.tokens,
+            ref.clean.tokens.clone(),
+            ref.corrupted.tokens.clone(),
             layer,
             head,
             metric,
             name="patch_one_head",
         )
         left = _hooks_left(model)
-        model.reset_hooks()
         if left:
             fail(
                 f"`patch_one_head` leaves a hook on the model ({left}); attach it with "
-                "run_with_hooks, which removes it after the run, not with add_hook."
+                "run_with_hooks, which removes it after the run, not with add_hook or "
+                "register_forward_hook."
             )
         value = float(as_tensor(got, "the result of patch_one_head", shape=()))
-        want = float(table[layer, head])
-        if abs(value - want) <= 1e-3 * max(1.0, abs(want)):
+        want = float(ref.table[layer, head])
+        if _same(value, want):
             continue
-        where = f"For head {layer}.{head} it gives {value:.3f} instead of {want:.3f}"
-        if abs(value - b_corr) < 1e-3:
-            fail(
-                f"{where}: that is the corrupted run unchanged; the hook must return the "
-                "patched z (and be attached to the corrupted run)."
-            )
-        layer_value = _layer_patch(model, clean, corrupted, metric, layer)
-        if abs(value - b_clean) < 1e-3:
-            also = (
-                f" (patching every head of layer {layer} gives it too)"
-                if abs(layer_value - b_clean) < 1e-3
-                else ""
-            )
-            fail(
-                f"{where}: that is the clean run's metric{also}; run the *corrupted* "
-                f"tokens and patch only head {head}'s clean output into them."
-            )
-        if abs(value - float(reverse[layer, head])) < 1e-3:
-            fail(
-                f"{where}: that patches the corrupted output into the clean run; the "
-                "direction is clean -> corrupted."
-            )
-        if abs(value - layer_value) < 1e-3:
-            fail(
-                f"{where}: that patches every head of layer {layer}; replace only "
-                f"z[:, :, {head}]."
-            )
-        others = [
-            (h, float(table[layer, h])) for h in range(model.cfg.n_heads) if h != head
-        ]
-        for h, v in others:
-            if abs(value - v) < 1e-3:
-                fail(
-                    f"{where}: that is head {layer}.{h}; index the head axis of "
-                    "hook_z ([batch, pos, head, d_head])."
-                )
         fail(
-            f"{where}: cache the clean run's blocks.{layer}.attn.hook_z, then run the "
-            f"corrupted tokens with a hook that copies head {head} from the cache."
+            f"For head {layer}.{head} it gives {value:.3f} instead of {want:.3f}: "
+            f"{_patch_problem(ref, layer, head, value)}."
         )
+    n = len(ref.heads)
     passed(
-        f"patch_one_head matches the library's patching on heads "
-        f"{', '.join(f'{L}.{h}' for L, h in heads)} of toy-seq."
+        f"patch_one_head matches the library's patching on all {n} heads of toy-seq."
     )
 
 
@@ -160,6 +239,7 @@ def _dla_case(seed: int, batch: int, n_heads: int, d_head: int, d_model: int):
     return z, W_O, scale, directions
 
 
+@check
 def check_head_dla(head_dla) -> None:
     """Check each head's mean direct contribution to the logit difference."""
     for seed, shape in ((0, (5, 3, 4, 6)), (1, (7, 4, 2, 5))):
@@ -202,6 +282,16 @@ def check_head_dla(head_dla) -> None:
             fail("It multiplies by the LayerNorm's scale; the LayerNorm divides by it.")
         if close(value, (per / scale).sum(0)):
             fail("It sums over the prompts; take the mean.")
+        if close(value, (per / scale**2).mean(0)):
+            fail("It divides by the LayerNorm's scale twice; divide once.")
+        mean_direction = (
+            (out / scale[:, :, None]) * directions.mean(0)[None, None]
+        ).sum(-1)
+        if close(value, mean_direction.mean(0)):
+            fail(
+                "It dots every prompt's output with the mean direction; each prompt "
+                "has its own answer direction, directions[i]."
+            )
         if close(value, (per.mean(0) / scale.mean())):
             fail(
                 "It divides by the mean scale; divide each prompt by its own scale "

@@ -9,6 +9,7 @@ import torch
 from neuralcircuits.teaching.checking import (
     as_tensor,
     call,
+    check,
     close,
     fail,
     passed,
@@ -33,9 +34,20 @@ def _similarity_variants(streams, f, g):
     centred = streams - streams.mean((1, 2), keepdim=True)
     right = cos(centred[:, f], centred[:, g], dim=-1).mean(-1)
     per_format = streams - streams.mean(2, keepdim=True)
+    per_value = streams - streams.mean(1, keepdim=True)
+    every_depth = streams - streams.mean((0, 1, 2), keepdim=True)
+    per_vector = streams - streams.mean(-1, keepdim=True)
+    two = streams[:, [f, g]] - streams[:, [f, g]].mean((1, 2), keepdim=True)
     return right, {
         "not centred": cos(streams[:, f], streams[:, g], dim=-1).mean(-1),
         "centred per format": cos(per_format[:, f], per_format[:, g], dim=-1).mean(-1),
+        "centred per value": cos(per_value[:, f], per_value[:, g], dim=-1).mean(-1),
+        "centred over depths": cos(every_depth[:, f], every_depth[:, g], dim=-1).mean(
+            -1
+        ),
+        "centred per vector": cos(per_vector[:, f], per_vector[:, g], dim=-1).mean(-1),
+        "two formats": cos(two[:, 0], two[:, 1], dim=-1).mean(-1),
+        "mean vectors": cos(centred[:, f].mean(1), centred[:, g].mean(1), dim=-1),
         "dot": (centred[:, f] * centred[:, g]).sum(-1).mean(-1),
         "shifted": cos(centred[:, f, 1:], centred[:, g, :-1], dim=-1).mean(-1),
     }
@@ -46,11 +58,22 @@ _SIMILARITY_MISTAKES = {
     "first, or the part every member shares makes everything look alike",
     "centred per format": "it centres each format on its own mean; centre on the mean of "
     "all 36 members, so a format's own offset still counts as a difference",
+    "centred per value": "it centres each value on its own mean over the formats, "
+    "which removes the part the formats share; centre on the mean of all 36 members",
+    "centred over depths": "it centres on one mean over every depth; centre each "
+    "depth on its own mean of the 36 members",
+    "centred per vector": "it centres each vector on the mean of its own "
+    "coordinates; centre each depth on the mean vector of its 36 members",
+    "two formats": "it centres on the mean of the two formats compared (24 members); "
+    "centre on the mean of all 36 members",
+    "mean vectors": "it compares the mean vector of each format; average the cosine "
+    "of each value's pair over the 12 values",
     "dot": "it takes dot products; divide by the norms (cosine similarity)",
     "shifted": "it pairs value v with value v + 1; compare the same value in both formats",
 }
 
 
+@check
 def check_format_similarity(format_similarity) -> None:
     """Check the mean cosine similarity of the same value in two formats, per depth, after centring."""
     for seed, depths, d, f, g in ((0, 3, 8, 0, 1), (1, 5, 6, 2, 0)):

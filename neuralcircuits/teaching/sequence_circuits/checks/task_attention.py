@@ -9,7 +9,9 @@ import torch
 from neuralcircuits.science.patching import Component
 from neuralcircuits.teaching.checking import (
     as_tensor,
+    brief,
     call,
+    check,
     close,
     fail,
     inputs_unchanged,
@@ -34,6 +36,7 @@ def _diff(logits, answers, wrong, pos=-1):
     return last[rows, answers] - last[rows, wrong]  # [batch]
 
 
+@check
 def check_logit_diff_metric(logit_diff_metric) -> None:
     """Check logit(correct) - logit(incorrect) at the last position, averaged over prompts."""
     for case in ((0, 6, 5, 11), (1, 9, 3, 17)):
@@ -74,13 +77,32 @@ def _check_metric_case(logit_diff_metric, seed, batch, pos, d_vocab) -> None:
             "The sign is flipped: it computes logit(incorrect) - logit(correct); "
             "the correct answer's logit comes first."
         )
-    if close(value, _diff(logits, answers, wrong, pos=0).mean()):
+    n_pos = logits.shape[1]
+    for p in range(n_pos - 1):
+        if close(value, _diff(logits, answers, wrong, pos=p).mean()):
+            fail(
+                f"It reads the logits at position {p} ({p - n_pos}); the next token "
+                "after the prompt is predicted at the last position, logits[:, -1]."
+            )
+    rows = torch.arange(len(answers))
+    last = logits[:, -1]
+    if close(value, (last[:, answers] - last[:, wrong]).mean()):
         fail(
-            "It reads the logits at position 0; the next token after the prompt is "
-            "predicted at the last position, logits[:, -1]."
+            "It averages every prompt's logits at every prompt's answers: "
+            "logits[:, -1, answers] is [batch, batch]; pick one entry per row, "
+            "last[torch.arange(batch), answers]."
+        )
+    if close(value, (logits[rows, :, answers] - logits[rows, :, wrong]).mean()):
+        fail(
+            "It averages over every position; the answer is predicted at the last "
+            "position only, logits[:, -1]."
+        )
+    if close(value, (last[rows, answers] - last.max(-1).values).mean()):
+        fail(
+            "It subtracts the largest logit; subtract the incorrect answer's logit, "
+            "wrong_answers."
         )
     probs = logits[:, -1].softmax(-1)
-    rows = torch.arange(len(answers))
     if close(value, (probs[rows, answers] - probs[rows, wrong]).mean()):
         fail(
             "It compares probabilities; the metric compares the raw logits "
@@ -115,6 +137,7 @@ def _readout_case(seed: int, batch: int, n_heads: int, pos: int):
     return pattern, member_pos
 
 
+@check
 def check_attention_to_last_member(attention_to_last_member) -> None:
     """Check the mean attention from the final position to each row's last member, per head."""
     for seed, shape in ((0, (5, 3, 12)), (1, (4, 6, 9))):
@@ -154,12 +177,39 @@ def check_attention_to_last_member(attention_to_last_member) -> None:
             "the last member's own query row": pattern[
                 rows, :, member_pos[:, -1], member_pos[:, -1]
             ].mean(0),
+            "every row's last member, from every row (pattern[:, :, -1, "
+            "member_pos[:, -1]] pairs each row with every row's position)": final[
+                :, :, member_pos[:, -1]
+            ].mean((0, 2)),
+            "the four members on average": final.gather(
+                2, member_pos[:, None, :].expand(-1, n_heads, -1)
+            )
+            .mean(-1)
+            .mean(0),
+            "the token after the last member": final[
+                rows, :, (member_pos[:, -1] + 1).clamp(max=final.shape[-1] - 1)
+            ].mean(0),
+            "whichever key gets the most": final.max(-1).values.mean(0),
         }
         for what, v in guesses.items():
             if close(value, v):
                 fail(
                     f"It reads the attention to {what}; read query -1 (the final position) "
                     "at key member_pos[:, -1], row by row."
+                )
+        if close(value, torch.zeros_like(value)):
+            fail(
+                "It gives 0 for every head, as the attention from the last member to "
+                "the final position does (the causal mask): if query and key are "
+                "swapped, the query is the final position, "
+                "pattern[rows, :, -1, member_pos[:, -1]]."
+            )
+        for q in range(pattern.shape[-1] - 1):
+            v = pattern[rows, :, q, member_pos[:, -1]].mean(0)
+            if v.abs().sum() > 1e-6 and close(value, v):
+                fail(
+                    f"It reads the attention from query {q}; the final position's "
+                    "attention is query -1, pattern[:, :, -1]."
                 )
         if close(value, want * batch):
             fail("It sums over the prompts; take the mean.")
@@ -172,6 +222,7 @@ def check_attention_to_last_member(attention_to_last_member) -> None:
     )
 
 
+@check
 def check_head_prediction(prediction, head_table: torch.Tensor) -> None:
     """Check a prediction ("L.H", or a function returning it) of the head patching ranks first."""
     if callable(prediction):
@@ -183,7 +234,9 @@ def check_head_prediction(prediction, head_table: torch.Tensor) -> None:
     try:
         comp = Component.parse(prediction)
     except (ValueError, TypeError):
-        fail(f'{prediction!r} is not a head; write it as "layer.head", e.g. "0.3".')
+        fail(
+            f'{brief(prediction)} is not a head; write it as "layer.head", e.g. "0.3".'
+        )
     if comp.kind != "head" or comp.head is None:
         fail(f'{comp} is an MLP; the prediction is about a head ("layer.head").')
     n_layers, n_heads = head_table.shape
