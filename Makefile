@@ -35,7 +35,7 @@ SCENE_STEMS := $(notdir $(basename $(wildcard animations/[0-9][0-9]_*.py)))
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 .PHONY: help setup system-packages test course lab lessons notebooks videos \
-	bench toy-model lint clean distclean site assignments slides
+	bench toy-model lint clean distclean site assignments slides lab-teacher
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -92,9 +92,20 @@ course: $(INSTALLED) ## the main job: execute every solution into build/course/,
 	$(OFFLINE) $(PY) -m neuralcircuits.tooling.course --quality $(QUALITY)
 
 LAB_ROOT ?= $(CURDIR)
+# nbgrader's menu, "Create Assignment" panel and server pages are the teacher's:
+# a learner's Lab reads LEARNER_JUPYTER first, where they are off
+# (tooling/lab.py; postBuild writes the same into Binder's image).
+LEARNER_JUPYTER := build/jupyter-learner
+LAB_FLAGS = --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 lab: $(INSTALLED) ## open JupyterLab on lessons/ (the .py files open as notebooks)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(LAB_ROOT)" --LabApp.default_url=/lab/tree/lessons \
-		--ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	@$(PY) -m neuralcircuits.tooling.lab $(LEARNER_JUPYTER)
+	JUPYTER_CONFIG_PATH="$(abspath $(LEARNER_JUPYTER))$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))" \
+		$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(LAB_ROOT)" --LabApp.default_url=/lab/tree/lessons $(LAB_FLAGS)
+
+TEACHER_ROOT ?= build/assignments
+lab-teacher: $(INSTALLED) ## JupyterLab with nbgrader's menu and formgrader, on build/assignments/ (the teacher's)
+	@[ -f $(TEACHER_ROOT)/nbgrader_config.py ] || $(MAKE) assignments
+	cd $(TEACHER_ROOT) && $(abspath $(VENV))/bin/jupyter lab --LabApp.default_url=/lab/tree $(LAB_FLAGS)
 
 site: $(INSTALLED) $(WEB_TARBALLS) ## the course website (Jupyter Book) from make course's notebooks into build/site/
 	@ls build/course/[0-9][0-9]_*.ipynb >/dev/null 2>&1 || $(MAKE) course

@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: ddce93aba0814b3de54db36354a8942c0b835a01950b53e0779734d7cff78155
+#     generated_sha256: 29105186746aa5da76e681c1601b9ee2084299571c20fa1e59d4a278aee638da
 # ---
 
 # %% [markdown]
@@ -98,24 +98,30 @@ from neuralcircuits.science import representations as rep
 from neuralcircuits.science.models import load_model, model_name
 from neuralcircuits.science.patching import Component, attribution_patch_heads
 from neuralcircuits.teaching import figures
-from neuralcircuits.teaching.sequence_circuits.checks import (
-    check_attention_to_last_member,
-    check_head_dla,
-    check_head_prediction,
+from neuralcircuits.teaching.checking import check_choice
+from neuralcircuits.teaching.sequence_circuits.checks.ablation_pruning import (
     check_iterative_prune,
-    check_logit_diff_metric,
     check_mean_ablate_head,
+)
+from neuralcircuits.teaching.sequence_circuits.checks.components_surgery import (
     check_ov_successor_score,
-    check_patch_one_head,
     check_shared_components,
     check_shift_corrections,
 )
-from neuralcircuits.teaching.sequence_circuits.figures import draw_member_pca
-from neuralcircuits.teaching.sequence_circuits.value_checks import (
-    check_choice,
+from neuralcircuits.teaching.sequence_circuits.checks.patching_attribution import (
+    check_head_dla,
+    check_patch_one_head,
+)
+from neuralcircuits.teaching.sequence_circuits.checks.representations import (
     check_format_similarity,
     check_patch_subspace,
 )
+from neuralcircuits.teaching.sequence_circuits.checks.task_attention import (
+    check_attention_to_last_member,
+    check_head_prediction,
+    check_logit_diff_metric,
+)
+from neuralcircuits.teaching.sequence_circuits.figures import draw_member_pca
 
 torch.manual_seed(0)
 TASKS = sequences.TASKS  # ("numerals", "number_words", "months")

@@ -629,13 +629,80 @@ for name, run in runs.items():
 # Osier's conclusion holds: **an optimum existing does not mean training finds
 # it.**
 #
-# And the verdict on universality, in this small setting: every run that
-# reaches a test MSE below 1e-6 has converged on the *same* circuit, the
-# hand-built one (up to the `w, 1/w` rescaling, the order of its units, and,
-# for min, its mirror); no seed found a different exact solution. But
-# convergence is not guaranteed: the runs that end in a dead region converge
-# on nothing. Universality holds here among the runs that succeed, not for
-# every run.
+# At the minimal widths, every run that reaches a test MSE below 1e-6 has
+# converged on the hand-built circuit (up to the `w, 1/w` rescaling, the
+# order of its units, and, for min, its mirror), and the runs that end in a
+# dead region converge on nothing. How much does that say about
+# universality?
+#
+# ### Wider networks: the informative test
+#
+# Less than it seems. At the minimal width the arguments of section 6 leave
+# a network no freedom. min bends only along the line `x1 = x2`, and a
+# bias-free unit bends only along its own line, so one of the three units
+# must lie on that line, a greaterness detector. The other two must cancel
+# each other's bends, so they point opposite ways along one line and pass
+# a linear part through; matching min's odd part, `min(x) - min(-x) = x1 +
+# x2`, then forces them onto `±(1, 0)`, or onto `±(0, 1)` when the
+# greaterness detector is turned round: the mirror. A 2-3-1 network that
+# computes min exactly *is* the hand-built circuit or its mirror, up to scale
+# and order, whatever training does. (In one dimension it is plainer still:
+# a unit can only point two ways.)
+#
+# The informative test gives training room: min with **5** hidden units,
+# from 10 seeds, on the same data. `rt.circuit_kind` names each run by the
+# directions its units detect (units pointing the same way count once, and a
+# unit that carries less than 1% of the largest unit's weight does not
+# count).
+
+# %%
+wide = rt.train("min", seeds=range(10), hidden=5, progress=False)
+kinds = {
+    "3 units": [rt.circuit_kind(runs["min"], i) for i in range(20)],
+    "5 units": [rt.circuit_kind(wide, i) for i in range(10)],
+}
+print(f"{'min':9s}{'exact':>7s}{'hand-built':>12s}{'mirror':>8s}{'other':>7s}")
+for label, ks in kinds.items():
+    exact = len(ks) - ks.count("no fit")
+    print(
+        f"{label:9s}{exact:>4d}/{len(ks):<2d}{ks.count('hand-built'):>12d}"
+        f"{ks.count('mirror'):>8d}{ks.count('other'):>7d}"
+    )
+
+print("\nthe other exact circuits at 5 units, as the directions their units detect:")
+bend = torch.tensor([[1.0, -1.0], [-1.0, 1.0]]) / 2**0.5  # along the line x1 = x2
+on_the_bend = 0
+for i, kind in enumerate(kinds["5 units"]):
+    if kind == "no fit":
+        continue
+    directions = torch.stack(rt.unit_directions(wide.final[0][i], wide.final[1][i]))
+    on_the_bend += bool((directions @ bend.T > 0.99).any())
+    if kind == "other":
+        shown = ", ".join(f"({a:+.2f}, {b:+.2f})" for a, b in directions.tolist())
+        print(f"  seed {wide.seeds[i]}: {shown}")
+print(f"exact runs with a unit along (1, -1) or (-1, 1): {on_the_bend} of {exact}")
+
+# %% [markdown]
+# Read the two rows against each other. With 3 units every exact run is the
+# hand-built circuit or its mirror, as the argument says it must be. With 5
+# units, 8 of the 10 runs compute min exactly, and only 4 of them with the
+# hand-built units or the mirror; the other 4 use 4 different sets of
+# directions, each a greaterness detector beside a pair of opposite units
+# along a direction of its own. With two greaterness detectors,
+# the split of their out-weights decides which linear part is left over, and
+# a pair of opposite units (the reconstructor) carries it along whatever
+# direction that is: the exact circuits form a family, and where a run
+# starts decides which member it ends on. What every exact run shares is a
+# unit that bends along the line `x1 = x2`, a greaterness detector: the one
+# part min forces.
+#
+# So the verdict on universality, measured: at the minimal width, matching
+# the hand-built circuit is forced by the width, not discovered by training.
+# Given room, networks trained from different seeds compute min exactly with
+# different circuits, and what recurs is the feature the function demands,
+# the greaterness detector, not our wiring. That is the form in which Olah
+# et al.'s hypothesis survives here: universal features, not one universal
+# circuit.
 #
 # ## 10. Why training gets stuck: dead regions
 #
@@ -691,12 +758,13 @@ plt.show()
 
 # %% [markdown]
 # Seed 0 did start with one unit on each side, but its negativeness detector
-# was born almost dead: a weight of -0.007, so it barely contributed. Early
-# in training the errors on the negative inputs it did see pushed that small
-# weight through zero, and it became a second positiveness detector. From then
-# on nothing detects negativeness: on negative inputs the network is silent
-# and outputs 0 instead of `|x|`, and its training loss flattens at a value
-# that never falls.
+# was born almost dead: a weight of -0.007, so it barely contributed.
+# Training pushed that small weight through zero, to +0.004: the unit now
+# fires for positive inputs, but with an out-weight of -0.536 it adds about
+# -0.002 `x` there, a five-hundredth of the other unit's `x`. It is
+# effectively dead. Nothing detects negativeness: on negative inputs every
+# unit is off, the network outputs 0 instead of `|x|`, and its training loss
+# flattens at a value that never falls.
 
 # %%
 fig = loss_curves_figure(
@@ -753,9 +821,11 @@ print({name: rt.sign_changes(runs[name]) for name in sides})
 #   here.
 # * The same few motifs build every network here, because we built them so.
 #   Universality (Olah et al. 2020) is the claim that independently trained
-#   networks converge on the same circuits; our 20-seed sweep supports it for
-#   the runs that succeed (each converges on the hand-built circuit) and shows
-#   that many runs do not succeed.
+#   networks converge on the same features and circuits. At the minimal
+#   width every successful run matches the hand-built circuit, but the width
+#   forces that; with 5 hidden units, seeds compute min exactly with
+#   different circuits, and only the feature min demands, the greaterness
+#   detector, recurs in all of them.
 # * Training can find these circuits exactly (up to the `w, 1/w` rescaling),
 #   but from many random starts it ends in a dead region instead: a part of
 #   the input space where every unit is off and no gradient flows.
@@ -764,8 +834,10 @@ print({name: rt.sign_changes(runs[name]) for name in sides})
 #
 # 1. Derive a bias-free network for `ReLU(x1) + ReLU(x2)` and for
 #    `max(x1, x2, x3)`. What is the smallest hidden layer for each?
-# 2. Train abs with 3 hidden units instead of 2 (`rt.SHAPES["abs"] = [1, 3, 1]`).
-#    How often does a dead region remain, and why?
+# 2. Train abs with 3 hidden units instead of 2 (`rt.train("abs", hidden=3)`).
+#    How often does a dead region remain, and why? In one dimension a unit can
+#    point only two ways: what can a wider abs network do differently from the
+#    hand-built one?
 # 3. Add a bias to the hidden layer. Does that remove dead regions, or move
 #    them?
 #

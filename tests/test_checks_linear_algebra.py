@@ -162,17 +162,64 @@ def test_analogy(capsys):
     fails_with(
         check_analogy, lambda E, vocab, a, b, c: "seven", "not in the vocabulary"
     )
-    fails_with(check_analogy, no_exclusion, "exclude a, b")
-    fails_with(check_analogy, dot_product, "cosine")
-    fails_with(check_analogy, flipped, "sign")
+    fails_with(check_analogy, no_exclusion, "query words", "leave out a, b and c")
+    fails_with(check_analogy, dot_product, "dot product", "cosine")
+    fails_with(check_analogy, flipped, "E[a] - E[b] + E[c]", "flipped")
 
 
 def test_analogy_on_the_trained_embedding():
-    # Right on the hand-made embedding, wrong on the trained one: "two" is hard-coded.
+    # Right on the hand-made embeddings, wrong on the trained one: hard-coded.
     def hard_coded(E, vocab, a, b, c):
-        return "two" if "two" in vocab else "warm" if "warm" in vocab else vocab[0]
+        known = {"1": "two", "cold": "warm", "A": "H"}
+        return known.get(a, vocab[0])
 
     fails_with(check_analogy, hard_coded, "trained embedding")
+
+
+def _query_rule(query):
+    """An analogy with cosine and the query words left out, but its own query."""
+
+    def analogy(E, vocab, a, b, c):
+        i = {t: k for k, t in enumerate(vocab)}
+        q = query(E[i[a]], E[i[b]], E[i[c]])
+        cos = E @ q / (E.norm(dim=-1) * q.norm())
+        cos[[i[a], i[b], i[c]]] = -float("inf")
+        return vocab[int(cos.argmax())]
+
+    return analogy
+
+
+def test_analogy_names_the_query_it_was_given_not_a_look_alike():
+    # These return the very tokens a dot product ('many') or a distance
+    # ('near') would on the first question; the other questions tell them apart.
+    fails_with(
+        check_analogy, _query_rule(lambda a, b, c: a + b - c), "E[a] + E[b] - E[c]"
+    )
+    fails_with(check_analogy, _query_rule(lambda a, b, c: b + c), "leaves E[a] out")
+    fails_with(check_analogy, _query_rule(lambda a, b, c: b - a), "leaves E[c] out")
+    message = fails_with(check_analogy, euclidean, "by distance")
+    assert "query" not in message
+
+
+def test_neuron_output_names_a_bias_written_into_the_code():
+    message = fails_with(
+        check_neuron_output, lambda x, w, b: x @ w + 0.3, "adds 0.3", "b = -1.5"
+    )
+    assert "size written" not in message  # the bias is written in, not a size
+    fails_with(check_neuron_output, lambda x, w, b: x @ w + 2 * b, "adds 0.6")
+
+
+def test_rotate_hidden_names_a_matrix_left_as_it_was():
+    fails_with(
+        check_rotate_hidden,
+        lambda W_in, b_in, W_out, R: (W_in, b_in, W_out @ R.T),
+        "leaves W_in as it was",
+    )
+    fails_with(
+        check_rotate_hidden,
+        lambda W_in, b_in, W_out, R: (R @ W_in, R @ b_in, W_out),
+        "leaves W_out as it was",
+    )
 
 
 # --- plausible mistakes a learner makes, and right answers written differently ---
@@ -229,8 +276,9 @@ LAYER_MISTAKES = [
     (
         "bias per input",
         lambda x, W, b: x @ W.T + b.sum(),
-        "differs from torch.nn.Linear",
+        "adds [",
     ),
+    ("first bias only", lambda x, W, b: x @ W.T + b[0], "where the bias is b ="),
     ("transposed result", lambda x, W, b: (x @ W.T + b).T, "W @ x.T"),
 ]
 LAYER_RIGHT = [
@@ -354,7 +402,8 @@ ANALOGY_MISTAKES = [
     ("normalises E in place", normalises_in_place, "changed its input `E` in place"),
     ("returns an index", returns_index, "index"),
     ("dot product", dot_product, "cosine"),
-    ("sign flipped", flipped, "sign"),
+    ("sign flipped", flipped, "flipped"),
+    ("a + b - c", _query_rule(lambda a, b, c: a + b - c), "E[a] + E[b] - E[c]"),
 ]
 
 
@@ -468,3 +517,10 @@ def test_most_exciting_input(capsys):
         "possible",
     )
     fails_with(check_most_exciting_input, _relu_in_place, "in place")
+
+    def most_negative_alone(w):  # all weights negative: the wrong feature alone
+        if (w > 0).any():
+            return torch.relu(w) / torch.relu(w).norm()
+        return torch.nn.functional.one_hot(w.abs().argmax(), len(w)).float()
+
+    fails_with(check_most_exciting_input, most_negative_alone, "least negative")

@@ -1,4 +1,4 @@
-"""No check of lessons 01, 02 and 03 crashes, whatever the learner's function returns:
+"""No check of lessons 01 to 04 crashes, whatever the learner's function returns:
 each answer below is wrong, and each gets one sentence (a CheckFailed), never a
 traceback from inside the check."""
 
@@ -6,8 +6,10 @@ import pytest
 import torch
 from check_answers import fails_with
 
+from neuralcircuits.teaching import checking
 from neuralcircuits.teaching.linear_algebra import checks as la
 from neuralcircuits.teaching.relu_circuits import checks as rc
+from neuralcircuits.teaching.sequence_circuits import checks as seq
 from neuralcircuits.teaching.tiny_transformer import checks as tt
 from neuralcircuits.teaching.tiny_transformer import induction_checks as ic
 
@@ -56,7 +58,31 @@ CHECKS = [
     ic.check_induction_head,
     ic.check_two_copies,
     ic.check_diagnosis,
+    seq.check_logit_diff_metric,
+    seq.check_attention_to_last_member,
+    seq.check_patch_one_head,
+    seq.check_head_dla,
+    seq.check_mean_ablate_head,
+    seq.check_iterative_prune,
+    seq.check_ov_successor_score,
+    seq.check_shared_components,
+    seq.check_shift_corrections,
+    seq.check_format_similarity,
+    seq.check_patch_subspace,
 ]
+
+
+def check_head_prediction(prediction):
+    """Lesson 04's prediction check, against a patching table of 2 layers x 4 heads."""
+    seq.check_head_prediction(prediction, torch.tensor([[0.1, 0.0, 0.2, 0.9]] * 2))
+
+
+def check_choice(prediction):
+    """Lesson 04's multiple-choice predictions."""
+    checking.check_choice(prediction, ("more", "less"), "less", "it removes more.")
+
+
+CHECKS += [check_head_prediction, check_choice]
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)

@@ -208,8 +208,30 @@ def _per_learned_row(learned, reference, min_cosine=0.99):
     return rt.match_units(reference, learned, min_cosine)
 
 
+def _first_fit(learned, reference, min_cosine=0.99):
+    # the first free unit above min_cosine, not the best-aligned one
+    cos = (
+        torch.nn.functional.normalize(reference, dim=1)
+        @ torch.nn.functional.normalize(learned, dim=1).T
+    )
+    matches, used = [], set()
+    for row in cos:
+        pick = next(
+            (j for j in range(len(row)) if j not in used and row[j] > min_cosine), None
+        )
+        matches.append(pick)
+        used.add(pick)
+    return matches
+
+
+def _threshold_of_its_own(learned, reference, min_cosine=0.99):
+    return rt.match_units(learned, reference, 0.9)  # 0.9 written in
+
+
 MATCH_MISTAKES = [
-    ("dot product instead of cosine", _dot_product_matcher, "better aligned"),
+    ("dot product instead of cosine", _dot_product_matcher, "largest dot product"),
+    ("the first unit above min_cosine", _first_fit, "first unit above min_cosine"),
+    ("a threshold of its own", _threshold_of_its_own, "not above min_cosine = 0.99"),
     ("|cosine|: opposite units match", _abs_cosine_matcher, "opposite way"),
     ("normalises learned in place", _normalise_in_place, "changed its input `learned`"),
     ("ignores min_cosine", _ignores_min_cosine, "gets None"),
@@ -369,3 +391,10 @@ def test_min_counterexample(capsys):
         lambda W_in, W_out: rc.min_counterexample(W_in, W_out)[None],
         "shape (1, 2)",
     )
+
+
+def test_match_units_does_not_blame_dot_products_for_a_first_fit():
+    message = fails_with(check_match_units, _first_fit, "first unit above min_cosine")
+    assert "dot product" not in message
+    message = fails_with(check_match_units, _threshold_of_its_own, "(the default)")
+    assert "pointing the same way" not in message  # it does point the same way

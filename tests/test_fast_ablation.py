@@ -3,9 +3,9 @@
 import pytest
 import torch
 
+from neuralcircuits.science import ablation, models
 from neuralcircuits.science import circuit_discovery as cd
 from neuralcircuits.science import circuit_study as study
-from neuralcircuits.science import fast_ablation, models
 from neuralcircuits.science import toy_seq as ts
 
 torch.set_num_threads(1)
@@ -36,7 +36,7 @@ def _configs(model):
 
 def test_fast_ablation_equals_the_hooks(setup):
     model, s = setup
-    assert fast_ablation.runner_for(model, s) is not None
+    assert ablation.runner_for(model, s) is not None
     configs = _configs(model)
     fast = cd.ablated_logit_diffs(model, s, configs)
     ref = cd.hooked_logit_diffs(model, s, configs)
@@ -45,7 +45,7 @@ def test_fast_ablation_equals_the_hooks(setup):
 
 def test_fast_ablation_chunks_give_the_same_numbers(setup):
     model, s = setup
-    runner = fast_ablation.runner_for(model, s)
+    runner = ablation.runner_for(model, s)
     configs = _configs(model)
     one_by_one = runner.logit_diffs(configs, max_rows=1)
     stacked = runner.logit_diffs(configs, max_rows=10_000)
@@ -76,6 +76,6 @@ def test_a_model_with_an_extra_hook_falls_back_to_hooks():
     )  # the fast path computes z itself
     try:
         s = cd.ablation_setup(model, d.clean, d.random)
-        assert fast_ablation.runner_for(model, s) is None
+        assert ablation.runner_for(model, s) is None
     finally:
         model.reset_hooks()

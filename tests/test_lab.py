@@ -6,7 +6,9 @@ touch the repository), opens lesson 02's ``.py`` file in headless Chromium,
 runs every cell, and checks what a learner sees: the file opened as a
 notebook, the explorer's sliders render (not "Error displaying widget") and
 redraw when a slider moves, and each check cell of an unfinished exercise
-shows one red line, never a traceback.
+shows one red line, never a traceback. A learner's Lab has no nbgrader (no
+menu, no "Create Assignment" panel, no formgrader); ``make lab-teacher`` has
+them.
 """
 
 from __future__ import annotations
@@ -41,10 +43,24 @@ def _free_port() -> int:
 
 @pytest.fixture()
 def lab(tmp_path: Path):
-    """`make lab` over a copy of lessons/; yields (base URL, token)."""
+    """`make lab` over a copy of lessons/; yields (base URL, token, server process)."""
     root = tmp_path / "course"
     (root / "lessons").mkdir(parents=True)
     shutil.copy2(LESSONS / f"{LESSON}.py", root / "lessons")
+    yield from _make_lab(tmp_path, "lab", f"LAB_ROOT={root}")
+
+
+@pytest.fixture()
+def teacher_lab(tmp_path: Path):
+    """`make lab-teacher` over an empty nbgrader course; yields (base URL, token, process)."""
+    course = tmp_path / "assignments"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    yield from _make_lab(tmp_path, "lab-teacher", f"TEACHER_ROOT={course}")
+
+
+def _make_lab(tmp_path: Path, target: str, *variables: str):
+    """Start `make <target>` on a free port with a token; yield (base URL, token, process)."""
     port, token = _free_port(), secrets.token_hex(16)
     venv = Path(sys.prefix)
     args = (
@@ -59,8 +75,8 @@ def lab(tmp_path: Path):
         f"VENV={venv}",
         "-o",
         str(venv / ".installed"),
-        "lab",
-        f"LAB_ROOT={root}",
+        target,
+        *variables,
         f"LAB_ARGS={args}",
     ]
     # A settings folder of its own: every cell in the page (no windowing, so
@@ -93,7 +109,7 @@ def lab(tmp_path: Path):
             except OSError:
                 if process.poll() is not None:
                     pytest.fail(
-                        "make lab exited:\n"
+                        f"make {target} exited:\n"
                         + (tmp_path / "lab.log").read_text()[-3000:]
                     )
                 time.sleep(0.5)
@@ -138,6 +154,24 @@ def _wait(driver, script: str, timeout: float, what: str, *args):
     )
 
 
+# What nbgrader adds to Lab: its plugins, its main-menu entry, its side panel.
+_NBGRADER_IN_LAB = """
+    const app = window.jupyterapp;
+    const plugins = app.listPlugins().filter(id => id.startsWith('@jupyter/nbgrader'))
+        .filter(id => app.isPluginActivated(id));
+    const menus = [...document.querySelectorAll('.lm-MenuBar-itemLabel')]
+        .map(e => e.textContent.trim().toLowerCase());
+    const panels = [...document.querySelectorAll('.lm-TabBar-tab')]
+        .map(e => (e.getAttribute('title') || e.textContent || '').toLowerCase());
+    return {plugins: plugins, menu: menus.includes('nbgrader'),
+            panel: panels.some(t => t.includes('create assignment'))};"""
+
+
+def _nbgrader(driver) -> dict:
+    """Which of nbgrader's tools the Lab page shows."""
+    return driver.execute_script(_NBGRADER_IN_LAB)
+
+
 def test_lesson_runs_in_lab(lab):
     base, token, server = lab
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -152,6 +186,9 @@ def test_lesson_runs_in_lab(lab):
         )
         assert not driver.find_elements("css selector", ".jp-FileEditor .cm-content")
         _wait(driver, "return !!window.jupyterapp", 60, "the app")
+        assert _nbgrader(driver) == {"plugins": [], "menu": False, "panel": False}, (
+            "a learner's Lab shows none of nbgrader's tools"
+        )
         _wait(
             driver,
             "const w = window.jupyterapp.shell.currentWidget;"
@@ -231,3 +268,21 @@ def test_lesson_runs_in_lab(lab):
         )
         errors = [m for m in console_errors(driver) if "favicon" not in m]
         assert not errors, errors
+
+
+def test_a_teachers_lab_has_nbgrader(teacher_lab):
+    base, token, _ = teacher_lab
+    with chromium(1400, 1000) as driver:
+        driver.get(f"{base}/lab?token={token}")
+        _wait(driver, "return !!window.jupyterapp", 60, "the app")
+        _wait(
+            driver,
+            "return document.querySelectorAll('.lm-MenuBar-itemLabel').length > 5",
+            60,
+            "the main menu",
+        )
+        found = _nbgrader(driver)
+        assert "@jupyter/nbgrader:menu" in found["plugins"], found
+        assert found["menu"], "the teacher's Lab has nbgrader's menu"
+        with urllib.request.urlopen(f"{base}/formgrader?token={token}") as page:
+            assert page.status == 200  # and its formgrader

@@ -61,3 +61,85 @@ def test_scenes_take_their_numbers_from_science_and_figures_not_widgets():
         if name.endswith(".widgets") or ".widgets." in name
     ]
     assert not widget_imports, "\n".join(widget_imports)
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Each module of the package -> the package's modules it imports (lazy imports too)."""
+    paths = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {}
+    for name, path in paths.items():
+        found = set()
+        for imported in _imports(path):
+            # `from a.b import c` imports the module a.b.c when there is one, else a.b
+            while imported not in paths and "." in imported:
+                imported = imported.rsplit(".", 1)[0]
+            if imported in paths and imported != name:
+                found.add(imported)
+        graph[name] = found
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles of a graph: each strongly connected group of two or more modules."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups = []
+
+    def visit(node: str) -> None:  # Tarjan's algorithm
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def test_no_two_modules_import_each_other():
+    cycles = _cycles(_import_graph())
+    assert not cycles, (
+        "modules that import each other (directly or round a loop):\n"
+        + ("\n".join(" <-> ".join(group) for group in cycles))
+    )
+
+
+def test_the_cycle_test_finds_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [
+        ["a", "b", "c"]
+    ]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_is_over_600_lines():
+    long = [
+        f"{path.relative_to(PACKAGE.parent)}: {n} lines"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    ]
+    assert not long, f"split these modules (at most {MAX_MODULE_LINES} lines):\n" + (
+        "\n".join(long)
+    )

@@ -6,8 +6,12 @@ the two recipes from drifting apart (environment.yml's pins are checked
 against the lock by test_pins.py).
 """
 
+import json
 import re
+import sys
+from pathlib import Path
 
+from neuralcircuits.tooling import lab
 from neuralcircuits.tooling.paths import REPO
 from neuralcircuits.tooling.web import WEB_PACKAGES
 
@@ -48,6 +52,41 @@ def test_postbuild_does_what_setup_does_after_pip():
     assert packed == [f"{name}@{version}" for name, version in WEB_PACKAGES.items()]
 
 
+def test_a_learners_lab_has_no_nbgrader_in_the_image_as_with_make_lab():
+    post = (REPO / "postBuild").read_text()
+    makefile = (REPO / "Makefile").read_text()
+    learner = "python -m neuralcircuits.tooling.lab"
+    assert f'{learner} "${{NB_PYTHON_PREFIX:-$CONDA_PREFIX}}/etc/jupyter"' in post
+    lab_recipe = re.search(r"^lab:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)[1]
+    assert "-m neuralcircuits.tooling.lab $(LEARNER_JUPYTER)" in lab_recipe
+    assert 'JUPYTER_CONFIG_PATH="$(abspath $(LEARNER_JUPYTER))' in lab_recipe
+    teacher = re.search(r"^lab-teacher:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)[1]
+    assert "tooling.lab" not in teacher and "JUPYTER_CONFIG_PATH" not in teacher
+
+
+def test_the_learners_settings_turn_off_every_nbgrader_extension(tmp_path):
+    installed = Path(sys.prefix) / "etc/jupyter/jupyter_server_config.d/nbgrader.json"
+    if installed.exists():  # what pip installed: every server extension nbgrader has
+        on = json.loads(installed.read_text())["ServerApp"]["jpserver_extensions"]
+        assert sorted(on) == sorted(lab.NBGRADER_SERVER_EXTENSIONS)
+    # settings already in the folder are kept
+    (tmp_path / "labconfig").mkdir()
+    (tmp_path / "labconfig/page_config.json").write_text(
+        '{"disabledExtensions": {"other": true}, "lockedExtensions": {"x": true}}'
+    )
+    page, server = lab.write_learner_config(tmp_path)
+    page_config = json.loads(page.read_text())
+    assert page_config["disabledExtensions"] == {
+        "other": True,
+        lab.NBGRADER_LAB_EXTENSION: True,
+    }
+    assert page_config["lockedExtensions"] == {"x": True}
+    extensions = json.loads(server.read_text())["ServerApp"]["jpserver_extensions"]
+    assert extensions == dict.fromkeys(lab.NBGRADER_SERVER_EXTENSIONS, False)
+    lab.write_learner_config(tmp_path)  # again: the same files
+    assert json.loads(page.read_text()) == page_config
+
+
 def test_environment_yml_matches_setups_python_and_cpu_torch():
     env = (REPO / "environment.yml").read_text()
     assert "python=3.11" in env
@@ -55,3 +94,28 @@ def test_environment_yml_matches_setups_python_and_cpu_torch():
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in env
     # repo2docker installs environment.yml; the lock's pins are checked by test_pins.py.
     assert (REPO / "apt.txt").exists() and (REPO / "postBuild").exists()
+
+
+def _github_remote() -> str | None:
+    """OWNER/REPO of the repository's origin on GitHub, or None."""
+    import subprocess
+
+    found = subprocess.run(
+        ["git", "-C", str(REPO), "remote", "get-url", "origin"],
+        capture_output=True,
+        text=True,
+    )
+    match = re.search(r"github\.com[:/]([^/\s]+/[^/\s]+?)(?:\.git)?/?$", found.stdout)
+    return match[1] if found.returncode == 0 and match else None
+
+
+def test_a_binder_badge_names_the_repositorys_own_remote():
+    links = re.findall(
+        r"mybinder\.org/v2/gh/([^/\s)]+/[^/\s)]+)/", (REPO / "README.md").read_text()
+    )
+    links = [link for link in links if link != "OWNER/REPO"]  # the README's template
+    remote = _github_remote()
+    if remote is None:
+        assert not links, f"no GitHub remote, so a Binder link is a guess: {links}"
+    for link in links:
+        assert link == remote, f"the Binder link names {link}, the remote is {remote}"

@@ -7,6 +7,7 @@ circuits), ``induction`` (previous-token and induction heads by hand, compositio
 scores), ``transformer_parts`` (one head, LayerNorm, the last-member head).
 Lesson 04: ``sequences`` (the paper's data), ``models`` and ``toy_seq`` (loading,
 the embedded model), ``hooks`` (hook names and hook functions), ``patching``
-(activation and attribution patching, ablation, logit lens),
+(activation and attribution patching, ablation, logit lens), ``ablation``
+(the logit difference with components mean-ablated, for circuit discovery),
 ``circuit_discovery``, ``head_roles``, ``surgery``, ``circuit_study``.
 """

@@ -16,24 +16,27 @@ code apartresearch/seqcont_circuits, ``src/iter_node_pruning``):
   without it still keeps at least ``threshold`` (0.8) of the full model's
   logit difference; it repeats until a pass removes nothing.
 
-Many ablated runs are stacked into one batch, so a sweep over components
-costs few forward passes.
+The ablated runs themselves (the means, and the logit difference with
+components mean-ablated, on the fast path or through hooks) come from
+``ablation``; its setup and functions are importable from here too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from tqdm.auto import tqdm
 
-from neuralcircuits.science import disk_cache, fast_ablation, sequences
-from neuralcircuits.science.hooks import hook_name
-from neuralcircuits.science.patching import Component, mean_activations
-
-MAX_STACKED_PROMPTS = 2048  # prompt rows in one stacked forward pass
+from neuralcircuits.science import disk_cache
+from neuralcircuits.science.ablation import AblationSetup as AblationSetup
+from neuralcircuits.science.ablation import CircuitAblation, setup_data
+from neuralcircuits.science.ablation import ablated_logit_diffs as ablated_logit_diffs
+from neuralcircuits.science.ablation import ablation_setup as ablation_setup
+from neuralcircuits.science.ablation import hooked_logit_diffs as hooked_logit_diffs
+from neuralcircuits.science.patching import Component
 
 # The circuits the paper found in GPT-2 small at threshold 0.8
 # (results/*_circuit_thres_0.8.json of apartresearch/seqcont_circuits).
@@ -142,156 +145,6 @@ def format_circuit(circuit: Iterable[Any]) -> str:
     return f"heads {', '.join(heads) or '-'}; MLPs {', '.join(mlps) or '-'}"
 
 
-# ---------------------------------------------------------------------------
-# Mean ablation, per template group, many configurations stacked in one batch
-# ---------------------------------------------------------------------------
-@dataclass
-class AblationSetup:
-    """Clean prompts, the template group of each row, and per-group reference means."""
-
-    dataset: sequences.SequenceDataset
-    groups: torch.Tensor  # [batch] long, template group of each row
-    group_names: list[str]
-    means: dict[
-        Component, torch.Tensor
-    ]  # [n_groups, pos, d_head] or [n_groups, pos, d_model]
-    full: float = 0.0  # logit difference of the full model
-
-    @property
-    def tokens(self) -> torch.Tensor:
-        """The clean tokens  # [batch, pos]."""
-        return self.dataset.tokens
-
-
-def ablation_setup(
-    model: Any, clean: sequences.SequenceDataset, reference: sequences.SequenceDataset
-) -> AblationSetup:
-    """Means of every component over the reference prompts of each template (the paper's recipe).
-
-    The means are kept on disk (``disk_cache``) like the results computed
-    from them, so running the cell again costs one short pass.
-    """
-    if clean.tokens.shape[1] != reference.tokens.shape[1]:
-        raise ValueError("clean and reference prompts must have the same length")
-    names = sorted(set(clean.templates) or {clean.template})
-    ref_templates = reference.templates or [reference.template] * len(reference)
-    groups_rows = []
-    for name in names:
-        rows = [i for i, t in enumerate(ref_templates) if t == name]
-        if not rows:
-            raise ValueError(f"the reference set has no prompts of template {name!r}")
-        groups_rows.append(rows)
-
-    def compute() -> dict[Component, torch.Tensor]:
-        per_group = [mean_activations(model, reference.tokens[r]) for r in groups_rows]
-        return {c: torch.stack([g[c] for g in per_group]) for c in per_group[0]}
-
-    group_tokens = [reference.tokens[r] for r in groups_rows]
-    means = disk_cache.cached("ablation-means", model, group_tokens, {}, compute)
-    row_templates = clean.templates or [clean.template] * len(clean)
-    groups = torch.tensor([names.index(t) for t in row_templates], dtype=torch.long)
-    setup = AblationSetup(clean, groups, names, means)
-    setup.full = float(ablated_logit_diffs(model, setup, [[]])[0])
-    return setup
-
-
-def _hooks(
-    model: Any, setup: AblationSetup, configs: Sequence[Iterable[Any]], rows: int
-):
-    """Forward hooks that mean-ablate configs[c] in the c-th block of ``rows`` prompts."""
-    n_cfg = len(configs)
-    H = model.cfg.n_heads
-    head_mask: dict[int, torch.Tensor] = {}
-    mlp_mask: dict[int, torch.Tensor] = {}
-    for c, config in enumerate(configs):
-        for comp in config:
-            comp = Component.parse(comp)
-            if comp.kind == "head":
-                head_mask.setdefault(
-                    comp.layer, torch.zeros(n_cfg, H, dtype=torch.bool)
-                )
-                head_mask[comp.layer][c, comp.head] = True
-            elif comp.kind == "mlp":
-                mlp_mask.setdefault(comp.layer, torch.zeros(n_cfg, dtype=torch.bool))
-                mlp_mask[comp.layer][c] = True
-            else:
-                raise ValueError(f"cannot ablate {comp}: use heads and MLPs")
-    groups = setup.groups
-
-    def z_hook(layer):
-        mean = torch.stack(
-            [setup.means[Component("head", layer, h)] for h in range(H)], dim=2
-        )  # [n_groups, pos, H, d_head]
-        per_row = mean[groups]  # [rows, pos, H, d_head]
-        mask = head_mask[layer][:, None, None, :, None]  # [cfg, 1, 1, H, 1]
-
-        def hook(z, hook):
-            z = z.view(n_cfg, rows, *z.shape[1:])
-            return torch.where(mask, per_row.unsqueeze(0), z).flatten(0, 1)
-
-        return hook
-
-    def mlp_hook(layer):
-        per_row = setup.means[Component("mlp", layer)][groups]  # [rows, pos, d_model]
-        mask = mlp_mask[layer][:, None, None, None]
-
-        def hook(x, hook):
-            x = x.view(n_cfg, rows, *x.shape[1:])
-            return torch.where(mask, per_row.unsqueeze(0), x).flatten(0, 1)
-
-        return hook
-
-    hooks = [(hook_name("z", L), z_hook(L)) for L in head_mask]
-    hooks += [(hook_name("mlp_out", L), mlp_hook(L)) for L in mlp_mask]
-    return hooks
-
-
-@torch.no_grad()
-def ablated_logit_diffs(
-    model: Any,
-    setup: AblationSetup,
-    configs: Sequence[Iterable[Any]],
-    max_rows: int = MAX_STACKED_PROMPTS,
-) -> torch.Tensor:
-    """Mean logit difference with each configuration's components mean-ablated  # [n_configs].
-
-    Runs on ``fast_ablation`` (each run starts from the clean residual stream
-    below its lowest ablated layer; the last layer and the unembedding run at
-    the last position only) when that path verified on this setup, else
-    through the model's hooks (``hooked_logit_diffs``); the same numbers.
-    """
-    configs = [list(c) for c in configs]
-    runner = fast_ablation.runner_for(model, setup)
-    if runner is not None:
-        return runner.logit_diffs(configs)
-    return hooked_logit_diffs(model, setup, configs, max_rows)
-
-
-@torch.no_grad()
-def hooked_logit_diffs(
-    model: Any,
-    setup: AblationSetup,
-    configs: Sequence[Iterable[Any]],
-    max_rows: int = MAX_STACKED_PROMPTS,
-) -> torch.Tensor:
-    """``ablated_logit_diffs`` through the model's forward hooks, many configurations stacked  # [n_configs]."""
-    configs = [list(c) for c in configs]
-    tokens = setup.tokens
-    rows = tokens.shape[0]
-    per_pass = max(1, max_rows // rows)
-    out = []
-    for i in range(0, len(configs), per_pass):
-        chunk = configs[i : i + per_pass]
-        hooks = _hooks(model, setup, chunk, rows)
-        stacked = tokens.repeat(len(chunk), 1)
-        logits = sequences.last_logits(model, stacked, fwd_hooks=hooks)
-        logits = logits.view(len(chunk), rows, -1)  # [cfg, rows, vocab]
-        right = logits[:, torch.arange(rows), setup.dataset.answers]  # [cfg, rows]
-        wrong = logits[:, torch.arange(rows), setup.dataset.wrong_answers]
-        out.append((right - wrong).mean(1))
-    return torch.cat(out)
-
-
 def complement(model: Any, circuit: Iterable[Any]) -> list[Component]:
     """Every component of the model that is not in the circuit."""
     keep = set(sort_components(circuit))
@@ -394,7 +247,7 @@ def single_ablation_scores(
 
     if not cache:
         return compute()
-    return disk_cache.cached("single-ablation", model, _setup_data(setup), {}, compute)
+    return disk_cache.cached("single-ablation", model, setup_data(setup), {}, compute)
 
 
 # ---------------------------------------------------------------------------
@@ -451,9 +304,9 @@ def prune_circuit(
 ) -> PruneResult:
     """The paper's iterative node pruning: drop a component while the rest keeps >= threshold.
 
-    On the fast path a candidate (the circuit without one component of layer
-    L) shares everything below L with the current circuit, so its run starts
-    from the current circuit's residual stream at L. Each pass shows a
+    Candidates are scored by ``ablation.CircuitAblation`` (on the fast path a
+    candidate, the circuit without one component of layer L, starts from the
+    current circuit's residual stream at L). Each pass shows a
     progress bar over the components it will visit. With ``cache`` the
     result is kept on disk (``disk_cache``), keyed by the model's weights,
     the setup's prompts and means, and the science package's code.
@@ -465,39 +318,16 @@ def prune_circuit(
 
     if not cache:
         return compute()
-    return disk_cache.cached("prune", model, _setup_data(setup), args, compute)
-
-
-def _setup_data(setup: AblationSetup) -> list:
-    """What an ablation result depends on besides the model: prompts, answers, groups, means."""
-    d = setup.dataset
-    means = [
-        setup.means[c]
-        for c in sorted(setup.means, key=lambda c: (c.kind, c.layer, c.head or 0))
-    ]
-    return [d.tokens, d.answers, d.wrong_answers, setup.groups, means]
+    return disk_cache.cached("prune", model, setup_data(setup), args, compute)
 
 
 def _prune(model, setup, threshold, max_rounds, progress, desc) -> PruneResult:
-    circuit = set(all_components(model))
+    runs = CircuitAblation(model, setup, all_components(model))
     steps: list[PruneStep] = []
-    runner = fast_ablation.runner_for(model, setup)
-    # the current circuit's resid_pre per layer (the fast path only)
-    base: list[torch.Tensor] = list(runner.clean_resid) if runner is not None else []
-
-    def score(candidate: set, comp: Component):
-        if runner is None:
-            return circuit_performance(model, setup, candidate), None
-        heads, mlps = runner.masks(complement(model, candidate))
-        value, kept = runner.run_from(
-            comp.layer, base[comp.layer], heads[None], mlps[None], keep=True
-        )
-        return float(value[0]) / setup.full, kept
-
     for rnd in range(1, max_rounds + 1):
         changed = False
         for direction in ("backward", "forward"):
-            order = [c for c in _visit_order(model, direction) if c in circuit]
+            order = [c for c in _visit_order(model, direction) if c in runs.circuit]
             bar = tqdm(
                 order,
                 desc=f"{desc}: round {rnd} {direction}",
@@ -505,20 +335,18 @@ def _prune(model, setup, threshold, max_rounds, progress, desc) -> PruneResult:
                 leave=False,
             )
             for comp in bar:
-                if comp not in circuit:
+                if comp not in runs.circuit:
                     continue
-                candidate = circuit - {comp}
-                value, kept = score(candidate, comp)
+                value = runs.logit_diff_without(comp) / setup.full
                 removed = value >= threshold
                 steps.append(PruneStep(rnd, direction, comp, value, removed))
                 if removed:
-                    circuit, changed = candidate, True
-                    if runner is not None:
-                        base[comp.layer + 1 :] = kept
+                    runs.remove(comp)
+                    changed = True
             bar.close()
         if not changed:
             break
-    kept_circuit = sort_components(circuit)
+    kept_circuit = sort_components(runs.circuit)
     return PruneResult(
         kept_circuit, circuit_performance(model, setup, kept_circuit), threshold, steps
     )

@@ -117,13 +117,18 @@ def train(
     batch_size: int = 1000,
     data_seed: int = 0,
     progress: bool = True,
+    hidden: int | None = None,
 ) -> TrainingRun:
     """Train the minimal bias-free shape for `function` from each seed; return every run.
 
     All seeds see the same batches (drawn from `data_seed`), so runs differ
-    only in where their weights started.
+    only in where their weights started. ``hidden`` widens the hidden layer
+    beyond the minimal shape (the runs' outcomes then compare with the
+    hand-built units only: see ``circuit_kind``).
     """
     sizes = SHAPES[function]
+    if hidden is not None:
+        sizes = [sizes[0], hidden, *sizes[2:]]
     target = HAND_BUILT[function][1]
     steps = steps or STEPS.get(function, DEFAULT_STEPS)
     seeds = list(seeds)
@@ -213,6 +218,46 @@ def unit_products(
         scale = w_in[j].norm() / r_in[i].norm()
         products.append(float(scale * w_out[0, j] / r_out[0, i]))
     return products
+
+
+def unit_directions(
+    w_in: torch.Tensor, w_out: torch.Tensor, min_share: float = 0.01
+) -> list[torch.Tensor]:
+    """The directions a trained network's hidden units detect, units pointing the same way merged.
+
+    A unit counts when its in-weight's length times its out-weight is at
+    least ``min_share`` of the largest such product: a unit that barely
+    reaches the output is not part of the circuit. Directions are unit
+    vectors; two units count as one when their cosine is above 0.99.
+    """
+    weight = w_in.norm(dim=1) * w_out[0].abs()  # [hidden]
+    keep = weight >= min_share * weight.max()
+    directions: list[torch.Tensor] = []
+    for unit in torch.nn.functional.normalize(w_in[keep].float(), dim=1):
+        if not any(float(unit @ d) > 0.99 for d in directions):
+            directions.append(unit)
+    return directions
+
+
+def circuit_kind(run: TrainingRun, i: int) -> str:
+    """Which circuit the i-th seed computes its function with, when it fits it.
+
+    "hand-built" when its units point exactly the hand-built units' ways (a
+    unit split into several along one direction counts once), "mirror" for
+    min's and max's mirror construction, "other" for a different exact
+    circuit, "no fit" when the test MSE is not below ``SUCCESS_MSE``.
+    """
+    if run.test_mse[i] >= SUCCESS_MSE:
+        return "no fit"
+    found = unit_directions(run.final[0][i], run.final[1][i])
+    kinds = ("hand-built", "mirror")
+    for kind, ref in zip(kinds, reference_units(run.function), strict=False):
+        wanted = torch.nn.functional.normalize(ref, dim=1)
+        if len(found) == len(wanted) and all(
+            max(float(d @ w) for d in found) > 0.99 for w in wanted
+        ):
+            return kind
+    return "other"
 
 
 def silent_inputs(w_in: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ says what is wrong. In a notebook that sentence is all the learner sees: no
 traceback from inside the course's code.
 
 Every check in every lesson uses these pieces (see relu_circuits/checks.py
-and linear_algebra/checks.py for examples):
+and linear_algebra/checks/ for examples):
 
 ``@check``
     Decorate each ``check_*`` function: any exception the check's own code
@@ -42,6 +42,7 @@ import copy
 import functools
 import inspect
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
@@ -291,6 +292,12 @@ def inputs_unchanged(
             )
 
 
+def brief(value: Any, limit: int = 60) -> str:
+    """A value as one short line for a message: its repr, whitespace runs joined, cut at ``limit``."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def close(
     a: torch.Tensor, b: torch.Tensor, atol: float = 1e-4, rtol: float = 1e-4
 ) -> bool:
@@ -325,3 +332,35 @@ def _fmt(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_fmt(v) for v in value) + "]"
     return str(value)
+
+
+@check
+def check_choice(
+    prediction: Callable[[], str] | str,
+    options: Sequence[str],
+    answer: str,
+    why: str,
+) -> None:
+    """Check a prediction made before a reveal: one of ``options``, compared with ``answer``.
+
+    ``why`` is the sentence that explains the measured answer; it is printed
+    whether the prediction was right or not, since the reveal is the lesson.
+    """
+    if callable(prediction):
+        prediction = call(
+            prediction, name=getattr(prediction, "__name__", "your function")
+        )
+    choices = ", ".join(f'"{o}"' for o in options)
+    if not isinstance(prediction, str) or not prediction.strip():
+        fail(f"Return your prediction as one of {choices}.")
+    said = prediction.strip().lower()
+    if said not in options:
+        fail(f"{prediction!r} is not one of the options; return one of {choices}.")
+    if said != answer:
+        fail(f'You predicted "{said}"; the model says "{answer}": {why}')
+    passed(f'Right: "{answer}".')
+    print(
+        textwrap.fill(
+            why[:1].upper() + why[1:], 78, initial_indent="  ", subsequent_indent="  "
+        )
+    )

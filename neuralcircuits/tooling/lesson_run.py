@@ -189,7 +189,12 @@ def lesson_environment(
 
     matplotlib.use("Agg")
     from neuralcircuits.science import circuit_study, models, sequences
-    from neuralcircuits.teaching.sequence_circuits import checks, value_checks
+    from neuralcircuits.teaching import checking
+    from neuralcircuits.teaching.sequence_circuits import checks
+    from neuralcircuits.teaching.sequence_circuits.checks import (
+        patching_attribution,
+        task_attention,
+    )
 
     real_load = models.load_model
 
@@ -209,17 +214,18 @@ def lesson_environment(
         )
         # random weights make no prediction about a head come true: checks of
         # the learner's predictions are for trained models
-        if hasattr(checks, "check_head_prediction"):
+        # (the lesson imports it from its part's module; the package re-exports it)
+        for module in (checks, task_attention):
             patches.append(
-                mock.patch.object(checks, "check_head_prediction", lambda *a, **k: None)
+                mock.patch.object(module, "check_head_prediction", lambda *a, **k: None)
             )
         patches.append(
-            mock.patch.object(value_checks, "check_choice", lambda *a, **k: None)
+            mock.patch.object(checking, "check_choice", lambda *a, **k: None)
         )
     if n_prompts is not None:
         patches.append(mock.patch.object(circuit_study, "N_PROMPTS", n_prompts))
     threads = torch.get_num_threads()
-    checks._patch_setup.cache_clear()  # the patching check loads its model through load_model
+    patching_attribution._patch_reference.cache_clear()  # the patching check loads its model through load_model
     with contextlib.ExitStack() as stack:
         for p in patches:
             stack.enter_context(p)
@@ -227,7 +233,7 @@ def lesson_environment(
             yield
         finally:
             torch.set_num_threads(threads)
-            checks._patch_setup.cache_clear()
+            patching_attribution._patch_reference.cache_clear()
 
 
 def run_lesson(

@@ -179,6 +179,13 @@ _MATCH_CASES = [
         None,
     ),
     (
+        "the first unit above min_cosine, the longest and the best-aligned all "
+        "different, min_cosine = 0.9",
+        [[1.0, 0.4], [1.5, 0.01], [4.0, 1.5]],
+        [[1.0, 0.0]],
+        0.9,
+    ),
+    (
         "a longer unit less aligned than a shorter one, min_cosine = 0.9",
         [[3.0, 0.6], [1.0, 0.05]],
         [[1.0, 0.0]],
@@ -200,18 +207,22 @@ def _cosines(reference: torch.Tensor, learned: torch.Tensor) -> torch.Tensor:
 
 
 def _match_problem(
-    got: list, cos: torch.Tensor, threshold: float, varied: bool
+    got: list, cos: torch.Tensor, threshold: float, varied: bool, dots: torch.Tensor
 ) -> str | None:
-    """What breaks the matching rules in `got` (cosines [n_reference, n_learned]), or None."""
+    """What breaks the matching rules in `got` (cosines and dot products [n_reference, n_learned]), or None."""
     used = [g for g in got if g is not None]
     for i, g in enumerate(got):
         if g is not None and cos[i, g] <= threshold:
-            kind = (
-                "points the opposite way" if cos[i, g] < 0 else "is not aligned enough"
-            )
+            if cos[i, g] < 0:
+                return (
+                    f"learned unit {g} points the opposite way (cosine "
+                    f"{cos[i, g]:.3f}); only units pointing the same way match."
+                )
             return (
-                f"learned unit {g} {kind} (cosine {cos[i, g]:.3f}, not above "
-                f"min_cosine = {threshold}); only units pointing the same way match."
+                f"reference unit {i} takes learned unit {g}, whose cosine "
+                f"{cos[i, g]:.3f} is not above min_cosine = {threshold}"
+                f"{' (the default)' if not varied else ''}: a match needs a cosine "
+                "above min_cosine."
             )
         free = [j for j in range(cos.shape[1]) if j not in used or j == g]
         better = [
@@ -226,10 +237,21 @@ def _match_problem(
                 f"{', above the min_cosine passed in' if varied else ''}) and is free."
             )
         if better:
+            free_now = [j for j in range(cos.shape[1]) if j not in got[:i]]
+            longest = g == max(free_now, key=lambda j: float(dots[i, j]))
+            first = g == next(j for j in free_now if cos[i, j] > threshold)
+            why = {
+                (True, False): "it has the largest dot product: compare cosines, not "
+                "dot products",
+                (False, True): "it is the first unit above min_cosine: take the "
+                "best-aligned one",
+                (True, True): "it is the first unit above min_cosine and has the "
+                "largest dot product: take the one with the highest cosine",
+            }.get((longest, first), "take the best-aligned free unit")
             return (
                 f"reference unit {i} takes learned unit {g} (cosine {cos[i, g]:.3f}), "
                 f"but unit {better[0]} is better aligned (cosine "
-                f"{cos[i, better[0]]:.3f}); compare cosines, not dot products."
+                f"{cos[i, better[0]]:.3f}); {why}."
             )
     return None
 
@@ -285,7 +307,11 @@ def check_match_units(match_units) -> None:
                 "use each learned unit at most once."
             )
         problem = _match_problem(
-            got, _cosines(reference_t, learned_t), threshold, min_cosine is not None
+            got,
+            _cosines(reference_t, learned_t),
+            threshold,
+            min_cosine is not None,
+            reference_t @ learned_t.T,
         )
         if problem and got == relu_training.match_units(
             reference_t, learned_t, threshold

@@ -1,1 +1,1 @@
-"""Lesson 04's exercise checks (`checks`) and widgets (`widgets`)."""
+"""Lesson 04's exercise checks (`checks`, one module per part of the lesson), figures and widgets."""

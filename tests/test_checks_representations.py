@@ -1,12 +1,12 @@
-"""Lesson 04's prediction checks and "One is 1" checks: right answers pass, mistakes fail naming what they did."""
+"""Lesson 04's prediction checks and section 10's checks: right answers pass, mistakes fail naming what they did."""
 
 import torch
 from check_answers import fails_with as fails
 from check_answers import stub
 
 from neuralcircuits.science import representations
-from neuralcircuits.teaching.sequence_circuits.value_checks import (
-    check_choice,
+from neuralcircuits.teaching.checking import check_choice
+from neuralcircuits.teaching.sequence_circuits.checks.representations import (
     check_format_similarity,
     check_patch_subspace,
 )

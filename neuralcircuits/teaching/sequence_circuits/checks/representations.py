@@ -1,54 +1,20 @@
-"""Checks for lesson 04's predictions and its "One is 1" section (is 5 coded like five and May?)."""
+"""Lesson 04's checks for section 10, One is 1: the same value in two formats, and
+value-subspace patching.
+"""
 
 from __future__ import annotations
-
-import textwrap
-from collections.abc import Callable, Sequence
 
 import torch
 
 from neuralcircuits.teaching.checking import (
     as_tensor,
     call,
+    check,
     close,
     fail,
     inputs_unchanged,
     passed,
 )
-
-
-# ---------------------------------------------------------------------------
-# Predict, then reveal
-# ---------------------------------------------------------------------------
-def check_choice(
-    prediction: Callable[[], str] | str,
-    options: Sequence[str],
-    answer: str,
-    why: str,
-) -> None:
-    """Check a prediction made before a reveal: one of ``options``, compared with ``answer``.
-
-    ``why`` is the sentence that explains the measured answer; it is printed
-    whether the prediction was right or not, since the reveal is the lesson.
-    """
-    if callable(prediction):
-        prediction = call(
-            prediction, name=getattr(prediction, "__name__", "your function")
-        )
-    choices = ", ".join(f'"{o}"' for o in options)
-    if not isinstance(prediction, str) or not prediction.strip():
-        fail(f"Return your prediction as one of {choices}.")
-    said = prediction.strip().lower()
-    if said not in options:
-        fail(f"{prediction!r} is not one of the options; return one of {choices}.")
-    if said != answer:
-        fail(f'You predicted "{said}"; the model says "{answer}": {why}')
-    passed(f'Right: "{answer}".')
-    print(
-        textwrap.fill(
-            why[:1].upper() + why[1:], 78, initial_indent="  ", subsequent_indent="  "
-        )
-    )
 
 
 # ---------------------------------------------------------------------------
@@ -70,7 +36,12 @@ def _similarity_variants(streams, f, g):
     right = cos(per_format[:, f], per_format[:, g], dim=-1).mean(-1)
     everyone = streams - streams.mean((1, 2), keepdim=True)
     over_depths = streams - streams.mean(0, keepdim=True)
+    per_value = streams - streams.mean(1, keepdim=True)
+    per_vector = streams - streams.mean(-1, keepdim=True)
     return right, {
+        "centred per value": cos(per_value[:, f], per_value[:, g], dim=-1).mean(-1),
+        "centred per vector": cos(per_vector[:, f], per_vector[:, g], dim=-1).mean(-1),
+        "mean vectors": cos(per_format[:, f].mean(1), per_format[:, g].mean(1), dim=-1),
         "not centred": cos(streams[:, f], streams[:, g], dim=-1).mean(-1),
         "centred on all 36": cos(everyone[:, f], everyone[:, g], dim=-1).mean(-1),
         "centred over depths": cos(over_depths[:, f], over_depths[:, g], dim=-1).mean(
@@ -82,6 +53,12 @@ def _similarity_variants(streams, f, g):
 
 
 _SIMILARITY_MISTAKES = {
+    "centred per value": "it centres each value on its own mean over the formats, "
+    "which removes the very part the formats share",
+    "centred per vector": "it centres each vector on the mean of its own coordinates, "
+    "which leaves each format's offset in place",
+    "mean vectors": "it compares each format's mean vector; the question is each "
+    "value's pair, averaged over the 12 values",
     "not centred": "it compares the raw vectors, so the part every member shares makes "
     "everything look alike",
     "centred on all 36": "it centres on the mean of all 36 members, which leaves each "
@@ -94,6 +71,7 @@ _SIMILARITY_MISTAKES = {
 }
 
 
+@check
 def check_format_similarity(format_similarity) -> None:
     """Check the per-depth cosine of the same value in two formats, each format centred on its own mean."""
     for seed, depths, d, f, g in ((0, 3, 8, 0, 1), (1, 5, 6, 2, 0)):
@@ -157,6 +135,7 @@ _SUBSPACE_MISTAKES = {
 }
 
 
+@check
 def check_patch_subspace(patch_subspace) -> None:
     """Check that only the basis's span of ``target`` is replaced by ``source``'s."""
     for seed, n, d, k in ((0, 5, 9, 3), (1, 7, 6, 2)):
