@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     minutes, seconds = divmod(round(video_duration(out)), 60)
     print(
         f"{out.relative_to(BUILD.parent)}: {minutes}:{seconds:02d} long, rendered in "
-        f"{time.perf_counter() - start:.0f} s (voice: {os.environ.get('NC_VOICE', 'espeak')})"
+        f"{time.perf_counter() - start:.0f} s (voice: {os.environ.get('NC_VOICE', 'piper')})"
     )
     return 0
 
