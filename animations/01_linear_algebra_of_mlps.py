@@ -642,7 +642,7 @@ class ReluFoldsThePlane(NarratedScene):
 
 
 class Superposition(NarratedScene):
-    """Superposition: more features than neurons."""
+    """Superposition: more features than dimensions."""
 
     def construct(self):
         models = superposition.train_toy_models()

@@ -148,7 +148,14 @@ def _decimal_words(text: str) -> str:
 
 
 def _spell(symbol: str) -> str:
-    """A subscript as spoken: capitals letter by letter (OV -> O V), else as written."""
+    """A subscript as spoken: capitals letter by letter (OV -> O V), else as written;
+    in braces, t-1 is "t minus one"."""
+    if not symbol.isalnum():
+        signs = {"+": "plus", "-": "minus"}
+        parts = re.findall(r"[A-Za-z0-9]+|[+-]", symbol)
+        return " ".join(
+            signs[part] if part in signs else _spell(part) for part in parts
+        )
     if symbol.isdigit():
         return number_words(int(symbol))
     if symbol.isupper():
@@ -180,10 +187,10 @@ _RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     # head L.H (layer L, head H, each a whole number: "head 9.10" is nine point
     # ten), and lists of them: "heads 0.1, 1.10 and 2.3"
     (re.compile(r"\b[Hh]eads?(?:,? (?:and |or )?\d+\.\d+\b)+"), _head_names),
-    # a symbol with a subscript: W_OV, W_{in}, x_i, x_1
+    # a symbol with a subscript: W_OV, W_{in}, x_i, x_1, x_{t-1}, d_model
     (
-        re.compile(r"\b([A-Za-z])_\{?([A-Za-z0-9]+)\}?"),
-        lambda m: f"{m[1]} {_spell(m[2])}",
+        re.compile(r"\b([A-Za-z])_(?:\{([\w+\-, ]+)\}|([A-Za-z0-9]+))"),
+        lambda m: f"{m[1]} {_spell(m[2] or m[3])}",
     ),
     # a minus sign before a number (not a hyphen inside a word: GPT-2 is a name)
     (re.compile(r"(?<![\w-])[-\u2212](?=\d)"), lambda m: "minus "),

@@ -194,6 +194,7 @@ def test_spot_checks_on_the_scripts_lines():
         ("W_U W_E", "W U W E"),
         ("W_{in}", "W in"),
         ("x_i and x_1", "x i and x one"),
+        ("x_{t-1} and d_model", "x t minus one and d model"),
         ("85%", "eighty-five percent"),
         ("12.5% of 1,000", "twelve point five percent of one thousand"),
         ("-0.25", "minus zero point two five"),
