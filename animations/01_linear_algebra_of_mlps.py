@@ -484,13 +484,16 @@ class ReluPrivilegedBasis(NarratedScene):
             f"rotation changes the output by up to {change[('rotation', True)]:.1f}. "
             "Reordering the neurons, a permutation, changes nothing either way."
         ):
-            clear(self)
             title_card(
                 self,
                 "The rotation test",
                 "the lesson's trained two-moons MLP",
-                LaggedStart(*[FadeIn(r) for r in rows], lag_ratio=0.4),
-                run_time=3,
+                FadeIn(rows[0]),
+                run_time=1.2,
+                replace=True,
+            )
+            self.play(
+                LaggedStart(*[FadeIn(r) for r in rows[1:]], lag_ratio=0.4), run_time=2
             )
         with self.voiceover(
             text="So with ReLU, individual neurons mean something, and it is worth asking "

@@ -361,13 +361,12 @@ class MinFromGreaterness(NarratedScene):
             f"minimum of their answers, with hidden layers of {min4.replace('-', ' and ')} "
             "units."
         ):
-            clear(self)
             title_card(
-                self,
-                title,
-                "",
-                LaggedStart(*[FadeIn(row) for row in rows], lag_ratio=0.15),
-                run_time=2.5,
+                self, title, "", FadeIn(VGroup(*rows[:3])), run_time=1.2, replace=True
+            )
+            self.play(
+                LaggedStart(*[FadeIn(row) for row in rows[3:]], lag_ratio=0.15),
+                run_time=1.5,
             )
         with self.voiceover(
             text="Olah and colleagues call it universality when the same features and "

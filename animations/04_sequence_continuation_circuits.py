@@ -305,13 +305,13 @@ class WhereTheAnswerAppears(NarratedScene):
             "output from the clean run. If the answer comes back, that head matters. One "
             "square per head, one grid per task."
         ):
-            clear(self)
             title_card(
                 self,
                 "Activation patching, head by head",
                 "share of the clean answer restored (blue)",
                 FadeIn(axis),
                 LaggedStart(*[FadeIn(c) for c in grids[0][0]], lag_ratio=0.02),
+                replace=True,
             )
             for g in grids[1:]:
                 self.play(

@@ -28,6 +28,7 @@ from manim import (
     VGroup,
     config,
 )
+from manim.utils.rate_functions import ease_out_cubic
 from narration import NarratedScene  # noqa: F401  (every scene is one)
 
 from neuralcircuits.science.members import NUMBER_WORDS
@@ -71,18 +72,33 @@ def title_group(title: str, subtitle: str = "") -> VGroup:
 
 
 def title_card(
-    scene, title: str, subtitle: str = "", *picture, run_time: float = 0.8
+    scene,
+    title: str,
+    subtitle: str = "",
+    *picture,
+    run_time: float = 0.8,
+    replace: bool = False,
 ) -> VGroup:
     """Show a title (and an optional subtitle) at the top of the frame, with `picture`.
 
     `picture` is the chapter's first diagram, as animations played with the
     title: a chapter opens on what it explains, never on a bare title while
     the narration runs (tests/test_scenes.py measures it on the frames).
-    The title fades in whole, never written stroke by stroke: a frame grabbed
-    at any moment shows the title complete or not at all.
+    `replace=True` fades out what is on screen in the same move, so the frame
+    never goes blank between the two. The title fades in whole, never written
+    stroke by stroke: a frame grabbed at any moment shows the title complete
+    or not at all; the fade starts fast (ease out), so the first frames of a
+    chapter are not empty.
     """
     group = title_group(title, subtitle)
-    scene.play(FadeIn(group, shift=0.2 * DOWN), *picture, run_time=run_time)
+    gone = [FadeOut(m) for m in scene.mobjects] if replace else []
+    scene.play(
+        *gone,
+        FadeIn(group, shift=0.2 * DOWN),
+        *picture,
+        run_time=run_time,
+        rate_func=ease_out_cubic,
+    )
     return group
 
 
