@@ -373,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{out.relative_to(BUILD.parent)}: {minutes}:{seconds:02d} long, rendered in "
         f"{elapsed:.0f} s (voice: {os.environ.get('NC_VOICE', 'piper')}); a bare "
-        f"title in {len(bare)} of {len(times)} samples ({len(bare) / len(times):.0%})"
+        f"title in {len(bare)} of {len(times)} samples ({len(bare) / max(len(times), 1):.0%})"
         + (f" at {', '.join(f'{t:.0f} s' for t in bare)}" if bare else "")
     )
     return 0
