@@ -6,14 +6,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 QUALITY ?= low
-# Who narrates the videos: espeak (offline, default), silent (captions only),
-# recorder (your microphone), or another engine (see animations/narration.py).
-VOICE ?= espeak
+# Who narrates the videos: piper (a neural voice, offline, default), espeak
+# (offline, robotic), silent (captions only), recorder (your microphone), or
+# another engine (see animations/narration.py).
+VOICE ?= piper
 INSTALLED := $(VENV)/.installed
 
 # Debian/Ubuntu packages: pycairo and manimpango build from source against
-# cairo and pango; MathTex needs LaTeX and dvisvgm; the videos' offline voice
-# is espeak-ng (sox is what manim-voiceover uses to change a voice's speed).
+# cairo and pango; MathTex needs LaTeX and dvisvgm; espeak-ng is the videos'
+# draft voice, VOICE=espeak (the default voice, Piper, comes from PyPI with its
+# own phonemiser); sox is what manim-voiceover uses to change a voice's speed.
 # The site, slide and JupyterLab tests drive Debian's headless Chromium with
 # its driver. apt.txt (repo2docker) lists the same packages:
 # tests/test_repo2docker.py keeps them in step.
@@ -123,7 +125,7 @@ lessons: $(INSTALLED) ## regenerate lessons/ from solutions/ (keeps your edits u
 notebooks: $(INSTALLED) ## write .ipynb copies of lessons and solutions into build/notebooks/
 	@$(PY) -m neuralcircuits.tooling.notebooks build/notebooks
 
-videos: $(addprefix video-,$(SCENE_STEMS)) ## narrated videos, captions, chapters into build/videos/ (QUALITY=low|high, VOICE=espeak|silent|recorder|...)
+videos: $(addprefix video-,$(SCENE_STEMS)) ## narrated videos, captions, chapters into build/videos/ (QUALITY=low|high, VOICE=piper|espeak|silent|recorder|...)
 
 video-%: $(INSTALLED)
 	$(OFFLINE) NC_VOICE=$(VOICE) $(PY) -m neuralcircuits.tooling.videos animations/$*.py --quality $(QUALITY)

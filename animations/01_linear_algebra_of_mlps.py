@@ -34,17 +34,22 @@ class UnitsToDotProduct(NarratedScene):
 
     def construct(self):
         self.next_section("units")
+        units = MathTex(
+            r"\text{pounds} = 2.2 \times \text{kg}", font_size=BODY_SIZE + 8
+        )
+        units.shift(UP * 1.2)
         with self.voiceover(
             text="Why do neural networks run on linear algebra? Start with something "
             "everyone has done: a change of units. To turn kilograms into pounds you "
             "multiply by 2.2. That is already a tiny neuron: one input, one weight."
-        ) as tracker:
-            title_card(self, "A neuron is a dot product", "from a change of units")
-            units = MathTex(
-                r"\text{pounds} = 2.2 \times \text{kg}", font_size=BODY_SIZE + 8
+        ):
+            title_card(
+                self,
+                "A neuron is a dot product",
+                "from a change of units",
+                Write(units),
+                run_time=1.5,
             )
-            units.shift(UP * 1.2)
-            self.play(Write(units), run_time=min(2, tracker.duration / 2))
 
         # Several inputs: a weighted sum, which is a dot product
         w = torch.tensor([3.0, 4.0])
@@ -79,7 +84,6 @@ class UnitsToDotProduct(NarratedScene):
             "of its weights with its inputs, plus a bias."
         ):
             self.play(FadeIn(example))
-        self.play(FadeOut(VGroup(units, weighted, dot, example)))
 
         # What the dot product measures: the projection on w
         self.next_section("projection")
@@ -117,7 +121,11 @@ class UnitsToDotProduct(NarratedScene):
             "the input as another, x."
         ):
             self.play(
-                Create(plane), GrowArrow(w_arrow), GrowArrow(v_arrow), FadeIn(labels)
+                FadeOut(VGroup(units, weighted, dot, example)),
+                Create(plane),
+                GrowArrow(w_arrow),
+                GrowArrow(v_arrow),
+                FadeIn(labels),
             )
         formula = (
             VGroup(
@@ -155,16 +163,7 @@ class LayerIsAMatrix(NarratedScene):
         W, b = W_in[:3], b_in[:3]  # three of the trained MLP's six neurons
         x = torch.tensor([0.5, -1.0])
         y = linear_maps.layer(x[None], W, b)[0]
-        self.next_section("stack")
-        with self.voiceover(
-            text="A layer is many neurons reading the same input. Stack their weight "
-            "vectors as the rows of a matrix W, and their biases into a vector b. The "
-            "whole layer is then one matrix product: W times x, plus b."
-        ) as tracker:
-            title_card(self, "A layer is a matrix")
-            eq = MathTex(r"y = W x + b", font_size=BODY_SIZE + 8).shift(UP * 1.6)
-            self.play(Write(eq), run_time=min(1.5, tracker.duration / 2))
-
+        eq = MathTex(r"y = W x + b", font_size=BODY_SIZE + 8).shift(UP * 1.6)
         rows = [[_fmt(v) for v in row] for row in W.tolist()]
         Wm = Matrix(rows, h_buff=1.5).scale(0.65)
         for k, colour in enumerate((POSITIVE, HIGHLIGHT, GOOD)):
@@ -174,13 +173,26 @@ class LayerIsAMatrix(NarratedScene):
         ym = Matrix([[_fmt(v)] for v in y.tolist()]).scale(0.65).set_color(OUTPUT)
         product = VGroup(Wm, xm, MathTex("+"), bm, MathTex("="), ym).arrange(RIGHT)
         fit_width(product).next_to(eq, DOWN, buff=0.6)
+        self.next_section("stack")
+        with self.voiceover(
+            text="A layer is many neurons reading the same input. Stack their weight "
+            "vectors as the rows of a matrix W, and their biases into a vector b. The "
+            "whole layer is then one matrix product: W times x, plus b."
+        ):
+            title_card(
+                self,
+                "A layer is a matrix",
+                "",
+                Write(eq),
+                FadeIn(product),
+                run_time=1.5,
+            )
         self.next_section("numbers")
         with self.voiceover(
             text="These are three real neurons from the small network the lesson trains. "
             "Each coloured row is one neuron's weights; each output entry is that neuron's "
             "dot product with the input, plus its bias."
         ):
-            self.play(FadeIn(product))
             for k in range(3):
                 self.play(
                     Indicate(Wm.get_rows()[k]), Indicate(ym.get_rows()[k]), run_time=0.8
@@ -237,9 +249,16 @@ class MatrixChangesBasis(NarratedScene):
             "Take the plane, with its two basis vectors: one step along x, in green, and "
             "one step along y, in red."
         ):
-            title_card(self, "A matrix is a change of basis")
             self.add(faint)
-            self.play(Create(plane), GrowArrow(e1), GrowArrow(e2))
+            title_card(
+                self,
+                "A matrix is a change of basis",
+                "",
+                Create(plane),
+                GrowArrow(e1),
+                GrowArrow(e2),
+                run_time=1.5,
+            )
 
         matrix = (
             Matrix(entries, h_buff=1.6)
@@ -360,13 +379,36 @@ class ReluPrivilegedBasis(NarratedScene):
             for name, Q in (("rotation", R), ("permutation", P))
             for relu in (False, True)
         }
+        # ReLU on the trained layer: the pre-activations of one input point (one
+        # with about as many negative as positive), and what ReLU keeps
+        pre = X @ W_in.T + b_in  # [n_points, d_hidden]
+        mixed = int(((pre < 0).sum(1) - d_hidden / 2).abs().argmin())
+        before = pre[mixed]
+        relu_example = VGroup(
+            MathTex(
+                r"\mathrm{ReLU}\left(\begin{bmatrix}"
+                + r" \\ ".join(_fmt(v) for v in before.tolist())
+                + r"\end{bmatrix}\right) = \begin{bmatrix}"
+                + r" \\ ".join(_fmt(v) for v in torch.relu(before).tolist())
+                + r"\end{bmatrix}",
+                font_size=BODY_SIZE,
+            ),
+            Tex(
+                f"one input point through the trained layer's {d_hidden} neurons",
+                font_size=LABEL_SIZE,
+                color=GREY_B,
+            ),
+        ).arrange(DOWN, buff=0.35)
+        relu_example.shift(DOWN * 0.5)
         self.next_section("relu")
         with self.voiceover(
             text="The non-linearity most networks use is ReLU: keep each coordinate if it "
             "is positive, else zero. It acts on each neuron separately, and that changes "
             "how we can read a network."
         ):
-            title_card(self, "ReLU makes the neuron basis special")
+            title_card(
+                self, "ReLU makes the neuron basis special", "", FadeIn(relu_example)
+            )
 
         # ReLU in the neuron basis, and in a rotated basis, on a ring of points
         angles = torch.linspace(0, 2 * torch.pi, 49)[:-1]
@@ -402,7 +444,12 @@ class ReluPrivilegedBasis(NarratedScene):
             text="Here is a ring of points. ReLU in the neuron basis folds them onto the "
             "positive quarter of the plane, along the neurons' own axes."
         ):
-            self.play(FadeIn(panels[0][0]), FadeIn(panels[0][1]), FadeIn(panels[0][3]))
+            self.play(
+                FadeOut(relu_example),
+                FadeIn(panels[0][0]),
+                FadeIn(panels[0][1]),
+                FadeIn(panels[0][3]),
+            )
             self.play(Transform(panels[0][1].copy(), panels[0][2]), run_time=1.5)
         with self.voiceover(
             text="Describe the same space in a rotated basis and apply ReLU there, and the "
@@ -413,8 +460,6 @@ class ReluPrivilegedBasis(NarratedScene):
             self.play(Transform(panels[1][1].copy(), panels[1][2]), run_time=1.5)
 
         self.next_section("rotation test")
-        clear(self)
-        title_card(self, "The rotation test", "the lesson's trained two-moons MLP")
         rows = (
             VGroup(
                 *[
@@ -439,8 +484,16 @@ class ReluPrivilegedBasis(NarratedScene):
             f"rotation changes the output by up to {change[('rotation', True)]:.1f}. "
             "Reordering the neurons, a permutation, changes nothing either way."
         ):
+            title_card(
+                self,
+                "The rotation test",
+                "the lesson's trained two-moons MLP",
+                FadeIn(rows[0]),
+                run_time=1.2,
+                replace=True,
+            )
             self.play(
-                LaggedStart(*[FadeIn(r) for r in rows], lag_ratio=0.4), run_time=3
+                LaggedStart(*[FadeIn(r) for r in rows[1:]], lag_ratio=0.4), run_time=2
             )
         with self.voiceover(
             text="So with ReLU, individual neurons mean something, and it is worth asking "
@@ -493,6 +546,13 @@ class ReluFoldsThePlane(NarratedScene):
                 ]
             )
 
+        sizes = (
+            model.hidden.in_features,
+            model.hidden.out_features,
+            model.feature.out_features,
+            model.readout.out_features,
+        )
+        shape = "-".join(str(size) for size in sizes)
         self.next_section("moons")
         grid = always_redraw(grid_mobject)
         dots = always_redraw(dots_mobject)
@@ -501,8 +561,14 @@ class ReluFoldsThePlane(NarratedScene):
             "network to separate two interleaved moons of points, blue and yellow. No "
             "straight line can split them in the input plane."
         ):
-            title_card(self, "ReLU folds the plane", "the lesson's trained 2-6-2-1 MLP")
-            self.play(FadeIn(grid), FadeIn(dots))
+            title_card(
+                self,
+                "ReLU folds the plane",
+                f"the lesson's trained {shape} MLP",
+                FadeIn(grid),
+                FadeIn(dots),
+                run_time=1.2,
+            )
 
         # Each hidden neuron is a half-plane detector: its boundary line
         W, b = model.hidden.weight.detach(), model.hidden.bias.detach()
@@ -579,22 +645,38 @@ class ReluFoldsThePlane(NarratedScene):
 
 
 class Superposition(NarratedScene):
-    """Superposition: more features than neurons."""
+    """Superposition: more features than dimensions."""
 
     def construct(self):
         models = superposition.train_toy_models()
         dense, sparse = models[min(models)], models[max(models)]
         n = dense.n_features
+        d_hidden = dense.W.shape[0]
+        net = network_diagram(
+            (n, d_hidden, n), height=3.4, spacing=2.6, colours=(OUTPUT, TEXT, OUTPUT)
+        ).shift(DOWN * 0.7)
+        names = VGroup(
+            Tex(f"{n} features", font_size=LABEL_SIZE).next_to(net[1], DOWN),
+            Tex(f"{d_hidden} dimensions", font_size=LABEL_SIZE).next_to(net[2], DOWN),
+            Tex(f"ReLU: all {n} back", font_size=LABEL_SIZE).next_to(net[3], DOWN),
+        )
+        names[1].align_to(names[0], DOWN)
+        names[2].align_to(names[0], DOWN)
+        model_picture = VGroup(net, names)
         self.next_section("setup")
         with self.voiceover(
             text="So can we read a network one neuron at a time? Not always. Elhage and "
             f"colleagues' toy model of superposition squeezes {n} features through a hidden "
-            "layer of two dimensions, and asks for all of them back, through a ReLU."
+            f"layer of {d_hidden} dimensions, and asks for all of them back, "
+            "through a ReLU."
         ):
             title_card(
                 self,
                 "Superposition: more features than dimensions",
-                f"Elhage et al. 2022: {n} features, 2 hidden dimensions",
+                f"Elhage et al. 2022: {n} features, {d_hidden} hidden dimensions",
+                Create(net),
+                FadeIn(names),
+                run_time=2,
             )
 
         panels = VGroup()
@@ -636,7 +718,10 @@ class Superposition(NarratedScene):
             "and drops the rest."
         ):
             self.play(
-                Create(panels[0][0]), GrowArrow(panels[0][1][0]), FadeIn(panels[0][2])
+                FadeOut(model_picture),
+                Create(panels[0][0]),
+                GrowArrow(panels[0][1][0]),
+                FadeIn(panels[0][2]),
             )
             self.play(
                 LaggedStart(*[GrowArrow(a) for a in panels[0][1][1:]], lag_ratio=0.2)
@@ -696,13 +781,34 @@ class AnalogyArrows(NarratedScene):
             x, y = P[analogies.VOCAB.index(token)].tolist()
             return np.array([x, y, 0]) + centre
 
+        colours = {"numeral": POSITIVE, "word": NEGATIVE, "month": GOOD}
+        counting = (
+            VGroup(
+                *[
+                    Text(
+                        " ".join(tokens[4:7]) + "  →  " + tokens[7],
+                        font_size=28,
+                        color=colours[name],
+                    )
+                    for name, tokens in analogies.FORMATS.items()
+                ]
+            )
+            .arrange(DOWN, buff=0.45)
+            .shift(DOWN * 0.5)
+        )
         self.next_section("embeddings")
         with self.voiceover(
             text="Last, arithmetic in latent space. The lesson trains a small embedding to "
             "count: from a number, written as a numeral, a word or a month, predict the "
             "next one."
         ):
-            title_card(self, "Latent-space arithmetic", "embeddings trained to count")
+            title_card(
+                self,
+                "Latent-space arithmetic",
+                "embeddings trained to count",
+                LaggedStart(*[FadeIn(row) for row in counting], lag_ratio=0.3),
+                run_time=1.5,
+            )
 
         # Labels in two columns, numerals left and words right, spread so none overlap,
         # each tied to its point by a thin leader line.
@@ -742,7 +848,7 @@ class AnalogyArrows(NarratedScene):
             "separates numerals from words: numerals on the left, in blue, the same "
             "numbers as words on the right, in red."
         ):
-            self.play(FadeIn(dots), FadeIn(labels), FadeIn(leaders))
+            self.play(FadeOut(counting), FadeIn(dots), FadeIn(labels), FadeIn(leaders))
         arrows = VGroup(
             *[
                 Arrow(
@@ -783,15 +889,19 @@ class AnalogyArrows(NarratedScene):
             f"is {answer}."
         ):
             self.play(Write(equation))
+        n_formats, n_values = len(analogies.FORMATS), len(analogies.NUMERALS)
+        n_analogies = n_formats * (n_formats - 1) * n_values * (n_values - 1)
         score = analogies.analogy_accuracy(E)["all"]
         score_all = analogies.analogy_accuracy(E, exclude_query=False)["all"]
         result = Tex(
-            rf"all 792 format analogies: {score:.1%} right".replace("%", r"\%"),
+            rf"all {n_analogies} format analogies: {score:.1%} right".replace(
+                "%", r"\%"
+            ),
             font_size=LABEL_SIZE,
             color=GOOD,
         ).next_to(equation, UP, buff=0.25)
         with self.voiceover(
-            text=f"Over all 792 analogies between the three formats, {score:.0%} come out "
+            text=f"Over all {n_analogies} analogies between the three formats, {score:.0%} come out "
             f"right, or {score_all:.0%} if the three query words may be answers too. Dot products, matrices, a privileged basis, features in superposition, "
             "and directions you can add: that is the linear algebra inside an MLP, and the "
             "notebook lets you try each piece yourself."

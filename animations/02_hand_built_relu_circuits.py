@@ -59,6 +59,15 @@ class TwoDetectors(NarratedScene):
         )
         negation_out = rc.negation_net().weights[1][0].tolist()
 
+        sizes = (1, *rc.hidden_size(net), 1)
+        diagram = network_diagram(sizes, height=2.4, spacing=2.4).shift(DOWN * 0.5)
+        parts = VGroup(
+            MathTex("x", font_size=BODY_SIZE).next_to(diagram[1], LEFT),
+            Tex(f"{sizes[1]} ReLU units", font_size=LABEL_SIZE).next_to(
+                diagram[2], DOWN, buff=0.4
+            ),
+            MathTex("?", font_size=BODY_SIZE, color=OUTPUT).next_to(diagram[3], RIGHT),
+        )
         self.next_section("question")
         with self.voiceover(
             text="How small can a neural network be and still compute a function exactly? "
@@ -66,7 +75,14 @@ class TwoDetectors(NarratedScene):
             "Osier's Mathematical Circuits in Neural Networks, name the parts they reuse, "
             "and then ask whether gradient descent finds the same circuits on its own."
         ):
-            title_card(self, "Two detectors and a reconstructor")
+            title_card(
+                self,
+                "Two detectors and a reconstructor",
+                "",
+                Create(diagram),
+                FadeIn(parts),
+                run_time=1.5,
+            )
 
         self.next_section("detectors")
         axes = function_axes().shift(DOWN * 0.5 + LEFT * 2.4)
@@ -75,7 +91,8 @@ class TwoDetectors(NarratedScene):
             "weight and applies ReLU, which keeps positive numbers and turns negative "
             "ones into zero."
         ):
-            self.play(Create(axes))
+            self.play(Indicate(diagram[2], color=HIGHLIGHT), run_time=1.5)
+            self.play(FadeOut(VGroup(diagram, parts)), Create(axes))
         detectors, labels = [], VGroup()
         spoken_sign = {0: spoken(w_pos), 1: spoken(w_neg)}
         lines = {
@@ -142,31 +159,39 @@ class AbsAssembled(NarratedScene):
     def construct(self):
         net = rc.abs_net()
         w_out = net.weights[1][0].tolist()
+        axes = function_axes(y_range=(0, 2, 1)).shift(DOWN * 0.4 + LEFT * 2.4)
+        panel = weights_panel(net).next_to(axes, RIGHT, buff=0.8)
+        parts = [
+            net_graph(axes, unit_net(net, u), c)
+            for u, c in ((0, POSITIVE), (1, NEGATIVE))
+        ]
         self.next_section("abs")
         with self.voiceover(
             text="Keep the same two detectors, but combine them differently. What if we "
             "add them instead of subtracting?"
         ):
-            title_card(self, r"$|x|$: add the detectors instead")
-        axes = function_axes(y_range=(0, 2, 1)).shift(DOWN * 0.4 + LEFT * 2.4)
-        panel = weights_panel(net).next_to(axes, RIGHT, buff=0.8)
+            title_card(
+                self,
+                r"$|x|$: add the detectors instead",
+                "",
+                Create(axes),
+                *[Create(p) for p in parts],
+                run_time=1.5,
+            )
         with self.voiceover(
             text=f"The library's absolute-value network has the same input weights, and "
             f"output weights {spoken(w_out[0])} and {spoken(w_out[1])}."
         ):
-            self.play(Create(axes), FadeIn(panel))
+            self.play(FadeIn(panel))
 
         self.next_section("sum")
-        parts = [
-            net_graph(axes, unit_net(net, u), c)
-            for u, c in ((0, POSITIVE), (1, NEGATIVE))
-        ]
         with self.voiceover(
             text="Each unit, times its output weight, draws one arm. For positive x the "
             "positiveness detector gives x. For negative x the negativeness detector gives "
             "minus x, which is positive."
         ):
-            self.play(*[Create(p) for p in parts], run_time=1.5)
+            for part in parts:
+                self.play(Indicate(part, color=HIGHLIGHT, scale_factor=1.0), run_time=1)
         total = net_graph(axes, net, OUTPUT)
         formula = MathTex(
             r"|x| = \mathrm{ReLU}(x) + \mathrm{ReLU}(-x)",
@@ -201,17 +226,6 @@ class MinFromGreaterness(NarratedScene):
         full = rc.min_net()
         w_in, w_out = full.weights
         n_hidden = rc.hidden_size(full)[0]
-        self.next_section("greaterness")
-        with self.voiceover(
-            text="Two inputs now. The minimum of x one and x two needs one new part: the "
-            "greaterness unit, ReLU of x one minus x two. It measures by how much x one is "
-            "bigger than x two, and is zero when x one is the smaller."
-        ):
-            title_card(
-                self,
-                r"$\min(x_1, x_2)$: reconstruct $x_1$, subtract greaterness",
-                rf"a slice through the plane at $x_2 = {x2}$",
-            )
         axes = function_axes().shift(DOWN * 0.7 + LEFT * 2.6)
 
         def on_slice(net):
@@ -253,13 +267,26 @@ class MinFromGreaterness(NarratedScene):
             .next_to(axes, RIGHT, buff=0.6)
         )
         labels.shift(UP * 1.2)
+        self.next_section("greaterness")
+        with self.voiceover(
+            text="Two inputs now. The minimum of x one and x two needs one new part: the "
+            "greaterness unit, ReLU of x one minus x two. It measures by how much x one is "
+            "bigger than x two, and is zero when x one is the smaller."
+        ):
+            title_card(
+                self,
+                r"$\min(x_1, x_2)$: reconstruct $x_1$, subtract greaterness",
+                rf"a slice through the plane at $x_2 = {x2}$",
+                Create(axes),
+                Write(labels[1]),
+                run_time=1.5,
+            )
         with self.voiceover(
             text=f"We draw everything along a slice: x two held at {x2}, x one running "
             "from minus two to two. Here is the greaterness unit: flat while x one is "
             "below x two, then rising."
         ):
-            self.play(Create(axes))
-            self.play(Create(g_greater), Write(labels[1]))
+            self.play(Create(g_greater), run_time=1.5)
 
         self.next_section("reconstruct")
         with self.voiceover(
@@ -291,14 +318,15 @@ class MinFromGreaterness(NarratedScene):
             self.play(FadeIn(panel))
 
         self.next_section("motifs")
-        clear(self)
         self.motif_table()
 
     def motif_table(self):
         table = rc.motif_table()
         sizes = {name: rc.hidden_size(rc.HAND_BUILT[name][0]()) for name in table}
-        heading = title_card(self, "Four motifs build every circuit")
         motif_names = list(rc.MOTIFS)
+        count = NUMBER_WORDS[len(motif_names) - 1].capitalize()
+        title = f"{count} motifs build every circuit"
+        heading = title_group(title)
         header = (
             [Text("function", font_size=20, color=GREY_B)]
             + [Text(m, font_size=20, color=GREY_B) for m in motif_names]
@@ -326,15 +354,19 @@ class MinFromGreaterness(NarratedScene):
         ]
         min4 = "-".join(map(str, sizes["min4"]))
         with self.voiceover(
-            text=f"The lesson builds nine functions this way. Every one of them is made "
-            "from four motifs: the positiveness and negativeness detectors, the "
-            "reconstructor, and greaterness. Addition and subtraction reuse them; the "
-            "minimum of four numbers is two minimums side by side and a minimum of their "
-            f"answers, with hidden layers of {min4.replace('-', ' and ')} units."
+            text=f"The lesson builds {len(table)} functions this way. Every one of them is "
+            f"made from {len(motif_names)} motifs: the positiveness and negativeness "
+            "detectors, the reconstructor, and greaterness. Addition and subtraction "
+            "reuse them; the minimum of four numbers is two minimums side by side and a "
+            f"minimum of their answers, with hidden layers of {min4.replace('-', ' and ')} "
+            "units."
         ):
+            title_card(
+                self, title, "", FadeIn(VGroup(*rows[:3])), run_time=1.2, replace=True
+            )
             self.play(
-                LaggedStart(*[FadeIn(row) for row in rows], lag_ratio=0.15),
-                run_time=2.5,
+                LaggedStart(*[FadeIn(row) for row in rows[3:]], lag_ratio=0.15),
+                run_time=1.5,
             )
         with self.voiceover(
             text="Olah and colleagues call it universality when the same features and "
@@ -353,6 +385,14 @@ class TrainingFindsIt(NarratedScene):
         counts = rt.outcome_counts({"abs": runs})["abs"]
         sides = rt.start_side_table({"abs": runs})["abs"]
         n = len(runs.seeds)
+        colour_of = {"found": GOOD, "dead region": NEGATIVE, "other": GREY_B}
+        tiles = VGroup()
+        for s in runs.seeds:
+            tile = Square(0.62, stroke_width=2, stroke_color=GREY_B)
+            tiles.add(VGroup(tile, Text(str(s), font_size=18).move_to(tile)))
+        tiles.arrange_in_grid(rows=4, buff=0.12).to_edge(LEFT, buff=0.8).shift(
+            DOWN * 0.6
+        )
         self.next_section("experiment")
         with self.voiceover(
             text=f"We take the two-unit shape of the absolute value, start it from {n} "
@@ -360,23 +400,15 @@ class TrainingFindsIt(NarratedScene):
             "inputs between minus one and one. Same data for every seed: only the start "
             "differs."
         ):
-            title_card(self, "Does training find it?", f"$|x|$, trained from {n} seeds")
+            title_card(
+                self,
+                "Does training find it?",
+                f"$|x|$, trained from {n} seeds",
+                LaggedStart(*[FadeIn(t) for t in tiles], lag_ratio=0.05),
+                run_time=1.2,
+            )
 
         self.next_section("outcomes")
-        colour_of = {"found": GOOD, "dead region": NEGATIVE, "other": GREY_B}
-        tiles = VGroup()
-        for s, o in zip(runs.seeds, runs.outcomes, strict=True):
-            tile = Square(
-                0.62,
-                stroke_width=2,
-                stroke_color=colour_of[o],
-                fill_color=colour_of[o],
-                fill_opacity=0.35,
-            )
-            tiles.add(VGroup(tile, Text(str(s), font_size=18).move_to(tile)))
-        tiles.arrange_in_grid(rows=4, buff=0.12).to_edge(LEFT, buff=0.8).shift(
-            DOWN * 0.6
-        )
         legend = (
             VGroup(
                 *[
@@ -400,7 +432,16 @@ class TrainingFindsIt(NarratedScene):
             f"{counts['dead region']} {dead_word} end in what Osier calls a dead region."
         ):
             self.play(
-                LaggedStart(*[FadeIn(t) for t in tiles], lag_ratio=0.05), run_time=2
+                LaggedStart(
+                    *[
+                        tile[0]
+                        .animate.set_stroke(colour_of[o])
+                        .set_fill(colour_of[o], opacity=0.35)
+                        for tile, o in zip(tiles, runs.outcomes, strict=True)
+                    ],
+                    lag_ratio=0.05,
+                ),
+                run_time=2,
             )
             self.play(FadeIn(legend))
 
@@ -412,7 +453,6 @@ class TrainingFindsIt(NarratedScene):
             else None
         )
         shown = [i for i in (found, dead) if i is not None]
-        self.play(FadeOut(tiles), FadeOut(legend))
         axes = function_axes(y_range=(-1, 2, 1), length=4.8).shift(
             DOWN * 0.7 + LEFT * 3
         )
@@ -420,7 +460,7 @@ class TrainingFindsIt(NarratedScene):
         with self.voiceover(
             text="Here are two of them, drawn over the target in grey."
         ):
-            self.play(Create(axes), Create(target))
+            self.play(FadeOut(tiles), FadeOut(legend), Create(axes), Create(target))
         notes = VGroup()
         for k, i in enumerate(shown):
             outcome = runs.outcomes[i]

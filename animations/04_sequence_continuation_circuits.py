@@ -131,9 +131,6 @@ class TheTask(NarratedScene):
             "that numerals, number words and months share part of them. In this video we "
             f"follow their method on the lesson's model, {n['name']}."
         ):
-            title_card(
-                self, "Continue the sequence", f"three tasks, one model ({n['name']})"
-            )
             examples = (
                 VGroup(
                     *[
@@ -153,10 +150,13 @@ class TheTask(NarratedScene):
                 .arrange(DOWN, buff=0.5)
                 .shift(DOWN * 0.4)
             )
-            self.play(
-                LaggedStart(*[FadeIn(e) for e in examples], lag_ratio=0.5), run_time=2
+            title_card(
+                self,
+                "Continue the sequence",
+                f"three tasks, one model ({n['name']})",
+                LaggedStart(*[FadeIn(e) for e in examples], lag_ratio=0.5),
+                run_time=2,
             )
-        self.play(FadeOut(examples))
         rows = VGroup()
         for task, d in n["data"].items():
             words = d.clean.prompts[0].split()
@@ -178,7 +178,8 @@ class TheTask(NarratedScene):
             "and the model must give the fifth: here one prompt from each of the three "
             "tasks, and the answer the model gives."
         ):
-            for row in rows:
+            self.play(FadeOut(examples), FadeIn(rows[0][0]), Write(rows[0][1]))
+            for row in rows[1:]:
                 self.play(FadeIn(row[0]), Write(row[1]), run_time=0.9)
 
         self.next_section("metric")
@@ -205,15 +206,6 @@ class WhereTheAnswerAppears(NarratedScene):
     def construct(self):
         n = numbers()
         n_layers = n["model"].cfg.n_layers
-        self.next_section("lens")
-        with self.voiceover(
-            text="First: where in the model does the answer appear? The logit lens reads "
-            "the residual stream at the last position after every layer, as if the model "
-            "stopped there, and asks how often the answer is already the top prediction."
-        ):
-            title_card(
-                self, "Where the answer appears", "the logit lens at the final position"
-            )
         axes = Axes(
             x_range=[0, n_layers, 1],
             y_range=[0, 1, 0.5],
@@ -249,22 +241,30 @@ class WhereTheAnswerAppears(NarratedScene):
         }
         where = sorted({v for v in first.values() if v is not None})
         when = ("after layer " + _list([str(w) for w in where])) if where else "nowhere"
+        self.next_section("lens")
+        with self.voiceover(
+            text="First: where in the model does the answer appear? The logit lens reads "
+            "the residual stream at the last position after every layer, as if the model "
+            "stopped there, and asks how often the answer is already the top prediction."
+        ):
+            title_card(
+                self,
+                "Where the answer appears",
+                "the logit lens at the final position",
+                Create(axes),
+                FadeIn(x_label),
+                FadeIn(y_label),
+                run_time=1.5,
+            )
         with self.voiceover(
             text="Here is that share for each task, layer by layer. The answer becomes the "
             f"top prediction for most prompts {when}: before that, the model has not "
             "yet worked it out."
         ):
-            self.play(Create(axes), FadeIn(x_label), FadeIn(y_label))
             self.play(*[Create(c) for c in curves], FadeIn(legend), run_time=2)
 
         self.next_section("patching")
-        clear(self)
         cfg = n["model"].cfg
-        title_card(
-            self,
-            "Activation patching, head by head",
-            "share of the clean answer restored (blue)",
-        )
         grids = VGroup()
         side = min(0.8, 3.4 / max(cfg.n_heads, cfg.n_layers))
         best_heads = {}
@@ -305,8 +305,15 @@ class WhereTheAnswerAppears(NarratedScene):
             "output from the clean run. If the answer comes back, that head matters. One "
             "square per head, one grid per task."
         ):
-            self.play(FadeIn(axis))
-            for g in grids:
+            title_card(
+                self,
+                "Activation patching, head by head",
+                "share of the clean answer restored (blue)",
+                FadeIn(axis),
+                LaggedStart(*[FadeIn(c) for c in grids[0][0]], lag_ratio=0.02),
+                replace=True,
+            )
+            for g in grids[1:]:
                 self.play(
                     LaggedStart(*[FadeIn(c) for c in g[0]], lag_ratio=0.02),
                     run_time=0.8,
@@ -339,16 +346,6 @@ class AttentionCarriesTheLastMember(NarratedScene):
         att = n["attention"][task][..., -1]  # [L, H]
         head = roles.top_heads(att, 1)[0][0]
         layer, h = (int(x) for x in head.split("."))
-        self.next_section("pattern")
-        with self.voiceover(
-            text="What does such a head do? Look at its attention from the final "
-            "position, where the prediction is made, on a months prompt."
-        ):
-            title_card(
-                self,
-                f"Head {head} carries the last member",
-                "attention from the final position",
-            )
         ds = n["data"][task].clean
         words, pattern = study.attention_view(model, ds, 0, layer, h)
         start = int(ds.member_pos[0, 0]) - 4
@@ -386,12 +383,22 @@ class AttentionCarriesTheLastMember(NarratedScene):
             color=HIGHLIGHT,
         )
         fit_width(share).to_edge(DOWN, buff=0.3)
+        self.next_section("pattern")
+        with self.voiceover(
+            text="What does such a head do? Look at its attention from the final "
+            "position, where the prediction is made, on a months prompt."
+        ):
+            title_card(
+                self,
+                f"Head {head} carries the last member",
+                "attention from the final position",
+                FadeIn(labels),
+            )
         with self.voiceover(
             text=f"Head {head} puts {float(att[layer, h]):.0%} of its attention, averaged "
             "over the prompts, on the last member of the sequence. It reads that member "
             "and moves it to the final position."
         ):
-            self.play(FadeIn(labels))
             self.play(
                 LaggedStart(*[GrowFromEdge(b, DOWN) for b in bars], lag_ratio=0.03),
                 run_time=1.5,
@@ -420,16 +427,6 @@ class TheSuccessorMapping(NarratedScene):
     def construct(self):
         n = numbers()
         model = n["model"]
-        self.next_section("mapping")
-        with self.voiceover(
-            text="Then something must map the member to the next one. Feed the model every "
-            "last member and read its top answer."
-        ):
-            title_card(
-                self,
-                "Last member in, successor out",
-                "the model's top answer, per last member",
-            )
         columns = VGroup()
         right_counts = {}
         for task, d in n["data"].items():
@@ -473,6 +470,17 @@ class TheSuccessorMapping(NarratedScene):
         )
         fit_width(columns)
         summary = _list([f"{r} of {t}" for r, t in right_counts.values()])
+        self.next_section("mapping")
+        with self.voiceover(
+            text="Then something must map the member to the next one. Feed the model every "
+            "last member and read its top answer."
+        ):
+            title_card(
+                self,
+                "Last member in, successor out",
+                "the model's top answer, per last member",
+                *[FadeIn(VGroup(*[r[0] for r in col])) for col in columns],
+            )
         with self.voiceover(
             text=f"Green arrows are right: {summary} members map to their successor, for "
             "numerals, number words and months. The model has a successor table for each "
@@ -480,7 +488,8 @@ class TheSuccessorMapping(NarratedScene):
         ):
             for col in columns:
                 self.play(
-                    LaggedStart(*[FadeIn(r) for r in col], lag_ratio=0.1), run_time=1.2
+                    LaggedStart(*[FadeIn(r[1:]) for r in col], lag_ratio=0.1),
+                    run_time=1.2,
                 )
 
         self.next_section("ov")
@@ -511,17 +520,6 @@ class TheSharedCircuit(NarratedScene):
     def construct(self):
         n = numbers()
         cfg = n["model"].cfg
-        self.next_section("pruning")
-        with self.voiceover(
-            text="Now find each task's whole circuit. Iterative pruning, as in the paper, "
-            "mean-ablates components one at a time and drops each one the task can do "
-            "without, while the rest keeps at least 80 percent of the logit difference."
-        ):
-            title_card(
-                self,
-                "Three circuits, one shared core",
-                "iterative pruning at threshold 0.8",
-            )
         comps = cd.all_components(n["model"])
         side = min(0.75, 3.0 / max(cfg.n_heads + 1, cfg.n_layers))
         shared = set(n["shared"])
@@ -556,15 +554,33 @@ class TheSharedCircuit(NarratedScene):
             color=GREY_B,
         ).next_to(panels, UP)
         sizes = [len(r.circuit) for r in n["found"].values()]
+        # before pruning: every component of the model, in each task's grid
+        everything = VGroup(
+            *[p[0].copy().set_fill(opacity=0).set_stroke(GREY_B) for p in panels]
+        )
+        self.next_section("pruning")
+        with self.voiceover(
+            text="Now find each task's whole circuit. Iterative pruning, as in the paper, "
+            "mean-ablates components one at a time and drops each one the task can do "
+            "without, while the rest keeps at least 80 percent of the logit difference."
+        ):
+            title_card(
+                self,
+                "Three circuits, one shared core",
+                "iterative pruning at threshold 0.8",
+                FadeIn(legend),
+                FadeIn(everything),
+            )
         with self.voiceover(
             text="Here are the three circuits: filled circles are kept. They have "
             + _list([str(s) for s in sizes])
             + " components, out of "
             + f"{len(comps)}, and each keeps at least 80 percent of its task."
         ):
-            self.play(FadeIn(legend))
-            for p in panels:
-                self.play(FadeIn(p), run_time=0.8)
+            for p, before in zip(panels, everything, strict=True):
+                self.play(
+                    ReplacementTransform(before, p[0]), FadeIn(p[1]), run_time=0.8
+                )
 
         self.next_section("shared")
         rings = VGroup(
@@ -609,24 +625,6 @@ class TheEdit(NarratedScene):
         table = n["transfer"]  # table[fitted][tested]: sequence_effect dicts
         tasks = list(table)
         movers = n["movers"]
-        self.next_section("edit")
-        with self.voiceover(
-            text="If the tasks share machinery, can one edit change them all? Take the heads "
-            "that carry the last member, "
-            + _component_words(movers)
-            + ", and for every "
-            "member replace what they carry with the member two places earlier. If the "
-            "model answers the successor of what these heads carry, it will now answer "
-            "the predecessor of the last member. We fit the edit on one task, and test it "
-            "on new prompts of all three."
-        ):
-            title_card(
-                self,
-                "The edit: one task's fix, three tasks' answers",
-                "predecessor on top after the edit, on new prompts",
-            )
-
-        self.next_section("table")
         cell_w, cell_h = 2.1, 1.0
         grid = VGroup()
         for i, fitted in enumerate(tasks):
@@ -663,6 +661,30 @@ class TheEdit(NarratedScene):
         )
         chart = VGroup(grid, rows, cols).move_to(DOWN * 0.7)
         fit_width(chart)
+        # the table before its cells are filled in
+        empty = VGroup(*[cell[0].copy().set_fill(opacity=0) for cell in grid])
+        self.next_section("edit")
+        with self.voiceover(
+            text="If the tasks share machinery, can one edit change them all? Take the heads "
+            "that carry the last member, "
+            + _component_words(movers)
+            + ", and for every "
+            "member replace what they carry with the member two places earlier. If the "
+            "model answers the successor of what these heads carry, it will now answer "
+            "the predecessor of the last member. We fit the edit on one task, and test it "
+            "on new prompts of all three."
+        ):
+            title_card(
+                self,
+                "The edit: one task's fix, three tasks' answers",
+                "predecessor on top after the edit, on new prompts",
+                FadeIn(empty),
+                FadeIn(rows),
+                FadeIn(cols),
+                run_time=1.5,
+            )
+
+        self.next_section("table")
         diagonal = [table[t][t]["shifted_after"] for t in tasks]
         off = [table[f][t]["shifted_after"] for f in tasks for t in tasks if f != t]
         with self.voiceover(
@@ -673,7 +695,6 @@ class TheEdit(NarratedScene):
             + _list([TASK_WORDS[t] for t in tasks])
             + "."
         ):
-            self.play(FadeIn(rows), FadeIn(cols))
             self.play(
                 LaggedStart(
                     *[FadeIn(grid[4 * k]) for k in range(len(tasks))], lag_ratio=0.3

