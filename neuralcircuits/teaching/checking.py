@@ -80,8 +80,8 @@ def fail(message: str) -> NoReturn:
 
 
 def passed(message: str) -> None:
-    """Print the pass line of a check."""
-    print(f"✔ {message}")
+    """Print the pass line of a check, wrapped to the notebook's column."""
+    print(textwrap.fill(f"✔ {message}", 78, subsequent_indent="  "))
 
 
 def check(check_fn: Callable[..., None]) -> Callable[..., None]:
