@@ -2,7 +2,9 @@
 
 The story: the task, where the answer appears (logit lens, patching), the heads
 that move the last member and map it to its successor, the sub-circuit the
-three tasks share, and one edit to it that changes all three.
+three tasks share, an edit fitted on numerals alone and tested on all three
+formats, and "One is 1": whether 5, five and May share a value code, on the
+course's model and on its twin trained on one format per story.
 
 Every number is computed here with the `neuralcircuits` library on the model
 the lesson uses (``load_model("auto")``: GPT-2 small if its weights are on
@@ -21,10 +23,14 @@ from style import *
 
 from neuralcircuits.science import circuit_discovery as cd
 from neuralcircuits.science import circuit_study as study
+from neuralcircuits.science import (
+    hand_built_transformer,
+    representations,
+    sequences,
+    surgery,
+)
 from neuralcircuits.science import head_roles as roles
-from neuralcircuits.science import sequences, surgery
 from neuralcircuits.science.models import load_model, model_name
-from neuralcircuits.science.patching import Component
 
 TASK_COLOURS = {"numerals": POSITIVE, "number_words": HIGHLIGHT, "months": GOOD}
 TASK_WORDS = {
@@ -40,7 +46,6 @@ def numbers():
     model = load_model("auto", verbose=False)
     torch.set_num_threads(study.recommended_threads(model))
     data, _ = study.build_task_data(model)
-    cfg = model.cfg
     out = {"model": model, "name": model_name(model), "data": data}
     with torch.no_grad():
         out["logit_diff"] = {
@@ -60,6 +65,7 @@ def numbers():
     }
     ids = {t: sequences.member_token_ids(model.tokenizer, t) for t in data}
     resid = {t: roles.ov_inputs(model, [d.clean, d.random]) for t, d in data.items()}
+    out["resid"] = resid
     out["ov"] = {t: roles.ov_successor_scores(model, resid[t], ids[t]) for t in data}
     setups = {t: cd.ablation_setup(model, d.clean, d.random) for t, d in data.items()}
     out["found"] = {
@@ -69,32 +75,43 @@ def numbers():
     out["shared_alone"] = {
         t: cd.circuit_performance(model, s, out["shared"]) for t, s in setups.items()
     }
-    # The edit, as in the lesson: heads that carry the last member (attention at
-    # least half the strongest head's), each member's value replaced by the value
-    # of the member two before; fitted on one task, tested on new prompts of all.
-    mean_last = torch.stack([out["attention"][t][..., -1] for t in data]).mean(
-        0
-    )  # [L, H]
-    movers = [
-        Component("head", L, h)
-        for L in range(cfg.n_layers)
-        for h in range(cfg.n_heads)
-        if mean_last[L, h] >= 0.5 * mean_last.max()
-    ]
-    new_data, _ = study.build_task_data(model, seed=7)
-    out["movers"] = movers
-    out["transfer"] = surgery.transfer_table(
-        model,
-        movers,
-        {t: [d.clean, d.random] for t, d in data.items()},
-        {t: new_data[t].clean for t in data},
-        shift=-2,
-    )
-    edit = surgery.fit_member_shift(
-        model, movers, [data["numerals"].clean, data["numerals"].random], shift=-2
-    )
-    plain = surgery.non_sequence_dataset(model.tokenizer, n=study.N_PROMPTS, seed=5)
-    out["plain"] = surgery.distribution_change(model, edit, plain.tokens, "all")
+    out["ov_members"] = {
+        t: roles.ov_successor_scores(model, resid[t], ids[t], among_members=True)
+        for t in data
+    }
+    # Sections 9 and 10 of the lesson, on the lesson's model and its contrasts:
+    # an edit fitted on numerals alone (the heads that carry the last member),
+    # and value-subspace patching from numerals into the other formats.
+    contrasts = {"hand-built": hand_built_transformer.build(), out["name"]: model}
+    contrasts["toy-seq-separate"] = load_model("toy-seq-separate", verbose=False)
+    out["transfer"], out["subspace"] = {}, {}
+    for label, m in contrasts.items():
+        d = data if m is model else study.build_task_data(m)[0]
+        heads = (
+            [hand_built_transformer.MOVER]
+            if label == "hand-built"
+            else roles.carriers(m, d)
+        )
+        if m is model:
+            out["movers"] = heads
+        edit = surgery.fit_member_shift(
+            m, heads, [d["numerals"].clean, d["numerals"].random], shift=-2
+        )
+        fresh, _ = study.build_task_data(m, seed=7)
+        out["transfer"][label] = {
+            t: surgery.sequence_effect(m, edit, fresh[t].clean)["shifted_after"]
+            for t in data
+        }
+        layer = roles.strongest_carrier(m, d).layer
+        basis = representations.value_subspace(
+            representations.member_streams(m, d)[layer, 0]
+        )
+        out["subspace"][label] = {
+            t: representations.subspace_patch_effect(
+                m, d["numerals"].clean, d[t].clean, layer, basis
+            )["source"]
+            for t in data
+        }
     return out
 
 
@@ -493,25 +510,46 @@ class TheSuccessorMapping(NarratedScene):
                 )
 
         self.next_section("ov")
-        ov = n["ov"]
+        ov = n["ov_members"]
         mean_ov = torch.stack(list(ov.values())).mean(0)
         best, _ = roles.top_heads(mean_ov, 1)[0]
+        L, h = (int(x) for x in best.split("."))
+        scores = [f"{ov[t][L, h]:.0%}" for t in ov]
         note = Text(
-            f"best OV successor head {best}: "
-            + ", ".join(f"{ov[t].flatten()[mean_ov.argmax()]:.0%}" for t in ov),
+            f"head {best}: successor first among 12 members for "
+            + ", ".join(scores)
+            + " (chance 8%)",
             font_size=22,
             color=OUTPUT,
         )
-        fit_width(note).to_edge(DOWN, buff=0.3)
+        top = roles.ov_top_tokens(model, L, h, n["resid"]["numerals"], k=1)[:, 0]
+        written = Text(
+            "what it writes for "
+            + "  ".join(
+                f"{m}→{token_text(model, t)}"
+                for m, t in list(
+                    zip(sequences.members("numerals"), top.tolist(), strict=True)
+                )[2:6]
+            ),
+            font_size=22,
+            color=GREY_B,
+        )
+        notes = VGroup(note, written).arrange(DOWN, buff=0.15)
+        fit_width(notes).to_edge(DOWN, buff=0.3)
         with self.voiceover(
             text="Where does the table live? Gould and colleagues found successor heads in "
             "GPT-2: heads whose output-value circuit, applied to a member, writes its "
-            "successor. Scoring every head that way, the best here is head "
-            f"{best}, which ranks the successor in its top five for "
-            + _list([f"{ov[t].flatten()[mean_ov.argmax()]:.0%}" for t in ov])
-            + " of the members. The notebook also reads the MLP neurons that take part."
+            "successor. Scoring every head that way, against a chance of one in twelve, "
+            f"the best here is head {best}: for {_list(scores)} of the members, the "
+            "successor is the first of the twelve in what it writes."
         ):
             self.play(FadeIn(note))
+        with self.voiceover(
+            text="And look at what it writes: the next value, in whichever format "
+            "wins. Three becomes 4, four becomes five. It moves the value, not the "
+            "format; other parts of the model supply the format."
+        ):
+            self.play(FadeIn(written))
 
 
 class TheSharedCircuit(NarratedScene):
@@ -618,18 +656,18 @@ class TheSharedCircuit(NarratedScene):
 
 
 class TheEdit(NarratedScene):
-    """The edit: one task's fix, three tasks' answers."""
+    """An edit fitted on numerals alone, tested on all three formats."""
 
     def construct(self):
         n = numbers()
-        table = n["transfer"]  # table[fitted][tested]: sequence_effect dicts
-        tasks = list(table)
-        movers = n["movers"]
-        cell_w, cell_h = 2.1, 1.0
+        table = n["transfer"]  # table[model][tested task]: predecessor on top
+        labels = list(table)
+        tasks = list(next(iter(table.values())))
+        cell_w, cell_h = 2.1, 0.9
         grid = VGroup()
-        for i, fitted in enumerate(tasks):
+        for i, label in enumerate(labels):
             for j, tested in enumerate(tasks):
-                v = table[fitted][tested]["shifted_after"]
+                v = table[label][tested]
                 box = Rectangle(
                     width=cell_w,
                     height=cell_h,
@@ -642,10 +680,10 @@ class TheEdit(NarratedScene):
                 grid.add(VGroup(box, Text(f"{v:.0%}", font_size=24).move_to(box)))
         rows = VGroup(
             *[
-                Text(
-                    f"fitted on {TASK_WORDS[t]}", font_size=20, color=TASK_COLOURS[t]
-                ).next_to(grid[3 * i], LEFT, buff=0.3)
-                for i, t in enumerate(tasks)
+                Text(label, font_size=20, color=TEXT).next_to(
+                    grid[len(tasks) * i], LEFT, buff=0.3
+                )
+                for i, label in enumerate(labels)
             ]
         )
         cols = VGroup(
@@ -661,78 +699,143 @@ class TheEdit(NarratedScene):
         )
         chart = VGroup(grid, rows, cols).move_to(DOWN * 0.7)
         fit_width(chart)
-        # the table before its cells are filled in
         empty = VGroup(*[cell[0].copy().set_fill(opacity=0) for cell in grid])
         self.next_section("edit")
         with self.voiceover(
-            text="If the tasks share machinery, can one edit change them all? Take the heads "
-            "that carry the last member, "
-            + _component_words(movers)
-            + ", and for every "
-            "member replace what they carry with the member two places earlier. If the "
-            "model answers the successor of what these heads carry, it will now answer "
-            "the predecessor of the last member. We fit the edit on one task, and test it "
-            "on new prompts of all three."
+            text="If the tasks share machinery, does an edit made for one task change the "
+            "others? Take the heads that carry the last member, "
+            + _component_words(n["movers"])
+            + ", and for every member replace what they carry with the member two places "
+            "earlier. If the model answers the successor of what these heads carry, it "
+            "will now answer the predecessor of the last member. We measure the edit on "
+            "numerals alone, and test it on new prompts of all three formats."
         ):
             title_card(
                 self,
-                "The edit: one task's fix, three tasks' answers",
+                "An edit fitted on numerals alone",
                 "predecessor on top after the edit, on new prompts",
                 FadeIn(empty),
                 FadeIn(rows),
                 FadeIn(cols),
                 run_time=1.5,
             )
-
-        self.next_section("table")
-        diagonal = [table[t][t]["shifted_after"] for t in tasks]
-        off = [table[f][t]["shifted_after"] for f in tasks for t in tasks if f != t]
+        hand, ours = labels[0], labels[1]
         with self.voiceover(
-            text="Rows are the task the edit was fitted on, columns the task it is tested "
-            "on. On its own task it works: the predecessor is on top for "
-            + _list([f"{v:.0%}" for v in diagonal])
-            + " of the prompts, for "
-            + _list([TASK_WORDS[t] for t in tasks])
-            + "."
+            text="First the hand-built transformer, whose mover carries a member's index "
+            "in dimensions the three formats share: the edit moves "
+            + _list([f"{table[hand][t]:.0%}" for t in tasks])
+            + " of the prompts."
         ):
-            self.play(
-                LaggedStart(
-                    *[FadeIn(grid[4 * k]) for k in range(len(tasks))], lag_ratio=0.3
-                ),
-                run_time=1.5,
-            )
-        transfers = min(off) >= 0.5
+            self.play(FadeIn(VGroup(*grid[: len(tasks)])), run_time=1.2)
+        moved = min(table[ours][t] for t in tasks[1:])
         with self.voiceover(
-            text=(
-                "And it transfers: fitted on one task, it moves the other two as well, for "
-                f"{min(off):.0%} of their prompts or more. The tasks share the heads and the "
-                "way members travel through them."
-                if transfers
-                else "On the other tasks it does little: the predecessor is on top for at most "
-                f"{max(off):.0%} of their prompts. The tasks share these heads, but each "
-                "task's members travel through them in directions of their own: shared "
-                "components are not yet a shared code."
+            text=f"Then {ours}: the numerals' edit moves "
+            + _list([f"{table[ours][t]:.0%}" for t in tasks])
+            + (
+                " of the prompts. Measured on numerals only, it works on number words "
+                "and months too: the carriers hold five and May the way they hold 5."
+                if moved >= 0.5
+                else " of the prompts: it does not carry over to the other formats."
             )
         ):
-            self.play(
-                *[FadeIn(grid[k]) for k in range(len(grid)) if k % 4], run_time=1.5
-            )
+            self.play(FadeIn(VGroup(*grid[len(tasks) : 2 * len(tasks)])), run_time=1.2)
+        if len(labels) > 2:
+            other = labels[-1]
+            with self.voiceover(
+                text=f"And {other}, the same design trained on one format per story: "
+                + _list([f"{table[other][t]:.0%}" for t in tasks])
+                + ". It moves its numerals, and nothing else."
+            ):
+                self.play(FadeIn(VGroup(*grid[2 * len(tasks) :])), run_time=1.2)
+        self.wait(0.5)
 
-        self.next_section("nothing else")
-        plain = n["plain"]
-        note = Text(
-            f"prompts without a sequence: same top token {plain['same_top1']:.0%}, "
-            f"largest probability change {plain['max_prob_change']:.0e}",
-            font_size=20,
+
+class OneIsOne(NarratedScene):
+    """One is 1: a value code shared by the formats, and what in the data makes it."""
+
+    def construct(self):
+        n = numbers()
+        results = n["subspace"]  # results[model][task]: numeral's successor answered
+        labels = list(results)
+        tasks = list(next(iter(results.values())))[1:]  # into words and months
+        stories = VGroup(
+            Text(
+                "mixed stories:  ... in 3. ... in four. ... in May. ... in  →  6",
+                font_size=22,
+                color=TEXT,
+            ),
+            Text(
+                "one format per story:  ... in three. ... in four. ... in five. ... "
+                "in  →  six",
+                font_size=22,
+                color=GREY_B,
+            ),
+        ).arrange(DOWN, buff=0.2, aligned_edge=LEFT)
+        fit_width(stories).next_to(ORIGIN, UP, buff=1.2)
+        bar_w, max_h = 0.55, 2.2
+        groups = VGroup()
+        for label in labels:
+            bars = VGroup()
+            for task in tasks:
+                v = results[label][task]
+                bar = Rectangle(
+                    width=bar_w,
+                    height=max(max_h * v, 0.03),
+                    stroke_width=0,
+                    fill_color=TASK_COLOURS[task],
+                    fill_opacity=0.9,
+                )
+                value = Text(f"{v:.0%}", font_size=18).next_to(bar, UP, buff=0.08)
+                bars.add(VGroup(bar, value))
+            bars.arrange(RIGHT, buff=0.15, aligned_edge=DOWN)
+            name = Text(label, font_size=20).next_to(bars, DOWN, buff=0.2)
+            groups.add(VGroup(bars, name))
+        groups.arrange(RIGHT, buff=1.2, aligned_edge=DOWN).to_edge(DOWN, buff=0.5)
+        fit_width(groups)
+        legend = Text(
+            "answers the numeral's successor, after patching the numerals' value "
+            "directions into: " + " | ".join(TASK_WORDS[t] for t in tasks),
+            font_size=18,
             color=GREY_B,
         )
-        fit_width(note).to_edge(DOWN, buff=0.3)
+        fit_width(legend).next_to(groups, UP, buff=0.4)
+        self.next_section("training data")
         with self.voiceover(
-            text="Prompts that hold no sequence keep their predictions: the same top token "
-            f"at {plain['same_top1']:.0%} of their positions, because the edit only touches "
-            "member tokens. Find the circuit, find what the tasks share, and test an edit "
-            "to see how far the sharing goes. The notebook takes you through every step, "
-            "on toy-seq or on GPT-2 small."
+            text="Why would a model code 5, five and May alike? The course's model, "
+            "toy-seq, read stories where the formats meet: the members change format, "
+            "and the answer takes the format of the first one. Its twin, "
+            "toy-seq-separate, read one format per story."
         ):
-            self.play(FadeIn(note))
+            title_card(
+                self, "One is 1", "a value code shared by the formats?", FadeIn(stories)
+            )
+        with self.voiceover(
+            text="The test: find, from numerals alone, the few directions along which "
+            "the twelve numerals differ. Patch only those directions of the last member "
+            "from a numerals prompt into a number-words or months prompt. If the code is "
+            "shared, the model now answers the numeral's successor, in the other format."
+        ):
+            self.play(FadeIn(legend), FadeIn(VGroup(*[g[1] for g in groups])))
+        words = []
+        for label in labels:
+            words.append(
+                f"{label} {_list([f'{results[label][t]:.0%}' for t in tasks])}"
+            )
+        with self.voiceover(
+            text="The answers: "
+            + "; ".join(words)
+            + ". The hand-built transformer shares its code by construction; toy-seq "
+            "learned to share it, because its stories made one value code the cheap "
+            "solution; toy-seq-separate never needed to, and did not. Same design, "
+            "different data. The notebook runs every test of this, with its controls, on "
+            "toy-seq or on GPT-2 small."
+        ):
+            for g in groups:
+                self.play(
+                    LaggedStart(
+                        *[GrowFromEdge(b[0], DOWN) for b in g[0]], lag_ratio=0.2
+                    ),
+                    FadeIn(VGroup(*[b[1] for b in g[0]])),
+                    run_time=1.0,
+                )
         self.wait(0.5)
