@@ -194,10 +194,6 @@ class DirectPath(NarratedScene):
             self.play(Indicate(label, color=HIGHLIGHT))
 
         self.next_section("table")
-        self.play(
-            FadeOut(VGroup(chain, arrows, heads, loop, bypass)),
-            label.animate.next_to(heading, DOWN, buff=0.25),
-        )
         tok = n["tok"]
         cells = [note("current", 22), note("direct path's top 3", 22, OUTPUT)]
         cells.append(note("corpus's top", 22))
@@ -210,7 +206,14 @@ class DirectPath(NarratedScene):
         table = VGroup(*cells).arrange_in_grid(
             rows=7, cols=3, buff=(0.9, 0.22), col_alignments="lcl"
         )
-        table.next_to(label, DOWN, buff=0.4)
+        table.next_to(label.copy().next_to(heading, DOWN, buff=0.25), DOWN, buff=0.4)
+        frame = VGroup(*cells[:3], *cells[3::3])  # the headers and the current tokens
+        self.play(
+            FadeOut(VGroup(chain, arrows, heads, loop, bypass)),
+            label.animate.next_to(heading, DOWN, buff=0.25),
+            FadeIn(frame),
+        )
+        rest = [c for c in cells if c not in frame]
         with self.voiceover(
             text="Here are its three favourite next tokens for six current tokens, beside "
             "the most frequent one in the corpus. After Desk, was. After was, a verb: "
@@ -218,7 +221,7 @@ class DirectPath(NarratedScene):
             "the start of a new story."
         ) as tracker:
             self.play(
-                LaggedStart(*[FadeIn(c) for c in cells], lag_ratio=0.05),
+                LaggedStart(*[FadeIn(c) for c in rest], lag_ratio=0.05),
                 run_time=min(4, tracker.duration),
             )
 
@@ -388,7 +391,6 @@ class WhatToMove(NarratedScene):
         n = numbers()
         block = n["ov_numerals"]
         self.next_section("ov circuit")
-        title_card(self, "One head: what to move")
         side = 0.4
         limit = float(block.abs().max())
         grid = VGroup()
@@ -408,6 +410,8 @@ class WhatToMove(NarratedScene):
         )
         row_label = note("attended").rotate(PI / 2).next_to(rows, LEFT, buff=0.15)
         col_label = note("vote for").next_to(cols, UP, buff=0.12)
+        labels = VGroup(rows, cols, row_label, col_label)
+        title_card(self, "One head: what to move", "", FadeIn(labels))
         with self.voiceover(
             text=f"What does head {HEAD} do with the six it found? Its OV circuit, the "
             "value and output matrices multiplied and read through the unembedding, says "
@@ -415,10 +419,8 @@ class WhatToMove(NarratedScene):
             "is on the numerals: one row for the member it attends to, one column for the "
             "member it votes for."
         ) as tracker:
-            labels = VGroup(rows, cols, row_label, col_label)
             self.play(
                 LaggedStart(*[FadeIn(c) for c in grid], lag_ratio=0.004),
-                FadeIn(labels),
                 run_time=min(4, tracker.duration / 2),
             )
 
@@ -468,18 +470,18 @@ class InductionHead(NarratedScene):
         text = ind.decode(n["letters"][0])
         length = (len(text) - 1) // 2
         self.next_section("pattern")
-        title_card(self, "Two heads compose: an induction head")
         row = token_row(list(text), font_size=28, buff=0.22).shift(DOWN * 0.3)
         fit_width(row)
         middle = row[length].get_right() + RIGHT * 0.11
         half = Line(middle + UP * 0.4, middle + DOWN * 0.4, color=GREY_B)
+        title_card(self, "Two heads compose: an induction head", "", FadeIn(row))
         with self.voiceover(
             text="Some jobs take two heads. An induction head completes a pattern it has "
             "seen: after A then B, the next time A comes, it predicts B. Olsson and "
             "colleagues found such heads in the language models they studied. We build "
             "one by hand, on a random order of ten letters, shown twice."
         ):
-            self.play(FadeIn(row), Create(half), run_time=1.5)
+            self.play(Create(half), run_time=1.5)
 
         self.next_section("previous-token head")
         prev_arcs = VGroup(
