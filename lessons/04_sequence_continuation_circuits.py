@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 29105186746aa5da76e681c1601b9ee2084299571c20fa1e59d4a278aee638da
+#     generated_sha256: 9fa4e525891f1502a304482085c0e73ba871f7ba49293b08bb31c2195e867c95
 # ---
 
 # %% [markdown]
@@ -367,7 +367,8 @@ check_choice(
 #
 # Does the model read only the last member, or the whole run? toy-seq was
 # taught on stories whose answer is always the successor of the last member
-# shown (30% of them had random members), so that is the function it was
+# shown (in the first member's format; 30% of the stories had random
+# members), so that is the function it was
 # trained to compute; whether it learned it is tested below, on any model,
 # by intervening on the input: replace the three earlier members of every
 # clean prompt by random other members, keep the last one, and count how
@@ -1135,7 +1136,7 @@ check_choice(
 # %% [markdown]
 # The norm ratio says how much of the head's output is a constant offset
 # (near 1: mostly offset; 0: none), the part zero ablation removes and the
-# other two keep. Resampling takes the most: the other prompts' members
+# other two keep. On toy-seq resampling takes the most: the other prompts' members
 # push their own answers, on top of the loss of this prompt's information,
 # and the result changes with the draw. The mean measures one thing, the
 # information specific to the prompt, with no randomness: the reason the

@@ -364,7 +364,8 @@ check_choice(
 #
 # Does the model read only the last member, or the whole run? toy-seq was
 # taught on stories whose answer is always the successor of the last member
-# shown (30% of them had random members), so that is the function it was
+# shown (in the first member's format; 30% of the stories had random
+# members), so that is the function it was
 # trained to compute; whether it learned it is tested below, on any model,
 # by intervening on the input: replace the three earlier members of every
 # clean prompt by random other members, keep the last one, and count how
@@ -1159,7 +1160,7 @@ check_choice(
 # %% [markdown]
 # The norm ratio says how much of the head's output is a constant offset
 # (near 1: mostly offset; 0: none), the part zero ablation removes and the
-# other two keep. Resampling takes the most: the other prompts' members
+# other two keep. On toy-seq resampling takes the most: the other prompts' members
 # push their own answers, on top of the loss of this prompt's information,
 # and the result changes with the draw. The mean measures one thing, the
 # information specific to the prompt, with no randomness: the reason the
