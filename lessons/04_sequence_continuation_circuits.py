@@ -12,7 +12,7 @@
 #     language: python
 #     name: python3
 #   neuralcircuits:
-#     generated_sha256: 9fa4e525891f1502a304482085c0e73ba871f7ba49293b08bb31c2195e867c95
+#     generated_sha256: 5953cf715dd21ecabdfe564dc085fd473d391df9e090c91647a9713b22a31273
 # ---
 
 # %% [markdown]
@@ -1190,10 +1190,11 @@ check_choice(
 #
 # <details><summary>Hint</summary>
 #
-# `circuit = set(visit_order("backward"))`; a `while True:` loop with a
-# `changed = False` flag; inside, `for direction in ("backward", "forward"):
-# for comp in visit_order(direction):`, skip components already removed,
-# test `performance(circuit - {comp}) >= threshold`.
+# Keep one set, the circuit, and shrink it. A round is a backward pass then
+# a forward pass; the loop ends after a round in which nothing was removed,
+# so you need to know, at the end of each round, whether anything was.
+# Each test asks about the circuit *as it is now*, without one more
+# component.
 # </details>
 #
 # <details><summary>Solution explained</summary>

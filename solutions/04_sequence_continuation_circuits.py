@@ -1214,10 +1214,11 @@ check_choice(
 #
 # <details><summary>Hint</summary>
 #
-# `circuit = set(visit_order("backward"))`; a `while True:` loop with a
-# `changed = False` flag; inside, `for direction in ("backward", "forward"):
-# for comp in visit_order(direction):`, skip components already removed,
-# test `performance(circuit - {comp}) >= threshold`.
+# Keep one set, the circuit, and shrink it. A round is a backward pass then
+# a forward pass; the loop ends after a round in which nothing was removed,
+# so you need to know, at the end of each round, whether anything was.
+# Each test asks about the circuit *as it is now*, without one more
+# component.
 # </details>
 #
 # <details><summary>Solution explained</summary>
