@@ -15,6 +15,7 @@ from neuralcircuits.teaching.checking import (
     as_tensors,
     call,
     check,
+    clean_model,
     close,
     fail,
     inputs_unchanged,
@@ -161,7 +162,11 @@ def check_attention_head(attention_head) -> None:
 # ---------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def _trained() -> tuple[Any, dict[str, torch.Tensor]]:
-    """The lesson's trained model and its weights, loaded once."""
+    """The lesson's trained model and its weights, loaded once.
+
+    Neither is ever handed to a learner's function: each attempt gets copies,
+    so nothing an earlier attempt did to them reaches a later check.
+    """
     from neuralcircuits.science import attention_only as aot
 
     model = aot.load()
@@ -254,11 +259,16 @@ def check_one_layer_forward(one_layer_forward) -> None:
         ),
     ]
     for where, w, tokens in cases:
-        got = call(one_layer_forward, w, tokens.clone(), name="one_layer_forward")
+        copies = {name: tensor.clone() for name, tensor in w.items()}
+        got = call(one_layer_forward, copies, tokens.clone(), name="one_layer_forward")
         shape = (*tokens.shape, w["W_U"].shape[1])
         got = as_tensor(got, "the result of one_layer_forward", shape)
         with torch.no_grad():
-            right = model(tokens).float() if w is trained else _forward(w, tokens)
+            right = (
+                clean_model(model)(tokens).float()
+                if w is trained
+                else _forward(w, tokens)
+            )
         if close(got, right, atol=1e-3, rtol=1e-4):
             continue
         if close(got, right.softmax(-1), atol=1e-4):
