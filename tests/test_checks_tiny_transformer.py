@@ -13,6 +13,7 @@ from neuralcircuits.teaching.tiny_transformer.checks import (
     check_head_reading,
     check_last_member_head,
     check_one_layer_forward,
+    forward,
 )
 
 
@@ -39,7 +40,7 @@ def test_attention_head(capsys):
 
     def variant(kind):
         def fn(x, W_Q, W_K, W_V, W_O):
-            _, _, wrong = checks._head_variants(x, W_Q, W_K, W_V, W_O)
+            _, _, wrong = forward._head_variants(x, W_Q, W_K, W_V, W_O)
             pattern = wrong[kind]
             return pattern, pattern.nan_to_num() @ x @ W_V @ W_O
 
@@ -152,7 +153,7 @@ def test_one_layer_forward(capsys):
     fails(check_one_layer_forward, lambda w, t: None, "None")
 
     def slip(**kwargs):
-        return lambda w, tokens: checks._forward(w, tokens, **kwargs)
+        return lambda w, tokens: forward._forward(w, tokens, **kwargs)
 
     assert_mistakes_named(
         "one_layer_forward",
@@ -166,26 +167,26 @@ def test_one_layer_forward(capsys):
             ("no mask", slip(causal=False), "mask the future"),
             (
                 "probabilities",
-                lambda w, t: checks._forward(w, t).softmax(-1),
+                lambda w, t: forward._forward(w, t).softmax(-1),
                 "probabilities",
             ),
             (
                 "log-probabilities",
-                lambda w, t: checks._forward(w, t).log_softmax(-1),
+                lambda w, t: forward._forward(w, t).log_softmax(-1),
                 "log-probabilities",
             ),
             (
                 "hard-coded for four heads",
                 lambda w, t: (
-                    checks._forward(w, t, heads=(0, 1, 2, 3))
+                    forward._forward(w, t, heads=(0, 1, 2, 3))
                     if w["W_Q"].shape[0] == 4
-                    else checks._forward(w, t, heads=(0,))
+                    else forward._forward(w, t, heads=(0,))
                 ),
                 "another shape",
             ),
             (
                 "the residual stream, not the logits",
-                lambda w, t: checks._forward(w, t)[..., : w["W_U"].shape[0]],
+                lambda w, t: forward._forward(w, t)[..., : w["W_U"].shape[0]],
                 "shape",
             ),
         ],

@@ -13,8 +13,8 @@ import torch
 
 from neuralcircuits.science import induction as ind
 from neuralcircuits.science import transformer_parts as tp
-from neuralcircuits.teaching.checking import call, check, fail, passed
-from neuralcircuits.teaching.tiny_transformer.checks import head_weights, one_line
+from neuralcircuits.teaching.checking import brief, call, check, fail, passed
+from neuralcircuits.teaching.tiny_transformer.checks.last_member import head_weights
 
 _BLOCKS = ("TOKEN", "PREV", "POS", "OUT")
 
@@ -227,7 +227,7 @@ def check_two_copies(predict_two_copies) -> None:
     try:
         first, second = (float(v) for v in got)
     except (TypeError, ValueError):
-        fail(f"The two shares should be numbers between 0 and 1; got {one_line(got)}.")
+        fail(f"The two shares should be numbers between 0 and 1; got {brief(got)}.")
     if not (0 <= first <= 1 and 0 <= second <= 1):
         fail(
             f"Attention shares lie between 0 and 1; you predicted ({first}, {second})."
