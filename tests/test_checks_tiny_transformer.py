@@ -72,9 +72,38 @@ def test_attention_head(capsys):
 
 
 # -- the hand-set head ----------------------------------------------------------------
+TP = transformer_parts
+
+
+def hand_set(
+    d_head=12, query=TP.CONSTANT, q_cols=(0, 1), member=1000.0, slope=4.0, scale=None
+):
+    """The lesson's design, with the choices a learner makes as parameters."""
+    W_Q, W_K = torch.zeros(TP.D_MODEL, d_head), torch.zeros(TP.D_MODEL, d_head)
+    W_Q[query, list(q_cols)] = d_head**0.5 if scale is None else scale
+    W_K[TP.IS_MEMBER, 0] = member
+    W_K[TP.POSITION, 1] = slope
+    W_V, W_O = torch.zeros(TP.D_MODEL, d_head), torch.zeros(d_head, TP.D_MODEL)
+    W_V[TP.MEMBER_DIMS, :12] = torch.eye(12)
+    W_O[:12, TP.MEMBER_DIMS] = torch.eye(12)
+    return W_Q, W_K, W_V, W_O
+
+
+def changed(**matrices):
+    """The lesson's design with some matrices replaced: changed(W_K=lambda W: ...)."""
+    head = dict(zip(("W_Q", "W_K", "W_V", "W_O"), hand_set(), strict=True))
+    for name, edit in matrices.items():
+        head[name] = edit(head[name].clone())
+    return tuple(head.values())
+
+
+def _set(W, index, value):
+    W[index] = value
+    return W
+
+
 def test_last_member_head(capsys):
-    check_last_member_head(transformer_parts.last_member_head)
-    d = transformer_parts.D_MODEL
+    d = TP.D_MODEL
 
     def wider(d_head=20, slope=6.0):  # written differently: a wider head, another slope
         W_Q, W_K, W_V, W_O = (
@@ -83,15 +112,35 @@ def test_last_member_head(capsys):
             torch.zeros(d, d_head),
             torch.zeros(d_head, d),
         )
-        W_Q[transformer_parts.CONSTANT, 3] = 1.0
-        W_K[transformer_parts.IS_MEMBER, 3] = 5000.0
-        W_K[transformer_parts.POSITION, 3] = slope * d_head**0.5
+        W_Q[TP.CONSTANT, 3] = 1.0
+        W_K[TP.IS_MEMBER, 3] = 5000.0
+        W_K[TP.POSITION, 3] = slope * d_head**0.5
         W_V[:12, 5:17] = 2 * torch.eye(12)
         W_O[5:17, :12] = 0.5 * torch.eye(12)
         return W_Q, W_K, W_V, W_O
 
-    check_last_member_head(wider)
-    assert capsys.readouterr().out.count("✔") == 2
+    def one_column():  # both scores in one head dimension
+        W_Q, W_K, W_V, W_O = hand_set(q_cols=(0,))
+        W_K[TP.POSITION, 0], W_K[TP.POSITION, 1] = 4.0, 0.0
+        return W_Q, W_K, W_V, W_O
+
+    assert_right_answers_pass(
+        check_last_member_head,
+        [
+            TP.last_member_head,
+            hand_set,
+            wider,
+            one_column,
+            # sqrt(d_head) forgotten: the scores are 3.5 times smaller, still enough
+            lambda: hand_set(scale=1.0),
+            # a query from POSITION alone: at the final position it is CONSTANT's
+            # query times n - 1, the same direction, so the same keys win
+            lambda: hand_set(query=TP.POSITION),
+            # a stronger copy than 1 is still the member's direction
+            lambda: changed(W_O=lambda W: 3 * W),
+        ],
+        capsys,
+    )
     fails(check_last_member_head, stub, "not written yet")
     fails(check_last_member_head, lambda: None, "None")
     fails(check_last_member_head, lambda: wider()[:3], "tuple of 4")
@@ -105,30 +154,114 @@ def test_last_member_head(capsys):
         ),
         "same d_head",
     )
-    fails(check_last_member_head, lambda: wider(slope=-6.0), "first member")
-    fails(check_last_member_head, lambda: wider(slope=0.0), "spreads attention")
 
-    def no_member_score():
-        W_Q, W_K, W_V, W_O = wider()
-        W_K[transformer_parts.IS_MEMBER] = 0
-        return W_Q, W_K, W_V, W_O
+    def successor(W):
+        W[:, TP.MEMBER_DIMS] = 0
+        W[:11, 1:12] = torch.eye(11)
+        return W
 
-    fails(check_last_member_head, no_member_score, "IS_MEMBER")
+    def predecessor(W):
+        W[:, TP.MEMBER_DIMS] = 0
+        W[1:12, 0:11] = torch.eye(11)
+        return W
 
-    def successor():
-        W_Q, W_K, W_V, W_O = wider()
-        W_O[5:17, :12] = 0
-        W_O[5:16, 1:12] = 0.5 * torch.eye(11)
-        W_O[16, 11] = 0.5
-        return W_Q, W_K, W_V, W_O
+    def by_value(W):  # "the last member is the largest one"
+        W[TP.POSITION] = 0
+        W[TP.MEMBER_DIMS, 1] = 4.0 * torch.arange(12.0)
+        return W
 
-    fails(check_last_member_head, successor, "successor")
+    def query_position_for_position(W):  # "the position score needs position"
+        W[TP.CONSTANT, 1] = 0
+        W[TP.POSITION, 1] = 12**0.5
+        return W
 
-    def weak():
-        W_Q, W_K, W_V, W_O = wider()
-        return W_Q, W_K, W_V, W_O * 0.1
+    def member_as_constant(W):
+        W[TP.CONSTANT] = W[TP.IS_MEMBER]
+        W[TP.IS_MEMBER] = 0
+        return W
 
-    fails(check_last_member_head, weak, "weakly")
+    assert_mistakes_named(
+        "last_member_head",
+        check_last_member_head,
+        [
+            ("the position score falls", lambda: hand_set(slope=-4.0), "first member"),
+            (
+                "no position score",
+                lambda: hand_set(slope=0.0),
+                "does not grow with its position",
+            ),
+            (
+                "a shallow position score",
+                lambda: hand_set(slope=0.5),
+                "only 1 more (0.5 per position",
+            ),
+            (
+                "the trained head's member score",
+                lambda: hand_set(member=10.0),
+                "a member scores 10 and each later position 4",
+            ),
+            (
+                "a member score for short prompts only",
+                lambda: hand_set(member=60.0),
+                "On prompts of 40 positions",
+            ),
+            (
+                "keys read CONSTANT, not IS_MEMBER",
+                lambda: changed(W_K=member_as_constant),
+                "being a member adds nothing",
+            ),
+            # the query read from the wrong feature is told about the query
+            (
+                "the query reads IS_MEMBER",
+                lambda: hand_set(query=TP.IS_MEMBER),
+                "its query is 0 (W_Q reads IS_MEMBER",
+            ),
+            (
+                "the query reads MEMBER_DIMS",
+                lambda: hand_set(query=TP.MEMBER_DIMS),
+                "its query is 0 (W_Q reads MEMBER_DIMS",
+            ),
+            (
+                "the query reads POSITION for the position score",
+                lambda: changed(W_Q=query_position_for_position),
+                "your query reads POSITION as well as CONSTANT",
+            ),
+            (
+                "the query is all zeros",
+                lambda: changed(W_Q=torch.zeros_like),
+                "W_Q is all zeros",
+            ),
+            # a key weight the query never meets is named, not "add a key score"
+            (
+                "the member score where the query is 0",
+                lambda: hand_set(q_cols=(1,)),
+                "your keys read IS_MEMBER only in head dimensions",
+            ),
+            (
+                "the position score where the query is 0",
+                lambda: hand_set(q_cols=(0,)),
+                "your keys read POSITION only in head dimensions",
+            ),
+            (
+                "keys score the member's value",
+                lambda: changed(W_K=by_value),
+                "the one whose value your keys score highest",
+            ),
+            ("a successor head", lambda: changed(W_O=successor), "successor"),
+            ("a predecessor map", lambda: changed(W_O=predecessor), "value -1"),
+            (
+                "values read IS_MEMBER",
+                lambda: changed(W_V=lambda W: _set(torch.zeros_like(W), (12, 0), 1.0)),
+                "writes member direction 0 whatever",
+            ),
+            ("weak", lambda: changed(W_O=lambda W: W * 0.1), "weakly"),
+            (
+                "the identity on the whole stream",
+                lambda: (*hand_set(d_head=15)[:2], torch.eye(15), torch.eye(15)),
+                "also writes into POSITION",
+            ),
+        ],
+    )
 
 
 # -- the one-layer forward pass -------------------------------------------------------
