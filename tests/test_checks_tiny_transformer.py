@@ -22,9 +22,58 @@ def right_head(x, W_Q, W_K, W_V, W_O):
     return transformer_parts.attention_head(x, W_Q, W_K, W_V, W_O)
 
 
-def test_attention_head(capsys):
-    check_attention_head(right_head)
+def head(
+    divide="sqrt d_head",
+    mask="triu(1)",
+    fill=float("-inf"),
+    dim=-1,
+    keys_first=False,
+    mask_after=False,
+    output="pattern @ v",
+):
+    """attention_head as a learner writes it, each choice a parameter."""
 
+    def attention_head(x, W_Q, W_K, W_V, W_O):
+        d_model, d_head = W_Q.shape
+        q, k = x @ W_Q, x @ W_K
+        scores = k @ q.transpose(1, 2) if keys_first else q @ k.transpose(1, 2)
+        scores = (
+            scores
+            / {
+                "sqrt d_head": d_head**0.5,
+                "nothing": 1.0,
+                "d_head": d_head,
+                "sqrt d_model": d_model**0.5,
+            }[divide]
+        )
+        n = x.shape[1]
+        ones = torch.ones(n, n, dtype=torch.bool)
+        hidden = {
+            "triu(1)": ones.triu(1),
+            "triu(0)": ones.triu(0),
+            "tril(-1)": ones.tril(-1),
+            "none": ~ones,
+        }[mask]
+        if mask_after:
+            pattern = scores.softmax(dim).masked_fill(hidden, 0.0)
+        else:
+            pattern = scores.masked_fill(hidden, fill).softmax(dim)
+        v = x @ W_V @ W_O
+        out = {
+            "pattern @ v": lambda: pattern @ v,
+            "v": lambda: v,
+            "x + pattern @ v": lambda: x + pattern @ v,
+            "W_K for values": lambda: pattern @ x @ W_K @ W_O,
+            "scaled": lambda: pattern @ v / d_head**0.5,
+            "pattern @ x": lambda: pattern @ x,
+            "transposed pattern": lambda: pattern.transpose(1, 2) @ v,
+        }[output]()
+        return pattern, out
+
+    return attention_head
+
+
+def test_attention_head(capsys):
     def einsum_version(x, W_Q, W_K, W_V, W_O):  # written differently: q and k first
         q, k = x @ W_Q, x @ W_K
         scores = torch.einsum("bqd,bkd->bqk", q, k) / q.shape[-1] ** 0.5
@@ -32,43 +81,64 @@ def test_attention_head(capsys):
         pattern = torch.softmax(scores.masked_fill(mask, -1e9), dim=-1)
         return pattern, torch.einsum("bqk,bkd->bqd", pattern, x @ W_V) @ W_O
 
-    check_attention_head(einsum_version)
-    assert capsys.readouterr().out.count("✔") == 2
+    assert_right_answers_pass(
+        check_attention_head, [right_head, einsum_version, head(fill=-1e9)], capsys
+    )
     fails(check_attention_head, stub, "not written yet")
     fails(check_attention_head, lambda *a: None, "None")
     fails(check_attention_head, lambda *a: right_head(*a)[0], "tuple of 2")
 
-    def variant(kind):
-        def fn(x, W_Q, W_K, W_V, W_O):
-            _, _, wrong = forward._head_variants(x, W_Q, W_K, W_V, W_O)
-            pattern = wrong[kind]
-            return pattern, pattern.nan_to_num() @ x @ W_V @ W_O
-
-        return fn
-
-    fails(check_attention_head, variant("unscaled"), "sqrt(d_head)")
-    fails(check_attention_head, variant("unmasked"), "mask the future")
-    fails(check_attention_head, variant("queries"), "query axis")
-    fails(check_attention_head, variant("after"), "after the softmax")
-    fails(check_attention_head, variant("transposed"), "transposed")
-    fails(
-        check_attention_head,
-        lambda x, *w: (right_head(x, *w)[0], right_head(x, *w)[0] @ x),
-        "W_OV",
-    )
-
     def no_w_o(x, W_Q, W_K, W_V, W_O):
         pattern = right_head(x, W_Q, W_K, W_V, W_O)[0]
         return pattern, pattern @ x @ W_V
-
-    fails(check_attention_head, no_w_o, "skip W_O")
 
     def mutates(x, *w):
         out = right_head(x.clone(), *w)
         x.add_(1)
         return out
 
-    fails(check_attention_head, mutates, "in place")
+    root = "not divided by sqrt(d_head)"
+    assert_mistakes_named(
+        "attention_head",
+        check_attention_head,
+        [
+            ("unscaled", head(divide="nothing"), root),
+            (
+                "by d_head",
+                head(divide="d_head"),
+                "divided by d_head, not by its square",
+            ),
+            ("by sqrt(d_model)", head(divide="sqrt d_model"), "sqrt(d_model)"),
+            ("no mask", head(mask="none"), "attend to later positions"),
+            ("the mask filled with 0", head(fill=0.0), "filled with 0"),
+            ("the mask after the softmax", head(mask_after=True), "after the softmax"),
+            ("softmax over the queries", head(dim=1), "runs over the queries"),
+            ("keys times queries", head(keys_first=True), "transposed"),
+            (
+                "two slips at once",
+                head(keys_first=True, divide="nothing"),
+                f"transposed: row i should hold query i's scores x_i W_QK x_j^T over "
+                f"the keys j; and the scores are {root}",
+            ),
+            ("the diagonal masked, -inf", head(mask="triu(0)"), "Row 0 of the pattern"),
+            (
+                "the diagonal masked, -1e9",
+                head(mask="triu(0)", fill=-1e9),
+                "hides the diagonal too",
+            ),
+            ("the past masked", head(mask="tril(-1)"), "the mask hides the past"),
+            ("softmax over the batch, -inf", head(dim=0), "NaN exactly where a key"),
+            ("softmax over the batch, -1e9", head(dim=0, fill=-1e9), "over the batch"),
+            ("no W_OV", head(output="pattern @ x"), "W_OV = W_V W_O"),
+            ("the transposed pattern", head(output="transposed pattern"), "transposed"),
+            ("no pattern in the output", head(output="v"), "its own x W_OV"),
+            ("x added to the output", head(output="x + pattern @ v"), "adds x"),
+            ("W_K for the values", head(output="W_K for values"), "through W_K"),
+            ("the output scaled", head(output="scaled"), "output is divided"),
+            ("no W_O", no_w_o, "skip W_O"),
+            ("changes x in place", mutates, "in place"),
+        ],
+    )
 
 
 # -- the hand-set head ----------------------------------------------------------------

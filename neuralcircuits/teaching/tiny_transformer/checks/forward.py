@@ -33,36 +33,180 @@ def _head_case(batch: int, pos: int, d_model: int, d_head: int, seed: int):
     return x, *ws, W_O
 
 
-def _head_variants(x, W_Q, W_K, W_V, W_O):
-    """The right pattern and output, and the patterns of plausible mistakes."""
-    d_head = W_Q.shape[1]
+_INF = float("-inf")
+
+# Each slip in computing a pattern, and how the check names it.
+_SCALES = {  # what the scores are divided by: d_model, d_head -> divisor
+    "": lambda d_model, d_head: d_head**0.5,
+    "the scores are not divided by sqrt(d_head)": lambda d_model, d_head: 1.0,
+    "the scores are divided by d_head, not by its square root": lambda d_model, d_head: (
+        d_head
+    ),
+    "the scores are divided by sqrt(d_model), not sqrt(d_head)": lambda d_model, d_head: (
+        d_model**0.5
+    ),
+}
+_MASKS = {  # how the future is hidden: (scores, future, axis) -> pattern
+    "": lambda s, f, axis: s.masked_fill(f, _INF).softmax(axis),
+    "the mask comes after the softmax, so rows no longer sum to 1 (mask with -inf "
+    "before it)": lambda s, f, axis: s.softmax(axis).masked_fill(f, 0.0),
+    "the future is filled with 0, which the softmax turns into weight (fill it with "
+    "-inf)": lambda s, f, axis: s.masked_fill(f, 0.0).softmax(axis),
+    "positions attend to later positions (mask the keys after the query with -inf "
+    "before the softmax)": lambda s, f, axis: s.softmax(axis),
+}
+_TRANSPOSED = (
+    "the pattern is transposed: row i should hold query i's scores x_i W_QK x_j^T "
+    "over the keys j"
+)
+_QUERY_AXIS = (
+    "the softmax runs over the queries; each query's weights over the keys should sum "
+    "to 1 (softmax(dim=-1))"
+)
+
+
+def _head_variants(
+    x: torch.Tensor,
+    W_Q: torch.Tensor,
+    W_K: torch.Tensor,
+    W_V: torch.Tensor,
+    W_O: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, dict[tuple[str, ...], torch.Tensor]]:
+    """The right pattern and output, and the pattern of every combination of slips  # {slips: pattern}."""
+    d_model, d_head = W_Q.shape
     scores = (x @ W_Q) @ (x @ W_K).transpose(1, 2)  # [batch, q, k]
     n = x.shape[1]
     future = torch.ones(n, n, dtype=torch.bool).triu(1)
-    right = (scores / d_head**0.5).masked_fill(future, float("-inf")).softmax(-1)
-    wrong = {
-        "unscaled": scores.masked_fill(future, float("-inf")).softmax(-1),
-        "unmasked": (scores / d_head**0.5).softmax(-1),
-        "queries": (scores / d_head**0.5).masked_fill(future, float("-inf")).softmax(1),
-        "after": (scores / d_head**0.5).softmax(-1).masked_fill(future, 0.0),
-        "transposed": (scores.transpose(1, 2) / d_head**0.5)
-        .masked_fill(future, float("-inf"))
-        .softmax(-1),
-    }
+    wrong: dict[tuple[str, ...], torch.Tensor] = {}
+    for transposed in ("", _TRANSPOSED):
+        oriented = scores.transpose(1, 2) if transposed else scores
+        for scale, divisor in _SCALES.items():
+            scaled = oriented / divisor(d_model, d_head)
+            for mask, pattern in _MASKS.items():
+                for axis in (-1, 1):
+                    slips = (transposed, scale, mask, "" if axis == -1 else _QUERY_AXIS)
+                    wrong[tuple(s for s in slips if s)] = pattern(scaled, future, axis)
+    right = wrong.pop(())
     return right, right @ x @ W_V @ W_O, wrong
 
 
-_HEAD_MISTAKES = {
-    "unscaled": "the scores are not divided by sqrt(d_head) before the softmax",
-    "unmasked": "positions attend to later positions; mask the future (keys after the "
-    "query) with -inf before the softmax",
-    "queries": "the softmax runs over the query axis; each query's weights over the keys "
-    "should sum to 1 (softmax(dim=-1))",
-    "after": "the mask is applied after the softmax, so the rows no longer sum to 1; mask "
-    "with -inf before it",
-    "transposed": "the pattern is transposed: row i should hold query i's scores x_i W_QK "
-    "x_j^T over keys j",
-}
+def _pattern_problem(
+    pattern: torch.Tensor, wrong: dict[tuple[str, ...], torch.Tensor]
+) -> str:
+    """What a wrong pattern did: the fewest slips that give it, or what it measures."""
+    matches = [slips for slips, p in wrong.items() if close(pattern, p)]
+    if matches:
+        fewest = min(matches, key=lambda slips: len(slips))
+        return "Not the pattern yet: " + "; and ".join(fewest) + "."
+    if close(pattern.sum(0), torch.ones_like(pattern[0])):
+        return (
+            "Each (query, key) entry sums to 1 over the batch: the softmax runs over "
+            "dim 0; take it over the keys, softmax(dim=-1)."
+        )
+    n = pattern.shape[-1]
+    future = torch.ones(n, n, dtype=torch.bool).triu(1)
+    past = torch.ones(n, n, dtype=torch.bool).tril(-1)
+    on_future = float(pattern[:, future].abs().max())
+    if on_future > 1e-4 and float(pattern[:, past].abs().max()) < 1e-6:
+        return (
+            "Each query attends only to itself and later keys: the mask hides the past; "
+            "hide the keys after the query instead, ones(n, n).triu(1)."
+        )
+    if float(pattern.diagonal(dim1=1, dim2=2)[:, 1:].abs().max()) < 1e-6:
+        return (
+            "Each query gives itself 0: the mask hides the diagonal too; a position may "
+            "attend to itself, so mask only the keys after it, ones(n, n).triu(1)."
+        )
+    if on_future > 1e-4:
+        return (
+            f"Keys after their query get up to {on_future:.2f} of the attention; mask "
+            "them with -inf before the softmax."
+        )
+    sums = pattern.sum(-1)
+    if not close(sums, torch.ones_like(sums)):
+        return (
+            f"A query's weights over the keys sum to {float(sums.min()):.3g} to "
+            f"{float(sums.max()):.3g}; they should sum to 1 (softmax over the keys, "
+            "dim=-1, after the mask)."
+        )
+    return (
+        "The pattern differs from softmax(mask(x W_QK x^T / sqrt(d_head))) with W_QK = "
+        "W_Q W_K^T, though it is causal and its rows sum to 1; check the product."
+    )
+
+
+def _nan_problem(got: Any, pos: int) -> str | None:
+    """Where a returned pattern is NaN or infinite, and what that means, or None."""
+    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+        return None
+    pattern = got[0]
+    if not (isinstance(pattern, torch.Tensor) and pattern.is_floating_point()):
+        return None
+    bad = ~torch.isfinite(pattern.detach())
+    if not bad.any() or bad.dim() != 3 or tuple(bad.shape[1:]) != (pos, pos):
+        return None
+    rows = [int(i) for i in bad.any(0).any(-1).nonzero()]
+    future = torch.ones(pos, pos, dtype=torch.bool).triu(1)
+    where = bad.any(0)
+    if torch.equal(where, future):
+        return (
+            "The pattern is NaN exactly where a key comes after its query: the softmax "
+            "runs over an axis on which those entries are all -inf; take it over the "
+            "keys, softmax(dim=-1)."
+        )
+    if bool(where[rows].all()):
+        shown = ", ".join(str(r) for r in rows[:3]) + (", ..." if len(rows) > 3 else "")
+        return (
+            f"Row {shown} of the pattern is NaN: the mask hides every key of that query; "
+            "mask only the keys after the query, ones(n, n).triu(1) (a query may attend "
+            "to itself)."
+        )
+    return None
+
+
+def _output_problem(out, pattern, x, W_Q, W_K, W_V, W_O) -> str | None:
+    """What a wrong output did, with the pattern already right, or None if it is right."""
+    W_OV = W_V @ W_O
+    if close(out, pattern @ x @ W_OV, atol=1e-3, rtol=1e-3):
+        return None
+    d_head = W_V.shape[1]
+    named = (
+        (
+            pattern @ x,
+            "The output is the pattern times x; it must go through W_OV = W_V W_O.",
+        ),
+        (
+            pattern.transpose(1, 2) @ x @ W_OV,
+            "The output uses the transposed pattern; each query mixes the keys' vectors: "
+            "pattern @ x @ W_OV.",
+        ),
+        (
+            x @ W_OV,
+            "Each position outputs its own x W_OV; the pattern must weight the values: "
+            "pattern @ x @ W_OV.",
+        ),
+        (
+            x + pattern @ x @ W_OV,
+            "The output adds x: a head returns only what it writes, pattern @ x @ W_OV "
+            "(the residual stream adds it to x).",
+        ),
+        (
+            pattern @ x @ W_K @ W_O,
+            "The values go through W_K; they are x @ W_V (then W_O).",
+        ),
+        (
+            pattern @ x @ W_Q @ W_O,
+            "The values go through W_Q; they are x @ W_V (then W_O).",
+        ),
+        (
+            pattern @ x @ W_OV / d_head**0.5,
+            "The output is divided by sqrt(d_head); only the scores are.",
+        ),
+    )
+    for value, sentence in named:
+        if close(out, value, atol=1e-3, rtol=1e-3):
+            return sentence
+    return "The pattern is right but the output is not pattern @ x @ W_V @ W_O; check the OV product."
 
 
 @check
@@ -83,43 +227,27 @@ def check_attention_head(attention_head) -> None:
             given,
             "attention_head",
         )
-        pattern, out = as_tensors(got, 2, "the result of attention_head")
         batch, pos = shape[:2]
+        problem = _nan_problem(got, pos)
+        if problem:
+            fail(problem)
+        pattern, out = as_tensors(got, 2, "the result of attention_head")
         if tuple(pattern.shape) != (batch, pos, pos):
             fail(
                 f"The pattern has shape {tuple(pattern.shape)}; it should be [batch, "
                 f"query, key] = {(batch, pos, pos)}."
             )
-        right, right_out, wrong = _head_variants(x, W_Q, W_K, W_V, W_O)
+        right, _, wrong = _head_variants(x, W_Q, W_K, W_V, W_O)
         if not close(pattern, right):
-            for key, p in wrong.items():
-                if close(pattern, p):
-                    fail(f"Not the pattern yet: {_HEAD_MISTAKES[key]}.")
-            fail(
-                "The pattern differs from softmax(mask(x W_QK x^T / sqrt(d_head))) with "
-                "W_QK = W_Q W_K^T; check the product, the scaling and the mask."
-            )
+            fail(_pattern_problem(pattern, wrong))
         if tuple(out.shape) != tuple(x.shape):
             fail(
                 f"The output has shape {tuple(out.shape)}; a head writes back into the "
                 f"residual stream, shape {tuple(x.shape)} (did you skip W_O?)."
             )
-        if close(out, right_out, atol=1e-3, rtol=1e-3):
-            continue
-        if close(out, right @ x):
-            fail(
-                "The output is the pattern times x; it must go through W_OV = W_V W_O."
-            )
-        if close(out, right.transpose(1, 2) @ x @ W_V @ W_O, atol=1e-3, rtol=1e-3):
-            fail(
-                "The output uses the transposed pattern; each query mixes the keys' "
-                "vectors: pattern @ x @ W_OV."
-            )
-        else:
-            fail(
-                "The pattern is right but the output is not pattern @ x @ W_V @ W_O; check "
-                "the OV product."
-            )
+        problem = _output_problem(out, right, x, W_Q, W_K, W_V, W_O)
+        if problem:
+            fail(problem)
     passed(
         "attention_head computes the pattern from W_QK and the output through W_OV "
         "(two shapes)."
