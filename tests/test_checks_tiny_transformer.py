@@ -13,7 +13,6 @@ from neuralcircuits.teaching.tiny_transformer.checks import (
     check_head_reading,
     check_last_member_head,
     check_one_layer_forward,
-    forward,
 )
 
 
@@ -335,6 +334,46 @@ def test_last_member_head(capsys):
 
 
 # -- the one-layer forward pass -------------------------------------------------------
+def layer(
+    positions="W_pos[:n]",
+    direct=True,
+    biases="QKV",
+    b_O="once",
+    b_U=True,
+    heads=None,
+    mask="triu(1)",
+    fill=float("-inf"),
+    divide_by="d_head",
+):
+    """one_layer_forward as a learner writes it, head by head, each choice a parameter."""
+
+    def one_layer_forward(w, tokens):
+        n = tokens.shape[1]
+        x = w["W_E"][tokens]
+        if positions == "W_pos[:n]":
+            x = x + w["W_pos"][:n]
+        elif positions == "W_pos[-n:]":
+            x = x + w["W_pos"][-n:]
+        resid = x.clone() if direct else torch.zeros_like(x)
+        if b_O == "once":
+            resid = resid + w["b_O"]
+        ones = torch.ones(n, n, dtype=torch.bool)
+        hidden = {"triu(1)": ones.triu(1), "triu(0)": ones.triu(0), "none": ~ones}[mask]
+        for h in range(w["W_Q"].shape[0]) if heads is None else heads(w):
+            q = x @ w["W_Q"][h] + (w["b_Q"][h] if "Q" in biases else 0)
+            k = x @ w["W_K"][h] + (w["b_K"][h] if "K" in biases else 0)
+            v = x @ w["W_V"][h] + (w["b_V"][h] if "V" in biases else 0)
+            d = {"d_head": q.shape[-1], "d_model": x.shape[-1], "nothing": 1}
+            scores = q @ k.transpose(1, 2) / d.get(divide_by, divide_by) ** 0.5
+            pattern = scores.masked_fill(hidden, fill).softmax(-1)
+            resid = resid + pattern @ v @ w["W_O"][h]
+            if b_O == "per head":
+                resid = resid + w["b_O"]
+        return resid @ w["W_U"] + (w["b_U"] if b_U else 0)
+
+    return one_layer_forward
+
+
 def test_one_layer_forward(capsys):
     def folded(w, tokens):  # the lesson's solution: biases folded into the matrices
         return aot.forward(w, tokens)[0]
@@ -351,45 +390,62 @@ def test_one_layer_forward(capsys):
         out = torch.einsum("bhpe,hed->bpd", z, w["W_O"])
         return (x + out + w["b_O"]) @ w["W_U"] + w["b_U"]
 
-    assert_right_answers_pass(check_one_layer_forward, [folded, by_hand], capsys)
+    assert_right_answers_pass(
+        check_one_layer_forward,
+        # b_K adds the same score to every key of a query: the softmax ignores it
+        [folded, by_hand, layer(), layer(biases="QV"), layer(fill=-1e9)],
+        capsys,
+    )
     fails(check_one_layer_forward, stub, "not written yet")
     fails(check_one_layer_forward, lambda w, t: None, "None")
-
-    def slip(**kwargs):
-        return lambda w, tokens: forward._forward(w, tokens, **kwargs)
+    lesson_d_head = aot.weights(aot.load())["W_Q"].shape[-1]
 
     assert_mistakes_named(
         "one_layer_forward",
         check_one_layer_forward,
         [
-            ("no positions", slip(positions=False), "positional embedding"),
-            ("no direct path", slip(direct=False), "direct path"),
-            ("no head biases", slip(head_biases=False), "b_Q, b_K and b_V"),
-            ("no b_O", slip(out_bias=False), "b_O"),
-            ("one head", slip(heads=(0,)), "only head 0"),
-            ("no mask", slip(causal=False), "mask the future"),
+            ("no positions", layer(positions="none"), "positional embedding"),
+            ("the last rows of W_pos", layer(positions="W_pos[-n:]"), "last n rows"),
+            ("no direct path", layer(direct=False), "direct path"),
+            ("no head biases", layer(biases=""), "b_Q, b_K and b_V"),
+            ("no b_Q", layer(biases="KV"), "queries leave out their bias b_Q"),
+            ("no b_V", layer(biases="QK"), "values leave out their bias b_V"),
+            ("no b_O", layer(b_O="none"), "leave out b_O"),
+            ("b_O in every head", layer(b_O="per head"), "once per head"),
+            ("no b_U", layer(b_U=False), "leave out b_U"),
+            ("one head", layer(heads=lambda w: [0]), "only head 0"),
+            ("no mask", layer(mask="none"), "mask the future"),
+            ("the diagonal masked, -inf", layer(mask="triu(0)"), "NaN at position 0"),
+            (
+                "the diagonal masked, -1e9",
+                layer(mask="triu(0)", fill=-1e9),
+                "hides each position from itself",
+            ),
+            ("unscaled", layer(divide_by="nothing"), "not divided by sqrt(d_head)"),
+            ("by sqrt(d_model)", layer(divide_by="d_model"), "sqrt(d_model)"),
+            (
+                "the lesson's d_head, hard-coded",
+                layer(divide_by=lesson_d_head),
+                f"sqrt({lesson_d_head}), the lesson's d_head",
+            ),
             (
                 "probabilities",
-                lambda w, t: forward._forward(w, t).softmax(-1),
+                lambda w, t: layer()(w, t).softmax(-1),
                 "probabilities",
             ),
             (
                 "log-probabilities",
-                lambda w, t: forward._forward(w, t).log_softmax(-1),
+                lambda w, t: layer()(w, t).log_softmax(-1),
                 "log-probabilities",
             ),
             (
                 "hard-coded for four heads",
-                lambda w, t: (
-                    forward._forward(w, t, heads=(0, 1, 2, 3))
-                    if w["W_Q"].shape[0] == 4
-                    else forward._forward(w, t, heads=(0,))
-                ),
-                "another shape",
+                layer(heads=lambda w: range(4)),
+                "raised IndexError",
             ),
             (
                 "the residual stream, not the logits",
-                lambda w, t: forward._forward(w, t)[..., : w["W_U"].shape[0]],
+                lambda w, t: layer()(w, t)[..., : w["W_U"].shape[0]],
                 "shape",
             ),
         ],

@@ -274,27 +274,44 @@ def _forward(
     w: dict[str, torch.Tensor],
     tokens: torch.Tensor,
     *,
-    positions: bool = True,
+    positions: str = "first",
     direct: bool = True,
-    head_biases: bool = True,
-    out_bias: bool = True,
+    head_biases: str = "QKV",
+    out_bias: str = "once",
+    unembed_bias: bool = True,
     heads: tuple[int, ...] | None = None,
-    causal: bool = True,
+    mask: str = "future",
+    scale: str | int = "d_head",
 ) -> torch.Tensor:
-    """The logits of a one-layer attention-only model, or of a plausible slip in writing it."""
+    """The logits of a one-layer attention-only model, or of a plausible slip in writing it.
+
+    ``positions``: "first" (W_pos[:n]), "last" (W_pos[-n:]) or "none";
+    ``head_biases``: which of b_Q, b_K, b_V the heads add; ``out_bias``:
+    "once", "per head" or "none"; ``mask``: "future", "diagonal" (the
+    future and the diagonal, filled with -1e9) or "none"; ``scale``: the
+    scores are divided by sqrt(d_head), sqrt(d_model) ("d_model"), nothing
+    ("none") or the square root of a fixed number.
+    """
     n = tokens.shape[1]
-    x = w["W_E"][tokens] + (w["W_pos"][:n] if positions else 0)
-    resid = (x if direct else torch.zeros_like(x)) + (w["b_O"] if out_bias else 0)
-    future = torch.ones(n, n, dtype=torch.bool).triu(1)
+    x = w["W_E"][tokens]
+    if positions != "none":
+        x = x + (w["W_pos"][:n] if positions == "first" else w["W_pos"][-n:])
+    resid = x if direct else torch.zeros_like(x)
+    resid = resid + (w["b_O"] if out_bias == "once" else 0)
+    hidden = torch.ones(n, n, dtype=torch.bool).triu(0 if mask == "diagonal" else 1)
+    d_model, d_head = w["W_Q"].shape[1:]
+    divisor = {"d_head": d_head, "d_model": d_model, "none": 1}.get(str(scale), scale)
     for h in heads if heads is not None else range(w["W_Q"].shape[0]):
-        q, k, v = (x @ w[f"W_{c}"][h] for c in "QKV")
-        if head_biases:
-            q, k, v = q + w["b_Q"][h], k + w["b_K"][h], v + w["b_V"][h]
-        scores = q @ k.transpose(1, 2) / q.shape[-1] ** 0.5
-        if causal:
-            scores = scores.masked_fill(future, float("-inf"))
+        q, k, v = (
+            x @ w[f"W_{c}"][h] + (w[f"b_{c}"][h] if c in head_biases else 0)
+            for c in "QKV"
+        )
+        scores = q @ k.transpose(1, 2) / float(divisor) ** 0.5
+        if mask != "none":
+            scores = scores.masked_fill(hidden, -1e9 if mask == "diagonal" else _INF)
         resid = resid + scores.softmax(-1) @ v @ w["W_O"][h]
-    return resid @ w["W_U"] + w["b_U"]
+        resid = resid + (w["b_O"] if out_bias == "per head" else 0)
+    return resid @ w["W_U"] + (w["b_U"] if unembed_bias else 0)
 
 
 def _random_weights(seed: int) -> dict[str, torch.Tensor]:
@@ -320,9 +337,14 @@ def _random_weights(seed: int) -> dict[str, torch.Tensor]:
 
 _FORWARD_SLIPS: tuple[tuple[dict[str, Any], str], ...] = (
     (
-        {"positions": False},
+        {"positions": "none"},
         "they are the model's logits without the positional embedding: add "
         "W_pos[:n_positions] to the token embeddings",
+    ),
+    (
+        {"positions": "last"},
+        "they add the last n rows of W_pos; position p's embedding is W_pos[p], so "
+        "take W_pos[:n]",
     ),
     (
         {"direct": False},
@@ -330,13 +352,48 @@ _FORWARD_SLIPS: tuple[tuple[dict[str, Any], str], ...] = (
         "what the heads add, so keep x in the sum before W_U",
     ),
     (
-        {"head_biases": False},
+        {"head_biases": ""},
         "the heads' queries, keys and values leave out their biases b_Q, b_K and b_V",
     ),
-    ({"out_bias": False}, "they leave out b_O, which the layer adds once"),
+    ({"head_biases": "KV"}, "the heads' queries leave out their bias b_Q"),
+    ({"head_biases": "QK"}, "the heads' values leave out their bias b_V"),
+    ({"out_bias": "none"}, "they leave out b_O, which the layer adds once"),
+    (
+        {"out_bias": "per head"},
+        "they add b_O once per head; it is the layer's bias, added once",
+    ),
+    ({"unembed_bias": False}, "they leave out b_U, the unembedding's bias"),
     ({"heads": (0,)}, "only head 0 adds to the residual stream; add every head"),
-    ({"causal": False}, "positions attend to later positions: mask the future"),
+    ({"mask": "none"}, "positions attend to later positions: mask the future"),
+    (
+        {"mask": "diagonal"},
+        "the mask hides each position from itself too; mask only the keys after the "
+        "query, triu(1)",
+    ),
+    (
+        {"scale": "none"},
+        "the heads' scores are not divided by sqrt(d_head)",
+    ),
+    (
+        {"scale": "d_model"},
+        "the heads divide their scores by sqrt(d_model), not sqrt(d_head)",
+    ),
 )
+
+
+def _nan_positions(got: Any) -> str | None:
+    """A sentence for logits that are NaN at the first position only, or None."""
+    if not (
+        isinstance(got, torch.Tensor) and got.is_floating_point() and got.dim() == 3
+    ):
+        return None
+    bad = ~torch.isfinite(got.detach()).all(-1).all(0)  # [pos]
+    if bool(bad[0]) and not bool(bad[1:].any()):
+        return (
+            "Your logits are NaN at position 0 only: the mask hides every key of the "
+            "first query, itself included; mask only the keys after the query, triu(1)."
+        )
+    return None
 
 
 @check
@@ -358,6 +415,9 @@ def check_one_layer_forward(one_layer_forward) -> None:
     for where, w, tokens in cases:
         copies = {name: tensor.clone() for name, tensor in w.items()}
         got = call(one_layer_forward, copies, tokens.clone(), name="one_layer_forward")
+        problem = _nan_positions(got)
+        if problem:
+            fail(problem)
         shape = (*tokens.shape, w["W_U"].shape[1])
         got = as_tensor(got, "the result of one_layer_forward", shape)
         with torch.no_grad():
@@ -376,13 +436,19 @@ def check_one_layer_forward(one_layer_forward) -> None:
             fail(
                 f"On {where} you return log-probabilities; return the logits themselves."
             )
-        for slip, sentence in _FORWARD_SLIPS:
+        lesson_d_head = trained["W_Q"].shape[-1]
+        fixed = (
+            {"scale": lesson_d_head},
+            f"the heads divide their scores by sqrt({lesson_d_head}), the lesson's "
+            "d_head; read d_head from the weights, W_Q.shape[-1]",
+        )
+        for slip, sentence in (*_FORWARD_SLIPS, fixed):
             if close(got, _forward(w, tokens, **slip), atol=1e-3, rtol=1e-4):
                 fail(f"Not the logits yet on {where}: {sentence}.")
         gap = (got - right).abs()
         row, pos = _largest(gap)
         fail(
-            f"On {where} your logits differ from the model's by up to {gap.max():.3g} "
+            f"On {where} your logits differ from the right ones by up to {gap.max():.3g} "
             f"(row {row}, position {pos}); build them as (x + the heads' outputs + b_O) "
             "W_U + b_U, with x = W_E[tokens] + W_pos[:n]."
         )
