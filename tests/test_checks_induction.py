@@ -201,6 +201,7 @@ def test_two_copies(capsys):
             ("more than 1", lambda: (0.7, 0.7), "add up to 1.40"),
             ("one number", lambda: 0.5, "pair of shares"),
             ("negative", lambda: (-0.1, 0.5), "between 0 and 1"),
+            ("percentages", lambda: (50, 50), "percentages?"),
         ],
     )
 

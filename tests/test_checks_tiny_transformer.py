@@ -503,6 +503,11 @@ def test_direct_path_prediction(capsys):
                 lambda: {**RIGHT_KINDS, "Desk": "noun"},
                 "not one of the kinds",
             ),
+            (
+                "the token, not its kind",
+                lambda: {**RIGHT_KINDS, "was": "done"},
+                "for 'was' is the token 'done'; answer with its kind, 'verb'",
+            ),
         ],
     )
 
@@ -512,7 +517,12 @@ def test_head_reading(capsys):
     assert (reading["last"], reading["head"]) == (23, 0)
     assert_right_answers_pass(
         check_head_reading,
-        [lambda: (23, "7"), lambda: [-6, "7"], lambda: (torch.tensor(23), "7")],
+        [
+            lambda: (23, "7"),
+            lambda: [-6, "7"],
+            lambda: (torch.tensor(23), "7"),
+            lambda: (23.0, "7"),
+        ],
         capsys,
     )
     fails(check_head_reading, stub, "not written yet")
@@ -528,5 +538,8 @@ def test_head_reading(capsys):
             ("outside the story", lambda: (40, "7"), "29 positions"),
             ("one value", lambda: 23, "pair (position, token)"),
             ("not a token", lambda: (23, "Seven"), "not a token"),
+            ("the member as the position", lambda: ("6", "7"), "not the string '6'"),
+            ("between two positions", lambda: (23.5, "7"), "a whole number"),
+            ("the token as a number", lambda: (23, 7), "a string, as the tokenizer"),
         ],
     )

@@ -315,6 +315,11 @@ def check_two_copies(predict_two_copies) -> None:
         first, second = (float(v) for v in got)
     except (TypeError, ValueError):
         fail(f"The two shares should be numbers between 0 and 1; got {brief(got)}.")
+    if max(first, second) > 1 and min(first, second) >= 0 and first + second <= 101:
+        fail(
+            f"You predicted ({first:g}, {second:g}): percentages? Give shares between "
+            "0 and 1, e.g. 0.25 for 25%."
+        )
     if not (0 <= first <= 1 and 0 <= second <= 1):
         fail(
             f"Attention shares lie between 0 and 1; you predicted ({first}, {second})."

@@ -39,8 +39,17 @@ def check_direct_path_prediction(predict_direct_path) -> None:
     missing = [t for t in DIRECT_PATH_TOKENS if t not in got]
     if missing:
         fail(f"Your dict has no prediction for {missing[0]!r}; predict all six tokens.")
+    vocab = aot.tokenizer().get_vocab()
+    kinds = aot.token_kinds()
     for token in DIRECT_PATH_TOKENS:
-        if got[token] not in aot.KINDS:
+        said = got[token]
+        if isinstance(said, str) and said not in aot.KINDS and said in vocab:
+            fail(
+                f"Your prediction for {token!r} is the token {said!r}; answer with its "
+                f"kind, {kinds[vocab[said]]!r}, or another of the kinds "
+                f"{', '.join(repr(k) for k in aot.KINDS)}."
+            )
+        if said not in aot.KINDS:
             fail(
                 f"Your prediction for {token!r} is {got[token]!r}, not one of the kinds "
                 f"{', '.join(repr(k) for k in aot.KINDS)}."
@@ -97,28 +106,36 @@ def check_head_reading(predict_head_reading) -> None:
     r = head_reading()
     words, last, head = r["words"], r["last"], r["head"]
     n = len(words)
+    if isinstance(position, str):
+        fail(
+            f"The position should be a number such as 7, not the string {brief(position)}; "
+            "the token comes second."
+        )
     if isinstance(position, bool) or not isinstance(position, int):
         try:
-            position = int(position)
+            whole = int(position)
+            if float(position) != whole:
+                raise ValueError
         except (TypeError, ValueError):
             fail(
                 f"The position should be a whole number from 0 to {n - 1}; got {brief(position)}."
             )
+        position = whole
     if not -n <= position < n:
         fail(
             f"The story has {n} positions (0 to {n - 1}); {position} is not one of them."
         )
     position %= n
+    if isinstance(token, int) and not isinstance(token, bool):
+        fail(f'The token should be a string, as the tokenizer writes it: "{token}".')
     if not isinstance(token, str):
-        fail(
-            f'The token should be a string such as "{words[last]}"; got {brief(token)}.'
-        )
+        fail(f'The token should be a string such as "Hat"; got {brief(token)}.')
     member = words[last]
     if position != last:
         fail(
-            f"Position {position} holds {words[position]!r}; the answer is the "
-            f"successor of the last member {member!r}, at position {last}, where head "
-            f"{head} puts {r['attention']:.1%} of the final 'in''s attention."
+            f"Position {position} holds {words[position]!r}; the story's answer is read "
+            f"from the last member, {member!r} at position {last}, where head {head} "
+            f"puts {r['attention']:.1%} of the final 'in''s attention."
         )
     tok = r["tokenizer"]
     ids = tok.convert_tokens_to_ids(token)
