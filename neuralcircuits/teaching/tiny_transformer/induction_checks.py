@@ -390,7 +390,11 @@ def check_diagnosis(diagnose_broken_heads) -> None:
                 ind.broken_heads()[name][_MATRICES.index(matrix)],
                 working[_MATRICES.index(matrix)],
             )
-            why = "it is the working head's already" if same else "another is wrong too"
+            why = (
+                "it is the working head's already"
+                if same
+                else "it differs from the working head's, but the fault is elsewhere"
+            )
             fail(
                 f"Putting the working head's {matrix} into head {name!r} leaves its "
                 f"second-half accuracy at {accuracy:.0%} ({why})."
