@@ -135,6 +135,12 @@ def test_attention_head(capsys):
             ("W_K for the values", head(output="W_K for values"), "through W_K"),
             ("the output scaled", head(output="scaled"), "output is divided"),
             ("no W_O", no_w_o, "skip W_O"),
+            (
+                "the pattern as the output",
+                lambda *a: (right_head(*a)[0], right_head(*a)[0]),
+                "shape (2, 5, 5); a head writes back into the residual stream, shape "
+                "(2, 5, 6).",
+            ),
             ("changes x in place", mutates, "in place"),
         ],
     )

@@ -241,9 +241,15 @@ def check_attention_head(attention_head) -> None:
         if not close(pattern, right):
             fail(_pattern_problem(pattern, wrong))
         if tuple(out.shape) != tuple(x.shape):
+            d_head = W_V.shape[1]
+            skipped = (
+                f" (its last axis is d_head = {d_head}: did you skip W_O?)"
+                if out.shape[-1] == d_head
+                else ""
+            )
             fail(
                 f"The output has shape {tuple(out.shape)}; a head writes back into the "
-                f"residual stream, shape {tuple(x.shape)} (did you skip W_O?)."
+                f"residual stream, shape {tuple(x.shape)}{skipped}."
             )
         problem = _output_problem(out, right, x, W_Q, W_K, W_V, W_O)
         if problem:
