@@ -30,6 +30,13 @@ def _moved(W, source, target, columns=False):
     return out
 
 
+def _set_rows(W, rows, column, value):
+    """A matrix of W's shape whose `rows` all put `value` in one column, zero elsewhere."""
+    out = torch.zeros_like(W)
+    out[rows, column] = value
+    return out
+
+
 # -- the previous-token head ----------------------------------------------------------
 def test_previous_token_head(capsys):
     def wider():  # written differently: d_head 40, the shift on the key side
@@ -107,6 +114,12 @@ def test_previous_token_head(capsys):
                 "largest entry of PREV",
             ),
             ("weak", lambda: _with(P, 3, P[3] * 0.2), "weakly"),
+            ("a sign slip", lambda: _with(P, 3, -P[3]), "writes minus the previous"),
+            (
+                "every query the same",
+                lambda: _with(P, 0, _set_rows(P[0], ind.POS, column=0, value=50.0)),
+                "whatever p, gives its top score to position 0",
+            ),
             (
                 "also writes POS",
                 lambda: _with(

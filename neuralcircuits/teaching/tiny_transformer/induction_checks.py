@@ -77,7 +77,7 @@ def _letters(n: int, length: int, seed: int) -> torch.Tensor:
 def _previous_problem(head, x, att, pos, to_prev: float, where: str) -> str:
     """Where a previous-token head's attention went instead of p - 1, measured."""
     per_query = att[:, range(len(pos)), pos - 1].mean(0)  # [query p >= 1]
-    if bool((per_query > 0.9).any()) and bool((per_query < 0.5).any()):
+    if float((per_query > 0.9).float().mean()) > 0.5 and bool((per_query < 0.5).any()):
         return (
             f"On {where}, positions {_positions(per_query, pos)} give the position "
             f"before them under half their attention, while others give it over 90%; "
@@ -103,6 +103,13 @@ def _previous_problem(head, x, att, pos, to_prev: float, where: str) -> str:
         return (
             f"On {where}, each position p attends to p - {-k} ({to_k:.0%}); the query "
             "of p must match the key of p - 1"
+        )
+    key = scores.argmax(-1)
+    j = int(key.flatten().mode().values)
+    if float((key == j).float().mean()) > 0.9:
+        return (
+            f"On {where}, every position p, whatever p, gives its top score to "
+            f"position {j}; the query of p must match the key of p - 1"
         )
     if float((offset == -1).float().mean()) > 0.9:
         lead = _lead(_scores(head, x), pos, pos - 1)
@@ -150,6 +157,13 @@ def check_previous_token_head(previous_token_head) -> None:
                 fail(
                     f"On {where}, it writes nothing at all (your values read "
                     f"{_said(_reads(head[2]))}); W_V W_O should map TOKEN[t] to PREV[t]."
+                )
+            minus = float((prev_block.argmin(-1) == prev_tokens).float().mean())
+            if minus > 0.95 and float(prev_block.min()) < -0.2:
+                fail(
+                    f"On {where}, it writes minus the previous token into PREV (down to "
+                    f"{float(prev_block.min()):.2f}); W_V W_O should map TOKEN[t] to "
+                    "+PREV[t]."
                 )
             for block in ("TOKEN", "OUT"):
                 wrote = out[..., ind.SUBSPACES[block]].argmax(-1) == prev_tokens
