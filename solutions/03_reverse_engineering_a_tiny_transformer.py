@@ -1047,9 +1047,10 @@ check_diagnosis(diagnose_broken_heads)
 #
 # Write `last_member_head()` returning `(W_Q, W_K, W_V, W_O)` such that the
 # final position attends (almost) only to the **last** member, and the head
-# writes that member's one-hot into `MEMBER_DIMS`. The check runs it on
-# prompts of 18 to 40 positions with 3 to 5 members at varying gaps (at
-# least 2 apart).
+# writes that member's one-hot into `MEMBER_DIMS`, and nothing into the
+# other directions. The check runs it on prompts of 18 to 40 positions with
+# 3 to 5 members at varying gaps (at least 2 apart), counting up or in no
+# particular order.
 #
 # <details><summary>Hint 1: the QK circuit</summary>
 #

@@ -20,15 +20,20 @@ from test_checks_sequence_circuits import (
     right_shift,
 )
 
+from neuralcircuits.science import attention_only as aot
 from neuralcircuits.science import attribution, superposition
 from neuralcircuits.science import circuit_discovery as cd
+from neuralcircuits.science import induction as ind
 from neuralcircuits.science import relu_circuits as rc
 from neuralcircuits.science import relu_training as rt
 from neuralcircuits.science import representations as rep
+from neuralcircuits.science import transformer_parts as tp
 from neuralcircuits.teaching.checking import CheckFailed
 from neuralcircuits.teaching.linear_algebra import checks as la
 from neuralcircuits.teaching.relu_circuits import checks as relu
 from neuralcircuits.teaching.sequence_circuits import checks as seq
+from neuralcircuits.teaching.tiny_transformer import checks as tt
+from neuralcircuits.teaching.tiny_transformer import induction_checks as ic
 
 T = torch.tensor
 
@@ -101,6 +106,9 @@ def _poison(value) -> None:
     elif isinstance(value, list) and value:
         value.reverse()
         value.append(value[0])
+    elif isinstance(value, dict):
+        for item in value.values():
+            _poison(item)
     elif isinstance(value, torch.nn.Module):
         for module in value.modules():
             module.register_forward_hook(lambda module, inputs, output: None)
@@ -137,6 +145,21 @@ def _right_prune(order, performance, threshold=0.8):
 
 def _wrong_prune(order, performance, threshold=0.8):
     return cd.iterative_prune(order, performance, 0.8)
+
+
+def _weak_last_member_head():
+    W_Q, W_K, W_V, W_O = tp.last_member_head()
+    return W_Q, W_K, W_V, W_O * 0.1
+
+
+DIRECT_PATH = {
+    "Desk": "was",
+    "was": "verb",
+    "done": "in",
+    "in": "member",
+    "5": ".",
+    ".": "<bos>",
+}
 
 
 # check: (a right answer, a plausible mistake)
@@ -246,6 +269,43 @@ CHECKS = {
         rep.patch_subspace,
         lambda t, s, b: s.clone(),
     ),
+    "attention_head": (
+        tt.check_attention_head,
+        tp.attention_head,
+        lambda x, W_Q, *w: tp.attention_head(x, W_Q * W_Q.shape[1] ** 0.5, *w),
+    ),
+    "one_layer_forward": (
+        tt.check_one_layer_forward,
+        lambda w, tokens: aot.forward(w, tokens)[0],
+        lambda w, tokens: aot.forward({**w, "W_pos": 0 * w["W_pos"]}, tokens)[0],
+    ),
+    "direct_path_prediction": (
+        tt.check_direct_path_prediction,
+        lambda: dict(DIRECT_PATH),
+        lambda: {**DIRECT_PATH, ".": "word"},
+    ),
+    "head_reading": (tt.check_head_reading, lambda: (23, "7"), lambda: (23, "6")),
+    "last_member_head": (
+        tt.check_last_member_head,
+        tp.last_member_head,
+        _weak_last_member_head,
+    ),
+    "previous_token_head": (
+        ic.check_previous_token_head,
+        ind.previous_token_head,
+        lambda: ind.previous_token_head(score=1.0),
+    ),
+    "induction_head": (
+        ic.check_induction_head,
+        ind.induction_head,
+        lambda: ind.broken_heads()["a"],
+    ),
+    "two_copies": (ic.check_two_copies, lambda: (0.5, 0.5), lambda: (0.0, 1.0)),
+    "diagnosis": (
+        ic.check_diagnosis,
+        lambda: dict(ind.BROKEN_FAULTS),
+        lambda: {**ind.BROKEN_FAULTS, "a": "W_Q"},
+    ),
 }
 
 
@@ -258,3 +318,17 @@ def test_an_attempt_that_changes_everything_changes_nothing_for_the_next(name, c
     check(right)
     assert "✔" in capsys.readouterr().out, f"{name}: the right answer fails after"
     assert fails_with(check, wrong) == before, f"{name}: a mistake is told otherwise"
+
+
+# -- lesson 03: the trained model's weights are handed out, and read by three checks ---
+def test_weights_changed_in_place_do_not_poison_lesson_03(capsys):
+    def zeroes_the_weights(w, tokens):
+        for tensor in w.values():
+            tensor.zero_()
+        return aot.forward(w, tokens)[0]
+
+    fails_with(tt.check_one_layer_forward, zeroes_the_weights, "`w` in place")
+    tt.check_one_layer_forward(lambda w, tokens: aot.forward(w, tokens)[0])
+    tt.check_direct_path_prediction(lambda: dict(DIRECT_PATH))
+    tt.check_head_reading(lambda: (23, "7"))
+    assert capsys.readouterr().out.count("✔") == 3

@@ -30,6 +30,13 @@ def _moved(W, source, target, columns=False):
     return out
 
 
+def _set_rows(W, rows, column, value):
+    """A matrix of W's shape whose `rows` all put `value` in one column, zero elsewhere."""
+    out = torch.zeros_like(W)
+    out[rows, column] = value
+    return out
+
+
 # -- the previous-token head ----------------------------------------------------------
 def test_previous_token_head(capsys):
     def wider():  # written differently: d_head 40, the shift on the key side
@@ -57,10 +64,11 @@ def test_previous_token_head(capsys):
         W_Q[ind.POS] = torch.eye(ind.N_CTX) * 50
         return _with(P, 0, W_Q)
 
-    def shifted_the_wrong_way():
+    def shifted(by, up_to=ind.N_CTX, scale=50.0):
         W_Q = torch.zeros_like(P[0])
-        for p in range(ind.N_CTX - 1):
-            W_Q[ind.POS.start + p, p + 1] = 50.0
+        for p in range(up_to):
+            if 0 <= p + by < ind.N_CTX:
+                W_Q[ind.POS.start + p, p + by] = scale
         return _with(P, 0, W_Q)
 
     assert_mistakes_named(
@@ -68,8 +76,28 @@ def test_previous_token_head(capsys):
         check_previous_token_head,
         [
             ("no shift", attends_to_itself, "attends to itself"),
-            ("too soft", lambda: ind.previous_token_head(score=1.0), "make its score"),
-            ("the wrong way", shifted_the_wrong_way, "reaches the position before it"),
+            (
+                "too soft",
+                lambda: ind.previous_token_head(score=1.0),
+                "leads the others by 1 after",
+            ),
+            (
+                "sqrt(d_head) forgotten",
+                lambda: shifted(-1, scale=10.0),
+                "leads the others by 2.04 after",
+            ),
+            ("the wrong way", lambda: shifted(+1), "p + 1 highest, a later position"),
+            ("two back", lambda: shifted(-2), "attends to p - 2"),
+            (
+                "written for the repeated sequences' 21 positions",
+                lambda: shifted(-1, up_to=21),
+                "positions 21, 22 and 23 give the position before them",
+            ),
+            (
+                "values read PREV, empty at layer 0",
+                lambda: _with(P, 2, _moved(P[2], ind.TOKEN, ind.PREV)),
+                "writes nothing at all (your values read PREV)",
+            ),
             (
                 "writes into TOKEN",
                 lambda: _with(P, 3, _moved(P[3], ind.PREV, ind.TOKEN, columns=True)),
@@ -86,6 +114,12 @@ def test_previous_token_head(capsys):
                 "largest entry of PREV",
             ),
             ("weak", lambda: _with(P, 3, P[3] * 0.2), "weakly"),
+            ("a sign slip", lambda: _with(P, 3, -P[3]), "writes minus the previous"),
+            (
+                "every query the same",
+                lambda: _with(P, 0, _set_rows(P[0], ind.POS, column=0, value=50.0)),
+                "whatever p, gives its top score to position 0",
+            ),
             (
                 "also writes POS",
                 lambda: _with(
@@ -124,13 +158,33 @@ def test_induction_head(capsys):
             ("keys read TOKEN", lambda: broken["a"], "keys TOKEN"),
             ("queries read PREV", lambda: broken["b"], "queries read PREV"),
             ("values read PREV", lambda: broken["c"], "predicts the current token"),
-            ("too soft", lambda: ind.induction_head(score=1.0), "make the matching"),
             (
+                "too soft",
+                lambda: ind.induction_head(score=1.0),
+                "leads the others by 1 after",
+            ),
+            (
+                "sqrt(d_head) forgotten",
+                lambda: _with(working, 0, working[0] / 11**0.5),
+                "leads the others by 3.01 after",
+            ),
+            (
+                "queries and keys swapped",
+                lambda: _with(
+                    _with(working, 0, _moved(working[0], ind.TOKEN, ind.PREV)),
+                    1,
+                    _moved(working[1], ind.PREV, ind.TOKEN),
+                ),
+                "to the position before it and 44% to the token before the earlier",
+            ),
+            (
+                # the message names what this head writes, not the layer-0 head's PREV
                 "writes into TOKEN",
                 lambda: _with(
                     working, 3, _moved(working[3], ind.OUT, ind.TOKEN, columns=True)
                 ),
-                "writes nothing into OUT",
+                "writes nothing into OUT, the only subspace the unembedding reads (it "
+                "writes into TOKEN)",
             ),
             ("weak", lambda: _with(working, 3, working[3] * 0.3), "weakly"),
             (
@@ -160,6 +214,7 @@ def test_two_copies(capsys):
             ("more than 1", lambda: (0.7, 0.7), "add up to 1.40"),
             ("one number", lambda: 0.5, "pair of shares"),
             ("negative", lambda: (-0.1, 0.5), "between 0 and 1"),
+            ("percentages", lambda: (50, 50), "percentages?"),
         ],
     )
 

@@ -13,8 +13,8 @@ import torch
 
 from neuralcircuits.science import induction as ind
 from neuralcircuits.science import transformer_parts as tp
-from neuralcircuits.teaching.checking import call, check, fail, passed
-from neuralcircuits.teaching.tiny_transformer.checks import head_weights, one_line
+from neuralcircuits.teaching.checking import brief, call, check, fail, passed
+from neuralcircuits.teaching.tiny_transformer.checks.last_member import head_weights
 
 _BLOCKS = ("TOKEN", "PREV", "POS", "OUT")
 
@@ -40,6 +40,30 @@ def _written(out: torch.Tensor) -> dict[str, float]:
     return {b: float(out[..., ind.SUBSPACES[b]].abs().max()) for b in _BLOCKS}
 
 
+def _scores(head: ind.Head, x: torch.Tensor) -> torch.Tensor:
+    """A head's attention scores after the division by sqrt(d_head), the future unmasked  # [batch, q, k]."""
+    W_QK, _ = tp.qk_ov(*head)
+    return x @ W_QK @ x.transpose(1, 2) / head[0].shape[1] ** 0.5
+
+
+def _lead(scores: torch.Tensor, queries: torch.Tensor, keys: torch.Tensor) -> float:
+    """How far each query's score of its right key leads every other key it may see (the median)."""
+    n = scores.shape[-1]
+    seen = torch.arange(n)[None, :] <= queries[:, None]  # [q, k]: not in the future
+    s = scores[:, queries]  # [batch, q, k]
+    right = s[:, range(len(queries)), keys]  # [batch, q]
+    others = s.masked_fill(~seen, float("-inf"))
+    others[:, range(len(queries)), keys] = float("-inf")
+    return float((right - others.max(-1).values).median())
+
+
+def _positions(shares: torch.Tensor, queries: torch.Tensor) -> str:
+    """The query positions whose share is below one half, in words ("21, 22 and 23")."""
+    low = [int(p) for p in queries[shares < 0.5]]
+    shown = [str(p) for p in low[:4]] + (["..."] if len(low) > 4 else [])
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
 # ---------------------------------------------------------------------------
 # The previous-token head
 # ---------------------------------------------------------------------------
@@ -48,6 +72,57 @@ def _letters(n: int, length: int, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     body = torch.randint(1, ind.N_TOKENS, (n, length), generator=g)
     return torch.cat([torch.zeros(n, 1, dtype=torch.long), body], 1)
+
+
+def _previous_problem(head, x, att, pos, to_prev: float, where: str) -> str:
+    """Where a previous-token head's attention went instead of p - 1, measured."""
+    per_query = att[:, range(len(pos)), pos - 1].mean(0)  # [query p >= 1]
+    if float((per_query > 0.9).float().mean()) > 0.5 and bool((per_query < 0.5).any()):
+        return (
+            f"On {where}, positions {_positions(per_query, pos)} give the position "
+            f"before them under half their attention, while others give it over 90%; "
+            "the query of every position p must look for p - 1"
+        )
+    scores = _scores(head, x)[:, pos]  # [batch, query p >= 1, key], future unmasked
+    offset = scores.argmax(-1) - pos  # where each query's top score is
+    k = int(offset.flatten().mode().values)
+    if k != -1 and float((offset == k).float().mean()) > 0.9:
+        if k == 0:
+            to_self = float(att[:, range(len(pos)), pos].mean())
+            return (
+                f"On {where}, each position attends to itself ({to_self:.0%}); the "
+                "query of position p must match the key of position p - 1"
+            )
+        if k > 0:
+            return (
+                f"On {where}, each position p scores position p + {k} highest, a later "
+                "position the mask hides, so the rest share its attention; the query "
+                "of p must match the key of p - 1"
+            )
+        to_k = float(att[:, range(len(pos)), (pos + k).clamp(min=0)].mean())
+        return (
+            f"On {where}, each position p attends to p - {-k} ({to_k:.0%}); the query "
+            "of p must match the key of p - 1"
+        )
+    key = scores.argmax(-1)
+    j = int(key.flatten().mode().values)
+    if float((key == j).float().mean()) > 0.9:
+        return (
+            f"On {where}, every position p, whatever p, gives its top score to "
+            f"position {j}; the query of p must match the key of p - 1"
+        )
+    if float((offset == -1).float().mean()) > 0.9:
+        lead = _lead(_scores(head, x), pos, pos - 1)
+        return (
+            f"On {where}, position p - 1 gets the most attention but only {to_prev:.0%} "
+            f"of it: its score leads the others by {lead:.3g} after the division by "
+            "sqrt(d_head); make the lead about 10 so it beats every other key"
+        )
+    return (
+        f"On {where}, only {to_prev:.0%} of each position's attention reaches the "
+        f"position before it (your queries read {_said(_reads(head[0]))}, your keys "
+        f"{_said(_reads(head[1]))})"
+    )
 
 
 @check
@@ -71,30 +146,25 @@ def check_previous_token_head(previous_token_head) -> None:
         att = pattern[:, 0, pos]  # [batch, query p >= 1, key]
         to_prev = float(att[:, range(n - 1), pos - 1].mean())
         if to_prev < 0.9:
-            to_self = float(att[:, range(n - 1), pos].mean())
-            picks = att.argmax(-1) == (pos - 1)
-            if to_self > 0.5:
-                fail(
-                    f"On {where}, each position attends to itself ({to_self:.0%}); the "
-                    "query of position p must match the key of position p - 1."
-                )
-            if picks.float().mean() > 0.9:
-                fail(
-                    f"On {where}, position p - 1 gets the most attention but only "
-                    f"{to_prev:.0%} of it; make its score larger (about 10 after the "
-                    "division by sqrt(d_head)) so it beats every other key."
-                )
-            fail(
-                f"On {where}, only {to_prev:.0%} of each position's attention reaches "
-                f"the position before it (your queries read {_said(_reads(head[0]))}, "
-                f"your keys {_said(_reads(head[1]))})."
-            )
+            fail(_previous_problem(head, x, att, pos, to_prev, where) + ".")
         out = (stream - x)[:, 1:]  # what the head wrote, at positions p >= 1
         prev_tokens = tokens[:, :-1]
         written = _written(out)
         prev_block = out[..., ind.PREV]
         copied = float((prev_block.argmax(-1) == prev_tokens).float().mean())
         if copied < 0.95:
+            if max(written.values()) < 0.1:
+                fail(
+                    f"On {where}, it writes nothing at all (your values read "
+                    f"{_said(_reads(head[2]))}); W_V W_O should map TOKEN[t] to PREV[t]."
+                )
+            minus = float((prev_block.argmin(-1) == prev_tokens).float().mean())
+            if minus > 0.95 and float(prev_block.min()) < -0.2:
+                fail(
+                    f"On {where}, it writes minus the previous token into PREV (down to "
+                    f"{float(prev_block.min()):.2f}); W_V W_O should map TOKEN[t] to "
+                    "+PREV[t]."
+                )
             for block in ("TOKEN", "OUT"):
                 wrote = out[..., ind.SUBSPACES[block]].argmax(-1) == prev_tokens
                 if written[block] > 0.2 and wrote.float().mean() > 0.9:
@@ -127,48 +197,79 @@ def check_previous_token_head(previous_token_head) -> None:
 # ---------------------------------------------------------------------------
 # The induction head
 # ---------------------------------------------------------------------------
+def _key_names(length: int) -> dict[int, str]:
+    """Keys a second-half query may attend to, by offset from the query, in words."""
+    return {
+        0: "the current position",
+        -1: "the position before it",
+        -length: "the earlier copy of the current token",
+        -length - 1: "the token before the earlier copy",
+    }
+
+
+def _induction_problem(head, stream, att, q, length: int, where: str) -> str:
+    """Where an induction head's attention went instead of the token after the copy, measured."""
+    rows = range(len(q))
+    target = float(att[:, rows, q - length + 1].mean())
+    W_QK, _ = tp.qk_ov(*head)
+    reads = (
+        f"your queries read {_said(_reads(W_QK))} and your keys {_said(_reads(W_QK.T))}"
+    )
+    on_copy = float((att[:, rows, q - length] + att[:, rows, q]).mean())
+    if on_copy > 0.5:
+        return (
+            f"{where}, the second half attends to the current token and its earlier "
+            f"copy ({on_copy:.0%}), not to the token after the copy; {reads}"
+        )
+    if float((att.argmax(-1) == (q - length + 1)).float().mean()) > 0.9:
+        lead = _lead(_scores(head, stream), q, q - length + 1)
+        return (
+            f"{where}, the token after the earlier copy gets the most attention but "
+            f"only {target:.0%} of it: its score leads the others by {lead:.3g} after "
+            "the division by sqrt(d_head); make the lead about 10"
+        )
+    offsets = torch.arange(att.shape[-1])[None, :] - q[:, None]  # [query, key]
+    shares = {
+        int(o): float((att * (offsets == o)).sum(-1).mean()) for o in offsets.unique()
+    }
+    first, second = sorted(shares, key=lambda o: -shares[o])[:2]
+    names = _key_names(length)
+
+    def key(o: int) -> str:
+        return f"{shares[o]:.0%} to " + names.get(o, f"the key {-o} positions back")
+
+    if shares[first] > 0.5:
+        went = key(first) + (f" and {key(second)}" if shares[second] > 0.2 else "")
+    else:
+        went = "it spreads over the earlier keys"
+    return (
+        f"{where}, only {target:.0%} of the second half's attention reaches the token "
+        f"after the earlier copy ({went}); {reads}"
+    )
+
+
 @check
 def check_induction_head(induction_head) -> None:
     """Check a layer-1 head that, with the library's previous-token head, completes repeated sequences."""
     head = _head(call(induction_head, name="induction_head"), "induction_head")
     prev = ind.previous_token_head()
-    W_QK, W_OV = tp.qk_ov(*head)
+    _, W_OV = tp.qk_ov(*head)
     for length, seed in ((10, 7), (6, 8)):
         tokens = ind.repeated_sequences(32, length, seed=seed)
         where = f"On repeated sequences of {length} letters"
-        stream, (_, pattern) = ind.run(ind.embed(tokens), [[prev], [head]])
+        x = ind.embed(tokens)
+        after_prev, _ = ind.run(x, [[prev]])  # what the induction head reads
+        stream, (_, pattern) = ind.run(x, [[prev], [head]])
         q = ind.second_half(tokens)
         att = pattern[:, 0, q]  # [batch, query, key]
         target = float(att[:, range(len(q)), q - length + 1].mean())
         if target < 0.9:
-            rows = range(len(q))
-            on_copy = float((att[:, rows, q - length] + att[:, rows, q]).mean())
-            reads = (
-                f"your queries read {_said(_reads(W_QK))} and your keys "
-                f"{_said(_reads(W_QK.T))}"
-            )
-            if on_copy > 0.5:
-                fail(
-                    f"{where}, the second half attends to the current token and its "
-                    f"earlier copy ({on_copy:.0%}), not to the token after the copy; "
-                    f"{reads}."
-                )
-            right_key = att.argmax(-1) == (q - length + 1)
-            if right_key.float().mean() > 0.9:
-                fail(
-                    f"{where}, the token after the earlier copy gets the most attention "
-                    f"but only {target:.0%} of it; make the matching score larger (about "
-                    "10 after the division by sqrt(d_head))."
-                )
-            fail(
-                f"{where}, only {target:.0%} of the second half's attention reaches the "
-                f"token after the earlier copy; {reads}."
-            )
+            fail(_induction_problem(head, after_prev, att, q, length, where) + ".")
         logits = ind.logits(stream)[:, q]  # [batch, query, token]
         predicted = logits.argmax(-1)
         right = float((predicted == tokens[:, q + 1]).float().mean())
         if right < 0.95:
-            written = _written((stream - ind.embed(tokens))[:, q])
+            written = _written((stream - after_prev)[:, q])  # this head's own output
             if written["OUT"] < 0.1:
                 blocks = [b for b in _BLOCKS if written[b] > 0.1]
                 fail(
@@ -227,7 +328,12 @@ def check_two_copies(predict_two_copies) -> None:
     try:
         first, second = (float(v) for v in got)
     except (TypeError, ValueError):
-        fail(f"The two shares should be numbers between 0 and 1; got {one_line(got)}.")
+        fail(f"The two shares should be numbers between 0 and 1; got {brief(got)}.")
+    if max(first, second) > 1 and min(first, second) >= 0 and first + second <= 101:
+        fail(
+            f"You predicted ({first:g}, {second:g}): percentages? Give shares between "
+            "0 and 1, e.g. 0.25 for 25%."
+        )
     if not (0 <= first <= 1 and 0 <= second <= 1):
         fail(
             f"Attention shares lie between 0 and 1; you predicted ({first}, {second})."
@@ -298,7 +404,11 @@ def check_diagnosis(diagnose_broken_heads) -> None:
                 ind.broken_heads()[name][_MATRICES.index(matrix)],
                 working[_MATRICES.index(matrix)],
             )
-            why = "it is the working head's already" if same else "another is wrong too"
+            why = (
+                "it is the working head's already"
+                if same
+                else "it differs from the working head's, but the fault is elsewhere"
+            )
             fail(
                 f"Putting the working head's {matrix} into head {name!r} leaves its "
                 f"second-half accuracy at {accuracy:.0%} ({why})."
