@@ -23,7 +23,7 @@ from neuralcircuits.science import (
     sequences,
     toy_seq,
 )
-from neuralcircuits.science.hooks import activations, hook_name, replace_hook
+from neuralcircuits.science.hooks import activations, hook_name
 from neuralcircuits.science.members import N_VALUES
 
 N_PROMPTS = 96  # rows per task before filtering (32 per template)
@@ -261,21 +261,6 @@ def attention_view(
     return words, cache[name][0, head].float()
 
 
-@torch.no_grad()
-def _patch_layers_all_pos(model, clean, corrupted, metric, kind: str) -> torch.Tensor:
-    """Patch a whole layer output (every position) at once  # [n_layers]."""
-    names = [hook_name(kind, L) for L in range(model.cfg.n_layers)]
-    cache = activations(model, clean, names)
-    out = torch.zeros(model.cfg.n_layers)
-    for L, name in enumerate(names):
-        # the metric reads the last position: compute only its logits
-        logits = sequences.last_logits(
-            model, corrupted, fwd_hooks=[(name, replace_hook(cache[name]))]
-        )
-        out[L] = float(metric(logits[:, None]))
-    return out
-
-
 def patching_results(
     model: Any, data: TaskData, progress: bool | None = True, cache: bool = True
 ) -> dict[str, Any]:
@@ -333,21 +318,22 @@ def _patching_results(
     def norm(x: torch.Tensor) -> torch.Tensor:
         return (x - base_corrupted) / span
 
+    # one clean and one corrupted run, cached once, for every sweep below
+    runs = patching.shared_sweep(model, clean, corrupted, metric)
+    kw = {"progress": progress, "shared": runs}
     return {
         "clean": base_clean,
         "corrupted": base_corrupted,
         "residual stream": norm(
-            patching.patch_resid(model, clean, corrupted, metric, progress=progress)
+            patching.patch_resid(model, clean, corrupted, metric, **kw)
         ),
         "attention output": norm(
-            patching.patch_attn_out(model, clean, corrupted, metric, progress=progress)
+            patching.patch_attn_out(model, clean, corrupted, metric, **kw)
         ),
         "MLP output": norm(
-            patching.patch_mlp_out(model, clean, corrupted, metric, progress=progress)
+            patching.patch_mlp_out(model, clean, corrupted, metric, **kw)
         ),
-        "heads": norm(
-            patching.patch_heads(model, clean, corrupted, metric, progress=progress)
-        ),
+        "heads": norm(patching.patch_heads(model, clean, corrupted, metric, **kw)),
         "heads by position": norm(
             patching.patch_heads(
                 model,
@@ -356,14 +342,14 @@ def _patching_results(
                 metric,
                 by_pos=True,
                 positions=by_position_columns(model, clean, corrupted),
-                progress=progress,
+                **kw,
             )
         ),
         "attention output, all positions": norm(
-            _patch_layers_all_pos(model, clean, corrupted, metric, "attn_out")
+            patching.patch_attn_out_all_pos(model, clean, corrupted, metric, **kw)
         ),
         "MLP output, all positions": norm(
-            _patch_layers_all_pos(model, clean, corrupted, metric, "mlp_out")
+            patching.patch_mlp_out_all_pos(model, clean, corrupted, metric, **kw)
         ),
         "tokens": data.clean.tokens[0],
     }
