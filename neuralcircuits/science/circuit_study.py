@@ -212,9 +212,11 @@ def lens_summary(
     prompts whose top token there is the answer; ``last_member_top1``: share
     whose top token is the last member shown (the "copy" before the "+1").
     """
-    from neuralcircuits.science.patching import logit_lens
+    from neuralcircuits.science.final_position import final_position_run
 
-    lens = logit_lens(model, dataset.tokens, pos=-1).float()  # [L + 1, batch, d_vocab]
+    # the residual stream at the final position at every depth, as the logits read it
+    resid = final_position_run(model, dataset.tokens).resid  # [L + 1, batch, d_model]
+    lens = model.unembed(model.ln_final(resid)).float()  # [L + 1, batch, d_vocab]
     ids = sequences.member_token_ids(sequences.get_tokenizer(model), dataset.task)
     last_member = ids[dataset.member_ids[:, -1]]
     rows = torch.arange(len(dataset))
