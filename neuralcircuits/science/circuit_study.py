@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,13 +96,23 @@ def build_task_data(
 # small model (toy-seq) is cheap, so it uses every prompt. Patching compares
 # two runs that differ in one token and gives nearly the same map on every
 # prompt; the paper's own patching notebooks used 6 to 8. Ablation and pruning
-# compare means of the logit difference, so they get more.
-ANALYSIS_PROMPTS = {"patching": 8, "ablation": 12}
+# compare means of the logit difference, so they get more. The edits of
+# sections 9 and 10 (surgery, value-subspace patching, steering) report the
+# share of prompts whose top answer moves: 24 prompts, 8 per template, give
+# it to about 4 points.
+ANALYSIS_PROMPTS = {"patching": 8, "ablation": 12, "edits": 24}
 
 
 def is_large(model: Any) -> bool:
     """Whether a model is too large to run every analysis on every prompt (GPT-2 small is)."""
     return model.cfg.d_model * model.cfg.n_layers >= 4096
+
+
+def analysis_size(model: Any, analysis: str) -> int:
+    """Prompts per task an analysis uses: ``N_PROMPTS`` on a small model,
+    ``ANALYSIS_PROMPTS[analysis]`` on a large one.
+    """
+    return ANALYSIS_PROMPTS[analysis] if is_large(model) else N_PROMPTS
 
 
 def analysis_rows(model: Any, data: TaskData, analysis: str) -> TaskData:
@@ -189,6 +200,21 @@ def example_prompts(
         for kind in sequences.KINDS:
             out.append((task, kind, getattr(d, kind).prompts[row]))
     return out
+
+
+def each_model(
+    models: dict[str, tuple[Any, Any]],
+) -> Iterator[tuple[str, tuple[Any, Any]]]:
+    """``models.items()``, each model run with the CPU threads that suit it
+    (``recommended_threads``); the threads as they were afterwards.
+    """
+    threads = torch.get_num_threads()
+    try:
+        for label, (m, task_data) in models.items():
+            torch.set_num_threads(threads if is_large(m) else 1)
+            yield label, (m, task_data)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def recommended_threads(model: Any) -> int:
