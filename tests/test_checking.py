@@ -91,3 +91,19 @@ def test_a_hook_may_edit_its_activation_when_the_check_says_so():
     with pytest.raises(CheckFailed, match="`z` in place"):
         call(hook, z.clone(), None, 1)
     assert call(hook, z.clone(), None, 1, may_change=(0,))[:, 1].abs().sum() == 0
+
+
+def test_a_check_runs_on_one_thread_and_gives_the_threads_back():
+    seen = []
+
+    @check
+    def threads_inside(answer):
+        seen.append(torch.get_num_threads())
+        if answer != 1:
+            raise ValueError("a crash")
+
+    before = torch.get_num_threads()
+    threads_inside(1)
+    with pytest.raises(CheckFailed):
+        threads_inside(2)
+    assert seen == [1, 1] and torch.get_num_threads() == before

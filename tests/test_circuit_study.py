@@ -76,3 +76,27 @@ def test_heads_by_position_on_a_large_model_patch_the_changed_and_final_position
     assert by_pos[:, skipped].isnan().all()
     assert torch.allclose(by_pos[:, kept], want[:, kept])
     assert torch.equal(cut["heads"], full["heads"])  # the other sweeps are whole
+
+
+def test_edits_use_every_prompt_on_a_small_model_and_24_on_a_large_one():
+    small = ts.load()
+    assert study.analysis_size(small, "edits") == study.N_PROMPTS
+    assert study.analysis_size(Large, "edits") == study.ANALYSIS_PROMPTS["edits"] == 24
+    data, _ = study.build_task_data(small, n=30, filter_rows=False)
+    rows = study.analysis_rows(Large, data["months"], "edits")
+    assert len(rows) == 24
+    assert {rows.clean.templates.count(t) for t in sequences.VERBS} == {8}
+
+
+def test_each_model_runs_a_small_model_on_one_thread_and_restores_the_threads():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = [
+            (label, torch.get_num_threads())
+            for label, _ in study.each_model({"toy": (ts.load(), None)})
+        ]
+        assert seen == [("toy", 1)]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)

@@ -47,9 +47,38 @@ def test_fast_ablation_chunks_give_the_same_numbers(setup):
     model, s = setup
     runner = ablation.runner_for(model, s)
     configs = _configs(model)
-    one_by_one = runner.logit_diffs(configs, max_rows=1)
-    stacked = runner.logit_diffs(configs, max_rows=10_000)
+    one_by_one = runner.logit_diffs(configs, max_rows=1, remember=False)
+    stacked = runner.logit_diffs(configs, max_rows=10_000, remember=False)
     assert torch.allclose(one_by_one, stacked, atol=1e-5, rtol=1e-5)
+
+
+def test_single_runs_start_from_the_nearest_run_and_none_runs_twice(setup):
+    model, s = setup
+    runner = ablation.runner_for(model, s)
+    comps = cd.all_components(model)
+    configs = [comps[:k] for k in range(len(comps), 0, -1)]  # a shrinking ablation
+    configs += [cd.complement(model, comps[-3:]), comps[::2]]
+    want = runner.logit_diffs(configs, remember=False)
+    fresh = ablation.AblationRunner(model, s)
+    got = torch.tensor([float(fresh.logit_diffs([c])[0]) for c in configs])
+    assert torch.allclose(got, want, atol=1e-4, rtol=1e-4)
+    assert len(fresh.kept) <= ablation.KEPT_RUNS
+    runs = []
+
+    def spy(runner):
+        real = runner.run_from
+        runner.run_from = lambda *a, **k: runs.append(a[0]) or real(*a, **k)
+
+    spy(fresh)
+    again = fresh.logit_diffs(configs)  # every one remembered
+    assert runs == [] and torch.equal(again, got)
+    # one component fewer than the run before, at the last layer: it starts there
+    third = ablation.AblationRunner(model, s)
+    spy(third)
+    last = next(c for c in comps if c.layer == model.cfg.n_layers - 1)
+    third.logit_diffs([comps])
+    third.logit_diffs([[c for c in comps if c != last]])
+    assert runs == [0, model.cfg.n_layers - 1]
 
 
 def test_incremental_pruning_equals_plain_pruning(setup):

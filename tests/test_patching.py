@@ -206,6 +206,28 @@ def test_metric_positions(small):
     assert P.metric_positions(every_pos_metric, logits) == list(range(8))
 
 
+def test_metric_columns(small):
+    """The vocabulary entries a metric reads: found by its gradient, checked with NaN."""
+    from neuralcircuits.science.patching.inputs import metric_columns
+
+    model, _, corrupted = small
+    with torch.no_grad():
+        logits = model(corrupted)
+    assert metric_columns(last_pos_metric, logits, [7]).tolist() == [3, 7]
+    assert metric_columns(middle_metric, logits, [3, 5]).tolist() == [1, 2]
+    assert metric_columns(every_pos_metric, logits, list(range(8))) is None  # softmax
+
+    def top_is_3(lg):  # reads every entry, with no gradient
+        return (lg[:, -1].argmax(-1) == 3).float().mean()
+
+    assert metric_columns(top_is_3, logits, [7]) is None
+
+    def flat_in_7(lg):  # reads entry 7 through a step: no gradient there
+        return lg[:, -1, 3].mean() + (lg[:, -1, 7] > 0).float().mean()
+
+    assert metric_columns(flat_in_7, logits, [7]) is None  # the NaN check catches it
+
+
 # -- mean ablation --------------------------------------------------------------------
 def test_ablating_every_head_equals_ablating_the_attention_layer(small):
     model, clean, corrupted = small
@@ -352,3 +374,59 @@ def test_prompts_that_differ_late_match_transformer_lens(small, metric):
     corrupted[:, 5:] = tokens(100, pos=3, seed=7)
     corrupted[1, 6] = clean[1, 6]  # rows may differ in fewer places
     assert_matches_tl(model, clean, corrupted, metric, fast=True)
+
+
+# -- one clean and one corrupted run shared by every sweep ----------------------------------
+@torch.no_grad()
+def _hooked_whole_layer(model, clean, corrupted, metric, kind):
+    """Patch `kind` of each layer at every position through the model's hooks, one run each."""
+    _, cache = model.run_with_cache(clean)
+    out = []
+    for L in range(model.cfg.n_layers):
+        name = f"blocks.{L}.hook_{kind}"
+        logits = model.run_with_hooks(
+            corrupted, fwd_hooks=[(name, lambda act, hook, n=name: cache[n])]
+        )
+        out.append(float(metric(logits)))
+    return torch.tensor(out)
+
+
+@pytest.mark.parametrize("metric", [last_pos_metric, middle_metric])
+@pytest.mark.parametrize("fast", [True, False])
+def test_whole_layer_patching_equals_hooked_runs(small, metric, fast):
+    model, clean, _ = small
+    corrupted = clean.clone()
+    corrupted[:, 4:] = tokens(100, pos=4, seed=9)  # the same before position 4
+    for kind, sweep in [
+        ("attn_out", P.patch_attn_out_all_pos),
+        ("mlp_out", P.patch_mlp_out_all_pos),
+    ]:
+        ours = sweep(model, clean, corrupted, metric, fast=fast)
+        ref = _hooked_whole_layer(model, clean, corrupted, metric, kind)
+        assert torch.allclose(ours, ref, atol=1e-5), kind
+
+
+def test_a_shared_sweep_gives_every_sweep_its_own_values(small):
+    model, clean, corrupted = small
+    shared = P.shared_sweep(model, clean, corrupted, last_pos_metric)
+    for name, (ours_fn, _) in SWEEPS.items():
+        alone = ours_fn(model, clean, corrupted, last_pos_metric)
+        together = ours_fn(model, clean, corrupted, last_pos_metric, shared=shared)
+        assert torch.allclose(alone, together, atol=1e-6), name
+    for sweep in (P.patch_attn_out_all_pos, P.patch_mlp_out_all_pos):
+        alone = sweep(model, clean, corrupted, last_pos_metric)
+        together = sweep(model, clean, corrupted, last_pos_metric, shared=shared)
+        assert torch.allclose(alone, together, atol=1e-6)
+
+
+def test_a_shared_sweep_refuses_other_tokens_or_metrics(small):
+    model, clean, corrupted = small
+    shared = P.shared_sweep(model, clean, corrupted, last_pos_metric)
+    with pytest.raises(ValueError, match="another model, other tokens"):
+        P.patch_resid(model, corrupted, clean, last_pos_metric, shared=shared)
+    with pytest.raises(ValueError, match="another model, other tokens"):
+        P.patch_heads(model, clean, corrupted, middle_metric, shared=shared)
+    with pytest.raises(ValueError, match="fast path is on"):
+        P.patch_heads(
+            model, clean, corrupted, last_pos_metric, fast=False, shared=shared
+        )

@@ -9,5 +9,7 @@ Lesson 04: ``sequences`` (the paper's data), ``models`` and ``toy_seq`` (loading
 the embedded model), ``hooks`` (hook names and hook functions), ``patching``
 (activation and attribution patching, ablation, logit lens), ``ablation``
 (the logit difference with components mean-ablated, for circuit discovery),
-``circuit_discovery``, ``head_roles``, ``surgery``, ``circuit_study``.
+``final_position`` (one clean run per prompt set, kept at the final
+position, for every reading that looks there), ``circuit_discovery``,
+``head_roles``, ``surgery``, ``circuit_study``.
 """

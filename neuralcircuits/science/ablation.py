@@ -11,13 +11,15 @@ same numbers:
   stacked into one batch;
 - on the fast path (``AblationRunner``), which computes only what an
   ablation can change: below the lowest ablated layer the run is the clean
-  run, so every ablated run starts from the clean residual stream cached once
-  (and, during pruning, from the current circuit's own residual stream: a
-  candidate that differs from the circuit at layer L shares everything below
-  L); the metric reads the last position only, so the last layer computes its
-  attention query, MLP and the unembedding for that one position. The blocks
-  are the model's own LayerNorms and MLPs with attention computed from its
-  weights (``patching.engine.FastEngine``).
+  run, so every ablated run starts from the clean residual stream cached once;
+  a configuration asked for alone starts from the nearest configuration
+  already run (during pruning, the current circuit: a candidate that differs
+  from it at layer L shares everything below L), and a configuration already
+  run is not run again; the metric reads the last position only, so the last
+  layer computes its attention query, MLP and the unembedding for that one
+  position, and of the unembedding only the columns of the answers and the
+  wrong answers. The blocks are the model's own LayerNorms and MLPs with
+  attention computed from its weights (``patching.engine.FastEngine``).
 
 Exactness is checked, not assumed: :func:`runner_for` compares the fast path
 with the hooks on the clean run and on two ablated runs, and returns None (the
@@ -28,6 +30,7 @@ set of components, one mean over all prompts, any metric.)
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -199,6 +202,7 @@ def hooked_logit_diffs(
 MAX_FAST_ROWS = (
     512  # prompt rows per stacked pass (bounds the MLP's hidden activations)
 )
+KEPT_RUNS = 8  # residual streams of single runs kept to start later runs from
 
 
 class AblationRunner:
@@ -230,6 +234,17 @@ class AblationRunner:
         )
         self.answers = setup.dataset.answers
         self.wrong = setup.dataset.wrong_answers
+        # the metric reads two logits per prompt: unembed those columns only
+        self.cols, where = torch.unique(
+            torch.cat([self.answers, self.wrong]), return_inverse=True
+        )
+        self.answer_col, self.wrong_col = where[: self.rows], where[self.rows :]
+        # every configuration run so far: its mean logit difference
+        self.values: dict[tuple[bytes, bytes], float] = {}
+        # single runs kept whole: masks and the residual entering each layer
+        self.kept: OrderedDict[
+            tuple[bytes, bytes], tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]
+        ] = OrderedDict()
 
     # -- masks -------------------------------------------------------------------
     def masks(self, config: Iterable[Any]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -245,6 +260,11 @@ class AblationRunner:
             else:
                 raise ValueError(f"cannot ablate {comp}: use heads and MLPs")
         return heads, mlps
+
+    @staticmethod
+    def key(heads: torch.Tensor, mlps: torch.Tensor) -> tuple[bytes, bytes]:
+        """A configuration's masks as a dictionary key."""
+        return heads.numpy().tobytes(), mlps.numpy().tobytes()
 
     def lowest_layer(self, heads: torch.Tensor, mlps: torch.Tensor) -> int:
         """The first layer anything is ablated in (the last layer if nothing is)."""
@@ -315,17 +335,48 @@ class AblationRunner:
             x = self.layer(L, x, heads[:, L], mlps[:, L], last_only=last)
             if keep and not last:
                 kept.append(x)
-        logits = self.eng.logits(x[:, -1]).float()  # [C * rows, vocab]
+        # the answer's and the wrong answer's logits only  # [C * rows, n_cols]
+        logits = self.eng.logit_columns(x[:, -1], self.cols).float()
         r = torch.arange(C * self.rows)
-        diff = logits[r, self.answers.repeat(C)] - logits[r, self.wrong.repeat(C)]
+        right = logits[r, self.answer_col.repeat(C)]
+        diff = right - logits[r, self.wrong_col.repeat(C)]
         return diff.view(C, self.rows).mean(1), kept
 
     def logit_diffs(
-        self, configs: Sequence[Iterable[Any]], max_rows: int = MAX_FAST_ROWS
+        self,
+        configs: Sequence[Iterable[Any]],
+        max_rows: int = MAX_FAST_ROWS,
+        remember: bool = True,
     ) -> torch.Tensor:
-        """Mean logit difference with each configuration mean-ablated  # [n_configs]."""
+        """Mean logit difference with each configuration mean-ablated  # [n_configs].
+
+        With ``remember``, a configuration run before is not run again, and a
+        configuration asked for alone starts from the nearest single run kept
+        (``run_one``); the others run stacked, each from its lowest ablated
+        layer.
+        """
         masks = [self.masks(c) for c in configs]
-        out = torch.empty(len(configs))
+        keys = [self.key(h, m) for h, m in masks]
+        todo: dict[tuple[bytes, bytes], int] = {}
+        for i, k in enumerate(keys):
+            if not (remember and k in self.values) and k not in todo:
+                todo[k] = i
+        if remember and len(todo) == 1:
+            i = next(iter(todo.values()))
+            self.run_one(*masks[i])
+        elif todo:
+            values = self._stacked([masks[i] for i in todo.values()], max_rows)
+            for k, v in zip(todo, values.tolist(), strict=True):
+                self.values[k] = v
+            if not remember:
+                return values[[list(todo).index(k) for k in keys]]
+        return torch.tensor([self.values[k] for k in keys])
+
+    def _stacked(
+        self, masks: list[tuple[torch.Tensor, torch.Tensor]], max_rows: int
+    ) -> torch.Tensor:
+        """Runs stacked into batches, each from its lowest ablated layer  # [n]."""
+        out = torch.empty(len(masks))
         by_start: dict[int, list[int]] = {}
         for i, (h, m) in enumerate(masks):
             by_start.setdefault(self.lowest_layer(h, m), []).append(i)
@@ -338,6 +389,36 @@ class AblationRunner:
                 values, _ = self.run_from(start, self.clean_resid[start], heads, mlps)
                 out[chunk] = values
         return out
+
+    def run_one(self, heads: torch.Tensor, mlps: torch.Tensor) -> float:
+        """One configuration's mean logit difference, run from the nearest run kept.
+
+        Two configurations that ablate the same components below layer L
+        have the same residual stream entering L. The run starts from the
+        kept run (or the clean run) that agrees with this one up to the
+        highest layer, and is kept in turn (the last ``KEPT_RUNS``).
+        """
+        key = self.key(heads, mlps)
+        if key in self.values:
+            return self.values[key]
+        start = self.lowest_layer(heads, mlps)
+        resid = self.clean_resid
+        base = None
+        for k, (h, m, r) in self.kept.items():
+            differ = ((h != heads).any(1) | (m != mlps)).nonzero()
+            agree = int(differ[0]) if len(differ) else self.n_layers - 1
+            if agree > start:
+                start, resid, base = agree, r, k
+        if base is not None:
+            self.kept.move_to_end(base)  # the run others start from stays
+        value, later = self.run_from(
+            start, resid[start], heads[None], mlps[None], keep=True
+        )
+        self.values[key] = float(value[0])
+        self.kept[key] = (heads, mlps, [*resid[: start + 1], *later])
+        while len(self.kept) > KEPT_RUNS:
+            self.kept.popitem(last=False)
+        return self.values[key]
 
 
 def runner_for(model: Any, setup: Any) -> AblationRunner | None:
@@ -375,22 +456,16 @@ class CircuitAblation:
 
     ``logit_diff_without(comp)`` is the mean logit difference of the circuit
     without ``comp``; ``remove(comp)`` makes that the circuit. On the fast
-    path the circuit's own residual stream is kept per layer: a candidate
-    that differs from the circuit at layer L shares everything below L, so
-    its run starts there. Otherwise each candidate is a whole run through
-    ``ablated_logit_diffs``.
+    path the runner starts each candidate from the nearest run it kept (the
+    current circuit: a candidate that differs from it at layer L shares
+    everything below L) and runs no configuration twice. Otherwise each
+    candidate is a whole run through ``ablated_logit_diffs``.
     """
 
     def __init__(self, model: Any, setup: AblationSetup, components: Iterable[Any]):
         self.model, self.setup = model, setup
         self.components = [Component.parse(c) for c in components]
         self.circuit = set(self.components)
-        self.runner = runner_for(model, setup)
-        # the circuit's resid_pre per layer (the fast path only)
-        self._base: list[torch.Tensor] = (
-            list(self.runner.clean_resid) if self.runner is not None else []
-        )
-        self._last: tuple[Component, list[torch.Tensor]] | None = None
 
     def ablated(self, circuit: set[Component]) -> list[Component]:
         """Every component outside ``circuit``, in the order given."""
@@ -399,26 +474,11 @@ class CircuitAblation:
     def logit_diff_without(self, comp: Component) -> float:
         """Mean logit difference with everything outside the circuit, and ``comp``, mean-ablated."""
         candidate = self.circuit - {comp}
-        if self.runner is None:
-            return float(
-                ablated_logit_diffs(self.model, self.setup, [self.ablated(candidate)])[
-                    0
-                ]
-            )
-        heads, mlps = self.runner.masks(self.ablated(candidate))
-        value, kept = self.runner.run_from(
-            comp.layer, self._base[comp.layer], heads[None], mlps[None], keep=True
-        )
-        self._last = (comp, kept)
-        return float(value[0])
+        config = self.ablated(candidate)
+        return float(ablated_logit_diffs(self.model, self.setup, [config])[0])
 
     def remove(self, comp: Component) -> None:
         """Take ``comp`` out of the circuit (for good)."""
-        if self.runner is not None:
-            if self._last is None or self._last[0] != comp:
-                self.logit_diff_without(comp)
-            assert self._last is not None
-            self._base[comp.layer + 1 :] = self._last[1]
         self.circuit = self.circuit - {comp}
 
 

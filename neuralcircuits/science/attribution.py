@@ -49,17 +49,23 @@ def _has_final_ln(model: Any) -> bool:
 def final_cache(
     model: Any, dataset: sequences.SequenceDataset
 ) -> dict[str, torch.Tensor]:
-    """The activations direct logit attribution needs, at the final position."""
-    n = model.cfg.n_layers
-    names = {hook_name("z", L) for L in range(n)}
-    names |= {hook_name("mlp_out", L) for L in range(n)}
-    names |= {hook_name("resid_pre", 0)}
-    if _has_final_ln(model):
-        names.add("ln_final.hook_scale")
-    cache = activations(model, dataset.tokens, names)
-    out = {k: cache[k][:, -1].float() for k in names}
-    if not _has_final_ln(model):  # no LayerNorm: a scale of 1
-        out["ln_final.hook_scale"] = torch.ones(len(dataset), 1)
+    """The activations direct logit attribution needs, at the final position.
+
+    Read from the clean run the other final-position readings share
+    (``final_position.final_position_run``).
+    """
+    from neuralcircuits.science.final_position import final_position_run
+
+    run = final_position_run(model, dataset.tokens)
+    out = {hook_name("resid_pre", 0): run.resid[0].float()}
+    for L in range(model.cfg.n_layers):
+        out[hook_name("z", L)] = run.z[L].float()
+        out[hook_name("mlp_out", L)] = run.mlp_out[L].float()
+    # no LayerNorm: a scale of 1
+    scale = run.scale if _has_final_ln(model) else None
+    out["ln_final.hook_scale"] = (
+        scale.float() if scale is not None else torch.ones(len(dataset), 1)
+    )
     return out
 
 

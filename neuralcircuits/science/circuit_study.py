@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ from neuralcircuits.science import (
     sequences,
     toy_seq,
 )
-from neuralcircuits.science.hooks import activations, hook_name, replace_hook
+from neuralcircuits.science.hooks import activations, hook_name
 from neuralcircuits.science.members import N_VALUES
 
 N_PROMPTS = 96  # rows per task before filtering (32 per template)
@@ -95,13 +96,23 @@ def build_task_data(
 # small model (toy-seq) is cheap, so it uses every prompt. Patching compares
 # two runs that differ in one token and gives nearly the same map on every
 # prompt; the paper's own patching notebooks used 6 to 8. Ablation and pruning
-# compare means of the logit difference, so they get more.
-ANALYSIS_PROMPTS = {"patching": 8, "ablation": 12}
+# compare means of the logit difference, so they get more. The edits of
+# sections 9 and 10 (surgery, value-subspace patching, steering) report the
+# share of prompts whose top answer moves: 24 prompts, 8 per template, give
+# it to about 4 points.
+ANALYSIS_PROMPTS = {"patching": 8, "ablation": 12, "edits": 24}
 
 
 def is_large(model: Any) -> bool:
     """Whether a model is too large to run every analysis on every prompt (GPT-2 small is)."""
     return model.cfg.d_model * model.cfg.n_layers >= 4096
+
+
+def analysis_size(model: Any, analysis: str) -> int:
+    """Prompts per task an analysis uses: ``N_PROMPTS`` on a small model,
+    ``ANALYSIS_PROMPTS[analysis]`` on a large one.
+    """
+    return ANALYSIS_PROMPTS[analysis] if is_large(model) else N_PROMPTS
 
 
 def analysis_rows(model: Any, data: TaskData, analysis: str) -> TaskData:
@@ -191,6 +202,21 @@ def example_prompts(
     return out
 
 
+def each_model(
+    models: dict[str, tuple[Any, Any]],
+) -> Iterator[tuple[str, tuple[Any, Any]]]:
+    """``models.items()``, each model run with the CPU threads that suit it
+    (``recommended_threads``); the threads as they were afterwards.
+    """
+    threads = torch.get_num_threads()
+    try:
+        for label, (m, task_data) in models.items():
+            torch.set_num_threads(threads if is_large(m) else 1)
+            yield label, (m, task_data)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def recommended_threads(model: Any) -> int:
     """CPU threads for this model: one for a model as small as toy-seq, else all.
 
@@ -212,9 +238,11 @@ def lens_summary(
     prompts whose top token there is the answer; ``last_member_top1``: share
     whose top token is the last member shown (the "copy" before the "+1").
     """
-    from neuralcircuits.science.patching import logit_lens
+    from neuralcircuits.science.final_position import final_position_run
 
-    lens = logit_lens(model, dataset.tokens, pos=-1).float()  # [L + 1, batch, d_vocab]
+    # the residual stream at the final position at every depth, as the logits read it
+    resid = final_position_run(model, dataset.tokens).resid  # [L + 1, batch, d_model]
+    lens = model.unembed(model.ln_final(resid)).float()  # [L + 1, batch, d_vocab]
     ids = sequences.member_token_ids(sequences.get_tokenizer(model), dataset.task)
     last_member = ids[dataset.member_ids[:, -1]]
     rows = torch.arange(len(dataset))
@@ -259,21 +287,6 @@ def attention_view(
     tok = sequences.get_tokenizer(model)
     words = [tok.decode([int(t)]) for t in tokens[0]]
     return words, cache[name][0, head].float()
-
-
-@torch.no_grad()
-def _patch_layers_all_pos(model, clean, corrupted, metric, kind: str) -> torch.Tensor:
-    """Patch a whole layer output (every position) at once  # [n_layers]."""
-    names = [hook_name(kind, L) for L in range(model.cfg.n_layers)]
-    cache = activations(model, clean, names)
-    out = torch.zeros(model.cfg.n_layers)
-    for L, name in enumerate(names):
-        # the metric reads the last position: compute only its logits
-        logits = sequences.last_logits(
-            model, corrupted, fwd_hooks=[(name, replace_hook(cache[name]))]
-        )
-        out[L] = float(metric(logits[:, None]))
-    return out
 
 
 def patching_results(
@@ -333,21 +346,22 @@ def _patching_results(
     def norm(x: torch.Tensor) -> torch.Tensor:
         return (x - base_corrupted) / span
 
+    # one clean and one corrupted run, cached once, for every sweep below
+    runs = patching.shared_sweep(model, clean, corrupted, metric)
+    kw = {"progress": progress, "shared": runs}
     return {
         "clean": base_clean,
         "corrupted": base_corrupted,
         "residual stream": norm(
-            patching.patch_resid(model, clean, corrupted, metric, progress=progress)
+            patching.patch_resid(model, clean, corrupted, metric, **kw)
         ),
         "attention output": norm(
-            patching.patch_attn_out(model, clean, corrupted, metric, progress=progress)
+            patching.patch_attn_out(model, clean, corrupted, metric, **kw)
         ),
         "MLP output": norm(
-            patching.patch_mlp_out(model, clean, corrupted, metric, progress=progress)
+            patching.patch_mlp_out(model, clean, corrupted, metric, **kw)
         ),
-        "heads": norm(
-            patching.patch_heads(model, clean, corrupted, metric, progress=progress)
-        ),
+        "heads": norm(patching.patch_heads(model, clean, corrupted, metric, **kw)),
         "heads by position": norm(
             patching.patch_heads(
                 model,
@@ -356,14 +370,14 @@ def _patching_results(
                 metric,
                 by_pos=True,
                 positions=by_position_columns(model, clean, corrupted),
-                progress=progress,
+                **kw,
             )
         ),
         "attention output, all positions": norm(
-            _patch_layers_all_pos(model, clean, corrupted, metric, "attn_out")
+            patching.patch_attn_out_all_pos(model, clean, corrupted, metric, **kw)
         ),
         "MLP output, all positions": norm(
-            _patch_layers_all_pos(model, clean, corrupted, metric, "mlp_out")
+            patching.patch_mlp_out_all_pos(model, clean, corrupted, metric, **kw)
         ),
         "tokens": data.clean.tokens[0],
     }

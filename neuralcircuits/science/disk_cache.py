@@ -131,9 +131,7 @@ def key(kind: str, model: Any, data: Any, args: Any) -> str:
 
 
 _REMEMBERED: dict[tuple, Any] = {}
-REMEMBERED_RESULTS = (
-    32  # results kept in memory by ``remembered``, the oldest dropped first
-)
+REMEMBERED_RESULTS = 32  # results kept in memory by ``remembered``, the least recently used dropped first
 
 
 def remembered(kind: str, model: Any, data: Any, compute: Callable[[], T]) -> T:
@@ -144,7 +142,9 @@ def remembered(kind: str, model: Any, data: Any, compute: Callable[[], T]) -> T:
     a different key, as on disk.
     """
     key = (kind, id(model), model_key(model), data_key(data))
-    if key not in _REMEMBERED:
+    if key in _REMEMBERED:
+        _REMEMBERED[key] = _REMEMBERED.pop(key)  # the most recently used goes last
+    else:
         if len(_REMEMBERED) >= REMEMBERED_RESULTS:
             _REMEMBERED.pop(next(iter(_REMEMBERED)))
         _REMEMBERED[key] = compute()

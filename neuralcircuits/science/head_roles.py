@@ -28,7 +28,8 @@ from typing import Any
 import torch
 
 from neuralcircuits.science import sequences
-from neuralcircuits.science.hooks import StopForward, hook_name, run_until, store_hook
+from neuralcircuits.science.final_position import final_position_run
+from neuralcircuits.science.hooks import hook_name, run_until, store_hook
 from neuralcircuits.science.members import N_VALUES
 from neuralcircuits.science.patching import Component
 
@@ -44,17 +45,13 @@ PAPER_OV_SCORES = {
 # ---------------------------------------------------------------------------
 @torch.no_grad()
 def final_attention(model: Any, dataset: sequences.SequenceDataset) -> torch.Tensor:
-    """Mean attention from the final position to every position  # [n_layers, n_heads, pos]."""
-    n_layers = model.cfg.n_layers
-    store: dict[int, torch.Tensor] = {}
-    hooks = [
-        (hook_name("pattern", L), store_hook(store, L, stop=L == n_layers - 1))
-        for L in range(n_layers)
-    ]
-    run_until(
-        model, dataset.tokens, hooks
-    )  # stops after the last pattern: no MLP, no unembedding
-    return torch.stack([store[L][:, :, -1].float().mean(0) for L in range(n_layers)])
+    """Mean attention from the final position to every position  # [n_layers, n_heads, pos].
+
+    Read from the clean run the other final-position readings share
+    (``final_position.final_position_run``): the attention table, the
+    carriers and the strongest carrier cost one pass together.
+    """
+    return final_position_run(model, dataset.tokens).attention.clone()
 
 
 @torch.no_grad()
@@ -293,31 +290,14 @@ def neuron_profiles(
 def final_mlp_post(model: Any, tokens: torch.Tensor) -> list[torch.Tensor]:
     """Every MLP's neuron activations at the final position  # per layer [batch, d_mlp].
 
-    One forward pass (stopped after the last MLP) serves every layer; the
-    result is remembered for this model's weights and these tokens, so asking
-    for one layer after another costs one pass.
+    Read from the clean run the other final-position readings share
+    (``final_position.final_position_run``), made once per weights and
+    tokens: asking for one layer after another costs one pass.
     """
-    from neuralcircuits.science import disk_cache
-
-    n_layers = model.cfg.n_layers
-
-    def compute() -> list[torch.Tensor]:
-        store: dict[int, torch.Tensor] = {}
-
-        def keep_final(L):  # the final position only: a twelfth of the memory
-            def hook(act, hook):
-                store[L] = act[:, -1].detach().clone()
-                if L == n_layers - 1:
-                    raise StopForward
-                return act
-
-            return hook
-
-        hooks = [(hook_name("mlp_post", L), keep_final(L)) for L in range(n_layers)]
-        run_until(model, tokens, hooks)
-        return [store[L] for L in range(n_layers)]
-
-    return disk_cache.remembered("final_mlp_post", model, tokens, compute)
+    post = final_position_run(model, tokens).mlp_post
+    if post is None:
+        raise ValueError("the model has no MLP neurons")
+    return post
 
 
 @dataclass

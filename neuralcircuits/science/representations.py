@@ -279,7 +279,13 @@ def subspace_patch_effect(
     """
     name = hook_name("resid_pre", layer)
     partner = partner_rows(source.member_ids[:, -1], target.member_ids[:, -1])
-    src = activations(model, source.tokens, [name])[name]
+    # the value patch and its random control read the same source run
+    src = disk_cache.remembered(
+        "resid_pre",
+        model,
+        [source.tokens, layer],
+        lambda: activations(model, source.tokens, [name])[name],
+    )
     rows = torch.arange(len(partner))
     src_last = src[partner, source.member_pos[partner, -1]].float()  # [n, d_model]
     pos = target.member_pos[:, -1]

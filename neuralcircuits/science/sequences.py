@@ -428,10 +428,16 @@ def clean_last_logits(model: Any, tokens: torch.Tensor) -> torch.Tensor:
     """``last_logits`` of the unedited model, computed once per weights and tokens  # [batch, d_vocab].
 
     The metric table, the attribution check, the scrambling test and the
-    surgery's "before" all read the same clean runs.
+    surgery's "before" all read the same clean runs; the run is the one the
+    logit lens, the attention table, direct logit attribution and the
+    neurons read too (``final_position.final_position_run``).
     """
     from neuralcircuits.science import disk_cache
 
+    if all(hasattr(model, a) for a in ("cfg", "hook_dict", "ln_final", "unembed")):
+        from neuralcircuits.science.final_position import final_position_run
+
+        return final_position_run(model, tokens).logits
     return disk_cache.remembered(
         "last_logits", model, tokens, lambda: last_logits(model, tokens)
     )

@@ -85,10 +85,18 @@ def passed(message: str) -> None:
 
 
 def check(check_fn: Callable[..., None]) -> Callable[..., None]:
-    """Decorate a check so that nothing but one sentence ever reaches the learner."""
+    """Decorate a check so that nothing but one sentence ever reaches the learner.
+
+    A check runs on one CPU thread: its models are tiny (toy-seq, made-up
+    ones), where a second thread gains nothing and, on a busy machine or
+    beside a lesson that gave GPT-2 small every core, costs many times the
+    check's own time.
+    """
 
     @functools.wraps(check_fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
         try:
             return check_fn(*args, **kwargs)
         except CheckFailed:
@@ -98,6 +106,8 @@ def check(check_fn: Callable[..., None]) -> Callable[..., None]:
                 f"the check could not read what your function returned "
                 f"({type(error).__name__}: {_first_line(error)}); look at its type and shape."
             )
+        finally:
+            torch.set_num_threads(threads)
 
     return wrapper
 

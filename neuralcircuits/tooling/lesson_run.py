@@ -14,6 +14,14 @@ namespace, as a notebook kernel would; each code cell's wall time, CPU time
 resident memory are recorded, and cells are grouped by the lesson section
 (``## N. ...``) they belong to. The bench (``make bench``) and the tests use
 the same function, :func:`run_lesson`.
+
+Seconds depend on the machine (the same code runs twice as long on some
+machines of the same kind), so a run also times its **reference pass**, in
+the same process, a few times before the lesson and a few times after
+(:func:`reference_pass`): one full forward pass of the model over the
+lesson's 96 prompts of one task, logits of every position included. The
+lesson's cost and each section's are reported as that many reference
+passes, a figure that does not depend on the machine.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import contextlib
 import os
 import re
 import resource
+import statistics
 import sys
 import time
 import warnings
@@ -112,7 +121,18 @@ class LessonRun:
     cpu_s: float = 0.0
     peak_rss_mb: float = 0.0
     load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    reference_times: list[float] = field(default_factory=list)  # s, before and after
     scope: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def reference_s(self) -> float | None:
+        """Median wall time of the reference pass (None: not timed)."""
+        return statistics.median(self.reference_times) if self.reference_times else None
+
+    def passes(self, seconds: float) -> float | None:
+        """Seconds as a number of reference passes (None: not timed)."""
+        ref = self.reference_s
+        return None if ref is None else seconds / ref
 
     def sections(self) -> dict[str, tuple[float, float]]:
         """Per section, in lesson order: (wall s, CPU s)."""
@@ -123,11 +143,24 @@ class LessonRun:
         return out
 
     def table(self) -> str:
-        """Wall and CPU seconds per section, as a printed table."""
-        lines = [f"{'section':<58}{'wall s':>9}{'CPU s':>9}"]
+        """Wall and CPU seconds and reference passes per section, as a printed table."""
+
+        def passes(w: float) -> str:
+            p = self.passes(w)
+            return "" if p is None else f"{p:>9.1f}"
+
+        lines = [f"{'section':<58}{'wall s':>9}{'CPU s':>9}{'passes':>9}"]
         for name, (w, u) in self.sections().items():
-            lines.append(f"{name[:57]:<58}{w:>9.1f}{u:>9.1f}")
-        lines.append(f"{'total':<58}{self.wall_s:>9.1f}{self.cpu_s:>9.1f}")
+            lines.append(f"{name[:57]:<58}{w:>9.1f}{u:>9.1f}{passes(w)}")
+        lines.append(
+            f"{'total':<58}{self.wall_s:>9.1f}{self.cpu_s:>9.1f}{passes(self.wall_s)}"
+        )
+        if self.reference_s is not None:
+            lines.append(
+                f"reference pass (one full forward pass over the lesson's 96 prompts, "
+                f"logits included) {self.reference_s:.2f} s: median of "
+                + ", ".join(f"{t:.2f}" for t in self.reference_times)
+            )
         lines.append(
             f"peak memory {self.peak_rss_mb:.0f} MB; load average at the end "
             f"{self.load_average[0]:.1f} on {os.cpu_count()} CPUs"
@@ -143,8 +176,12 @@ class LessonRun:
             "cpu_s": self.cpu_s,
             "peak_rss_mb": self.peak_rss_mb,
             "load_average": list(self.load_average),
+            "reference_s": self.reference_s,
+            "reference_times": self.reference_times,
+            "passes": self.passes(self.wall_s),
             "sections": {
-                k: {"wall_s": w, "cpu_s": u} for k, (w, u) in self.sections().items()
+                k: {"wall_s": w, "cpu_s": u, "passes": self.passes(w)}
+                for k, (w, u) in self.sections().items()
             },
             "cells": [c.__dict__ for c in self.cells],
         }
@@ -176,6 +213,38 @@ def model_for(name: str) -> Any:
     if name == "toy-seq":
         return models.load_model("toy-seq", verbose=False)
     raise ValueError(f"unknown model {name!r}: gpt2-shaped, gpt2-reduced or toy-seq")
+
+
+def reference_tokens(model: Any) -> torch.Tensor:
+    """The lesson's prompts of one task (numerals, clean), all of them  # [96, pos]."""
+    from neuralcircuits.science import circuit_study as study
+
+    make = study.prompt_maker(model)
+    ds = make(model.tokenizer, "numerals", "clean", "all", study.N_PROMPTS, study.SEED)
+    return ds.tokens
+
+
+@torch.no_grad()
+def reference_pass(model: Any, repeats: int = 3) -> list[float]:
+    """Wall seconds of ``repeats`` reference passes (after one untimed): one full
+    forward pass of ``model`` over the lesson's 96 prompts, logits of every
+    position included, with the CPU threads the lesson uses on this model.
+    """
+    from neuralcircuits.science import circuit_study as study
+
+    tokens = reference_tokens(model)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(study.recommended_threads(model))
+    try:
+        model(tokens)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(tokens)
+            times.append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
+    return times
 
 
 @contextlib.contextmanager
@@ -244,11 +313,18 @@ def run_lesson(
     bypass_filter: bool = False,
     n_prompts: int | None = None,
     log: Callable[[str], None] | None = None,
+    reference: int = 0,
 ) -> LessonRun:
-    """Run every code cell of the lesson at ``path`` on ``model``; return the times."""
+    """Run every code cell of the lesson at ``path`` on ``model``; return the times.
+
+    With ``reference`` > 0, the reference pass is timed that many times before
+    the lesson and as many after (``reference_pass``), in this process.
+    """
     import matplotlib.pyplot as plt
 
     run = LessonRun(path.stem, label)
+    if reference:
+        run.reference_times += reference_pass(model, reference)
     scope: dict[str, Any] = {"__name__": "__main__", "__file__": str(path)}
     start_wall, start_cpu = time.perf_counter(), time.process_time()
     with lesson_environment(model, bypass_filter, n_prompts), warnings.catch_warnings():
@@ -282,6 +358,8 @@ def run_lesson(
     run.peak_rss_mb = _peak_rss_mb()
     run.load_average = os.getloadavg()
     run.scope = scope
+    if reference:
+        run.reference_times += reference_pass(model, reference)
     return run
 
 
@@ -304,6 +382,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=["gpt2-shaped", "gpt2-reduced", "toy-seq"],
     )
     parser.add_argument("--out", default=None, help="JSON file for the times")
+    parser.add_argument(
+        "--reference",
+        type=int,
+        default=3,
+        help="reference passes timed before the lesson and again after (default 3; 0: none)",
+    )
     args = parser.parse_args(argv)
 
     def log(msg):
@@ -317,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         label=args.model,
         bypass_filter=args.model != "toy-seq",
         log=log,
+        reference=args.reference,
     )
     print(run.table())
     out = (

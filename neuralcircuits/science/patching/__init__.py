@@ -12,8 +12,10 @@ cannot change:
   positions from the patched one on are recomputed;
 - positions and logits the metric never reads: before a sweep, the metric is
   probed once (each position's logits replaced by NaN) to find the positions
-  it reads; logits are computed only there, and positions after the last one
-  read are never computed (they cannot influence earlier positions);
+  it reads, and through its gradient (then NaN in every other entry) to find
+  the vocabulary entries it reads there; logits are computed only there, and
+  positions after the last one read are never computed (they cannot
+  influence earlier positions);
 - and many patched runs are stacked into one big batch, in chunks that bound
   memory.
 
@@ -32,7 +34,8 @@ The package, one concern per module:
 - ``engine``: the fast path (attention from the weights, the model's own
   norms and MLPs);
 - ``sweep``: one sweep's shared state and its two runners (fast, hooks);
-- ``sweeps``: the public sweeps, each a declaration over that engine;
+- ``sweeps``: the public sweeps, each a declaration over that engine, and
+  ``shared_sweep``: one clean and one corrupted run several sweeps share;
 - ``ablation``, ``attribution``, ``logit_lens``: mean ablation, attribution
   patching (Nanda 2023) and the logit lens.
 """
@@ -48,9 +51,12 @@ from neuralcircuits.science.patching.inputs import Metric, metric_positions
 from neuralcircuits.science.patching.logit_lens import logit_lens
 from neuralcircuits.science.patching.sweeps import (
     patch_attn_out,
+    patch_attn_out_all_pos,
     patch_heads,
     patch_mlp_out,
+    patch_mlp_out_all_pos,
     patch_resid,
+    shared_sweep,
 )
 
 __all__ = [
@@ -64,7 +70,10 @@ __all__ = [
     "mean_activations",
     "metric_positions",
     "patch_attn_out",
+    "patch_attn_out_all_pos",
     "patch_heads",
     "patch_mlp_out",
+    "patch_mlp_out_all_pos",
     "patch_resid",
+    "shared_sweep",
 ]

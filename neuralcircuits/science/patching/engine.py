@@ -92,6 +92,7 @@ class FastEngine:
         ]
         self.K: list[torch.Tensor] = []  # corrupted keys per layer [batch, H, pos, dh]
         self.V: list[torch.Tensor] = []
+        self._columns: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
     # -- pieces --------------------------------------------------------------
     def attn_out(self, L: int, z: torch.Tensor) -> torch.Tensor:
@@ -157,6 +158,21 @@ class FastEngine:
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of residual rows x [..., d_model]."""
         return self.model.unembed(self.model.ln_final(x))
+
+    def logit_columns(self, x: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+        """The logits of residual rows x [..., d_model] at the vocabulary entries ``cols`` only  # [..., len(cols)].
+
+        A metric that reads two tokens per prompt needs two columns of the
+        unembedding, not GPT-2's 50,257.
+        """
+        key = tuple(cols.tolist())
+        if key not in self._columns:
+            W_U, b_U = self.model.W_U, getattr(self.model, "b_U", None)
+            W = W_U[:, cols].contiguous()
+            b = b_U[cols] if b_U is not None else torch.zeros(len(cols), dtype=W.dtype)
+            self._columns[key] = (W, b)
+        W, b = self._columns[key]
+        return self.model.ln_final(x) @ W + b
 
     # -- the corrupted run, checked against the model -------------------------
     def verify(

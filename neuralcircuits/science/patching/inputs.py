@@ -89,3 +89,40 @@ def metric_positions(metric: Metric, logits: torch.Tensor) -> list[int]:
 def selection(n: int, chosen: Iterable[int] | None) -> list[int]:
     """The sorted indices of `chosen` among range(n) (negative counts from the end); all when None."""
     return sorted(set(range(n) if chosen is None else (i % n for i in chosen)))
+
+
+def metric_columns(
+    metric: Metric, logits: torch.Tensor, read: list[int]
+) -> torch.Tensor | None:
+    """The vocabulary entries the metric reads at the positions it reads, or None.
+
+    Found from the metric's gradient with respect to the logits (the entries
+    it is not flat in), then checked: with every other entry at those
+    positions NaN, the metric must be unchanged. None when it reads more
+    than a quarter of the vocabulary (a softmax reads all of it), has no
+    gradient, or fails the check: then every entry is computed.
+    """
+    vocab = logits.shape[-1]
+    x = logits.detach().clone().requires_grad_(True)
+    try:
+        with torch.enable_grad():
+            value = scalar(metric, x)
+            if not value.requires_grad:
+                return None
+            (grad,) = torch.autograd.grad(value, x)
+    except RuntimeError:
+        return None
+    cols = (grad[:, read] != 0).flatten(0, 1).any(0).nonzero().flatten()
+    if not 0 < len(cols) <= vocab // 4:
+        return None
+    base = value.detach().double()
+    others = torch.ones(vocab, dtype=torch.bool)
+    others[cols] = False
+    probe = logits.detach().clone()
+    at = probe[:, read]  # [batch, n_read, vocab], a copy
+    at[..., others] = float("nan")
+    probe[:, read] = at
+    with torch.no_grad():
+        if not bool(torch.as_tensor(metric(probe)).detach().double() == base):
+            return None
+    return cols

@@ -18,7 +18,12 @@ from tqdm.auto import tqdm
 
 from neuralcircuits.science.hooks import activations, hook_name
 from neuralcircuits.science.patching.engine import FastEngine, fast_path_reason
-from neuralcircuits.science.patching.inputs import Metric, metric_positions, scalar
+from neuralcircuits.science.patching.inputs import (
+    Metric,
+    metric_columns,
+    metric_positions,
+    scalar,
+)
 
 # Bounds on memory: residual-stream rows in one stacked batch, logit entries.
 MAX_PATCHED_ROWS = 8_192
@@ -78,7 +83,9 @@ class Sweep:
         fast: bool | None = None,
     ):
         self.model, self.metric = model, metric
-        self.corrupted_tokens = corrupted_tokens
+        self.clean_tokens, self.corrupted_tokens = clean_tokens, corrupted_tokens
+        self.corrupted_kinds = set(corrupted_kinds) | {"resid_pre", "resid_post"}
+        self.clean_kinds = set(clean_kinds)
         self.batch, self.n_pos = corrupted_tokens.shape
         self.n_layers = model.cfg.n_layers
         kinds = sorted(set(corrupted_kinds) | {"resid_pre"})
@@ -90,6 +97,8 @@ class Sweep:
         )
         self.baseline = float(scalar(metric, self.logits))
         self.read = metric_positions(metric, self.logits)
+        # the vocabulary entries it reads there (None: all of them)
+        self.cols = metric_columns(metric, self.logits, self.read)
         self.end = (
             max(self.read) + 1
         )  # positions from `end` on cannot change the metric
@@ -172,7 +181,7 @@ class Sweep:
         by_pos: dict[int, list[Cell]] = {}
         for cell in cells:
             by_pos.setdefault(cell.pos, []).append(cell)
-        vocab = self.logits.shape[-1]
+        vocab = self.logits.shape[-1] if self.cols is None else len(self.cols)
         chunks = []
         for pos in sorted(by_pos, reverse=True):
             group = sorted(by_pos[pos], key=lambda c: c.start)
@@ -212,13 +221,20 @@ class Sweep:
         if entering:
             x = torch.cat(([x] if x is not None else []) + entering, dim=0)
         assert x is not None  # a chunk holds at least one cell
-        logits = eng.logits(x)  # [cells * batch, n_read, vocab]
         values = []
         read_here_abs = [r + pos for r in read_here]
+        if self.cols is not None:  # only the entries the metric reads
+            logits = eng.logit_columns(x, self.cols)  # [cells * batch, n_read, n_cols]
+            at = torch.tensor(read_here_abs)[:, None], self.cols[None, :]
+        else:
+            logits = eng.logits(x)  # [cells * batch, n_read, vocab]
         for i in range(len(chunk)):
             if read_before:
                 buffer[:, read_before] = self.logits[:, read_before]
-            buffer[:, read_here_abs] = logits[i * b : (i + 1) * b]
+            if self.cols is not None:
+                buffer[:, at[0], at[1]] = logits[i * b : (i + 1) * b]
+            else:
+                buffer[:, read_here_abs] = logits[i * b : (i + 1) * b]
             values.append(float(scalar(self.metric, buffer)))
         return values
 

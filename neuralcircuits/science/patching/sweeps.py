@@ -1,8 +1,14 @@
 """The public patching sweeps: each a declaration over one shared engine.
 
 As in ``transformer_lens.patching``, every sweep is the generic
-``layer_sweep`` (or ``patch_heads``) with its activation fixed by
-``functools.partial``; the work is in :mod:`.sweep` and :mod:`.engine`.
+``layer_sweep`` (or ``patch_heads``, ``whole_layer_sweep``) with its
+activation fixed by ``functools.partial``; the work is in :mod:`.sweep` and
+:mod:`.engine`.
+
+Every sweep starts from one clean and one corrupted run (cached, and the
+fast engine checked against the model). Several sweeps of one clean /
+corrupted pair can share them: build them once with :func:`shared_sweep` and
+pass it to each sweep as ``shared=``; the values are the same.
 """
 
 from __future__ import annotations
@@ -16,6 +22,79 @@ import torch
 from neuralcircuits.science.patching.inputs import Metric, check_pair, selection
 from neuralcircuits.science.patching.sweep import Cell, Sweep
 
+# What a shared sweep caches: enough for every sweep of this module.
+SHARED_CORRUPTED_KINDS = ("z", "resid_mid")
+SHARED_CLEAN_KINDS = ("resid_pre", "attn_out", "mlp_out", "z")
+
+
+def shared_sweep(
+    model: Any,
+    clean_tokens: torch.Tensor,
+    corrupted_tokens: torch.Tensor,
+    metric: Metric,
+    *,
+    fast: bool | None = None,
+) -> Sweep:
+    """One clean and one corrupted run, cached once for every sweep of this pair (pass it as ``shared=``)."""
+    check_pair(model, clean_tokens, corrupted_tokens)
+    return Sweep(
+        model,
+        clean_tokens,
+        corrupted_tokens,
+        metric,
+        corrupted_kinds=SHARED_CORRUPTED_KINDS,
+        clean_kinds=SHARED_CLEAN_KINDS,
+        fast=fast,
+    )
+
+
+def _sweep(
+    model: Any,
+    clean_tokens: torch.Tensor,
+    corrupted_tokens: torch.Tensor,
+    metric: Metric,
+    corrupted_kinds: Sequence[str],
+    clean_kinds: Sequence[str],
+    fast: bool | None,
+    shared: Sweep | None,
+) -> Sweep:
+    """A new sweep's state, or ``shared`` once it is checked to be this sweep's."""
+    check_pair(model, clean_tokens, corrupted_tokens)
+    if shared is None:
+        return Sweep(
+            model,
+            clean_tokens,
+            corrupted_tokens,
+            metric,
+            corrupted_kinds=corrupted_kinds,
+            clean_kinds=clean_kinds,
+            fast=fast,
+        )
+    same = (
+        shared.model is model
+        and shared.metric is metric
+        and torch.equal(shared.clean_tokens, clean_tokens)
+        and torch.equal(shared.corrupted_tokens, corrupted_tokens)
+    )
+    if not same:
+        raise ValueError(
+            "the shared sweep was built for another model, other tokens or another metric"
+        )
+    missing = (set(corrupted_kinds) - shared.corrupted_kinds) | (
+        set(clean_kinds) - shared.clean_kinds
+    )
+    if missing:
+        raise ValueError(
+            f"the shared sweep has no cached {', '.join(sorted(missing))}; "
+            "build it with shared_sweep"
+        )
+    if fast is not None and fast != (shared.engine is not None):
+        raise ValueError(
+            f"fast={fast}, but the shared sweep's fast path is "
+            f"{'on' if shared.engine is not None else 'off'}"
+        )
+    return shared
+
 
 def patch_heads(
     model: Any,
@@ -28,6 +107,7 @@ def patch_heads(
     positions: Sequence[int] | None = None,
     progress: bool | None = None,
     fast: bool | None = None,
+    shared: Sweep | None = None,
 ) -> torch.Tensor:
     """Patch each head's clean output (hook_z) into the corrupted run: [n_layers, n_heads] or [n_layers, pos, n_heads].
 
@@ -35,17 +115,10 @@ def patch_heads(
     (``by_pos=False``) and ``get_act_patch_attn_head_out_by_pos`` (``by_pos=True``).
     ``layers`` / ``positions`` (by position only) restrict the sweep; cells left
     out are NaN. ``fast=False`` forces the hook path; ``fast=True`` fails if the
-    fast path is off.
+    fast path is off. ``shared``: the runs of ``shared_sweep`` for these tokens.
     """
-    check_pair(model, clean_tokens, corrupted_tokens)
-    sw = Sweep(
-        model,
-        clean_tokens,
-        corrupted_tokens,
-        metric,
-        corrupted_kinds=["z"],
-        clean_kinds=["z"],
-        fast=fast,
+    sw = _sweep(
+        model, clean_tokens, corrupted_tokens, metric, ["z"], ["z"], fast, shared
     )
     return head_sweep(
         sw,
@@ -69,21 +142,22 @@ def layer_sweep(
     positions: Sequence[int] | None = None,
     progress: bool | None = None,
     fast: bool | None = None,
+    shared: Sweep | None = None,
 ) -> torch.Tensor:
     """Patch the clean activation `kind` of each layer at each position: [n_layers, pos].
 
     `kind` is "resid_pre", "attn_out" or "mlp_out"; ``layers`` / ``positions``
-    restrict the sweep (cells left out are NaN).
+    restrict the sweep (cells left out are NaN); ``shared`` as in ``patch_heads``.
     """
-    check_pair(model, clean_tokens, corrupted_tokens)
-    sw = Sweep(
+    sw = _sweep(
         model,
         clean_tokens,
         corrupted_tokens,
         metric,
-        corrupted_kinds=["resid_mid"] if kind == "mlp_out" else [],
-        clean_kinds=[kind],
-        fast=fast,
+        ["resid_mid"] if kind == "mlp_out" else [],
+        [kind],
+        fast,
+        shared,
     )
     nL, P = sw.n_layers, sw.n_pos
     layers, positions = selection(nL, layers), selection(P, positions)
@@ -130,6 +204,71 @@ patch_mlp_out.__doc__ = """Patch each layer's clean MLP output by position: [n_l
 
 Same values as ``transformer_lens.patching.get_act_patch_mlp_out``.
 """
+
+
+def whole_layer_sweep(
+    kind: str,
+    model: Any,
+    clean_tokens: torch.Tensor,
+    corrupted_tokens: torch.Tensor,
+    metric: Metric,
+    *,
+    progress: bool | None = None,
+    fast: bool | None = None,
+    shared: Sweep | None = None,
+) -> torch.Tensor:
+    """Patch the clean activation `kind` of each layer at every position at once: [n_layers].
+
+    `kind` is "attn_out" or "mlp_out". Before the first position where the
+    prompts differ the clean and corrupted activations are the same, so each
+    patched run is computed from there on, from the layer after the patch.
+    """
+    if kind not in ("attn_out", "mlp_out"):
+        raise ValueError(f"whole-layer patching of {kind!r}: use attn_out or mlp_out")
+    sw = _sweep(
+        model,
+        clean_tokens,
+        corrupted_tokens,
+        metric,
+        ["resid_mid"] if kind == "mlp_out" else [],
+        [kind],
+        fast,
+        shared,
+    )
+    nL = sw.n_layers
+    out = torch.zeros(nL)
+    src = sw.clean[kind]
+    desc = f"patch {kind}, all positions"
+    if sw.engine is None:
+        patches = [((L,), kind, L, None, None, src[L]) for L in range(nL)]
+        return sw.run_hooks(patches, out, desc, progress)
+    start = min(sw.same_before, sw.end - 1)
+    cells = [
+        Cell((L,), L + 1, start, _whole_layer_fn(sw, kind, L, src[L], start))
+        for L in range(nL)
+    ]
+    return sw.run(cells, out, desc, progress)
+
+
+patch_attn_out_all_pos = partial(whole_layer_sweep, "attn_out")
+patch_attn_out_all_pos.__doc__ = """Patch each layer's clean attention output at every position at once: [n_layers]."""
+
+patch_mlp_out_all_pos = partial(whole_layer_sweep, "mlp_out")
+patch_mlp_out_all_pos.__doc__ = (
+    """Patch each layer's clean MLP output at every position at once: [n_layers]."""
+)
+
+
+def _whole_layer_fn(sw, kind, L, source, start):
+    def rows():
+        end = sw.end
+        if kind == "attn_out":  # resid_mid = resid_pre + attn_out
+            mid = sw.corr["resid_pre"][L][:, start:end] + source[:, start:end]
+            return sw.engine.after_attn(L, mid)
+        # resid_post = resid_mid + mlp_out
+        return sw.corr["resid_mid"][L][:, start:end] + source[:, start:end]
+
+    return rows
 
 
 def head_sweep(

@@ -12,7 +12,10 @@ and ``lesson04`` (``--only lesson04``): lesson 04's solution run top to bottom
 on GPT-2 small's shape (random weights, GPT-2's tokenizer, the correctness
 filter bypassed so all 96 prompts per task stay) and on toy-seq, each in a
 fresh process with an empty result cache, then again with the cache it filled
-(``tooling.lesson_run``): wall and CPU time, peak memory, per-section times.
+(``tooling.lesson_run``): wall and CPU time, peak memory, per-section times,
+and the reference pass timed in the same process (one full forward pass of the
+model over the lesson's 96 prompts, logits included), so that the lesson and
+each section read as a number of forward passes, whatever the machine.
 
 On a 2-core CPU one forward pass of the GPT-2-shaped model takes seconds, so
 TransformerLens's full sweeps (one forward pass per cell: 144 cells for heads,

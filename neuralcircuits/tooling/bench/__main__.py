@@ -100,15 +100,30 @@ def main(argv: list[str] | None = None) -> int:
                     f"{model}: our complete {key[5:-2]} sweep took {i[key]:.0f} s (1 run)"
                 )
     for name, runs in info.get("lesson04", {}).items():
+        cold = runs["cold"]
         print(
-            f"lesson 04 on {name}, per section (first run: wall s / CPU s; re-run wall s):"
+            f"lesson 04 on {name}, per section (first run: wall s, CPU s, forward "
+            "passes; re-run wall s):"
         )
         warm = runs["warm"]["sections"]
-        for section, t in runs["cold"]["sections"].items():
+        for section, t in cold["sections"].items():
             again = warm.get(section, {}).get("wall_s", float("nan"))
             print(
-                f"  {section[:56]:<57}{t['wall_s']:>8.1f}{t['cpu_s']:>8.1f}{again:>8.1f}"
+                f"  {section[:48]:<49}{t['wall_s']:>8.1f}{t['cpu_s']:>8.1f}"
+                f"{t['passes']:>8.1f}{again:>8.1f}"
             )
+        print(
+            f"  {'total':<49}{cold['wall_s']:>8.1f}{cold['cpu_s']:>8.1f}"
+            f"{cold['passes']:>8.1f}{runs['warm']['wall_s']:>8.1f}"
+        )
+    for name, runs in info.get("lesson04", {}).items():
+        cold = runs["cold"]
+        print(
+            f"lesson 04 on {name}: {cold['wall_s']:.0f} s from an empty cache = "
+            f"{cold['passes']:.1f} x the reference pass ({cold['reference_s']:.2f} s: "
+            "one forward pass over the lesson's 96 prompts, logits included, "
+            "same run)"
+        )
     print(
         f"peak memory of the whole benchmark {info['peak_rss_mb']:.0f} MB; "
         f"wall time {info['wall_s']:.0f} s; load average {os.getloadavg()[0]:.1f} "

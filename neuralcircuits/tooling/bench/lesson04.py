@@ -15,7 +15,11 @@ def bench_lesson04(models: list[str], log) -> tuple[list[Row], dict]:
 
     Each run starts with an empty result cache (a learner's first run) and is
     timed again with the cache it filled (re-running the lesson). Wall and CPU
-    time, peak memory and per-section times go to the row and the info.
+    time, peak memory and per-section times go to the row and the info, and
+    with them the reference pass timed in the same process (``lesson_run``'s
+    ``reference_pass``: one full forward pass of the model over the lesson's
+    96 prompts, logits included), so that the lesson's cost reads as a number
+    of forward passes, which does not depend on the machine.
     """
     import subprocess
     import tempfile
@@ -39,6 +43,8 @@ def bench_lesson04(models: list[str], log) -> tuple[list[Row], dict]:
                         name,
                         "--out",
                         out,
+                        "--reference",
+                        "3",
                     ],
                     env=env,
                     check=True,
@@ -46,8 +52,10 @@ def bench_lesson04(models: list[str], log) -> tuple[list[Row], dict]:
                 )
                 with open(out) as f:
                     runs[label] = json.load(f)
+                r = runs[label]
                 log(
-                    f"    {runs[label]['wall_s']:.0f} s wall, {runs[label]['cpu_s']:.0f} s CPU"
+                    f"    {r['wall_s']:.0f} s wall, {r['cpu_s']:.0f} s CPU; reference pass "
+                    f"{r['reference_s']:.2f} s: {r['passes']:.1f} passes"
                 )
         cold, warm = runs["cold"], runs["warm"]
         info[name] = {"cold": cold, "warm": warm}
@@ -66,8 +74,10 @@ def bench_lesson04(models: list[str], log) -> tuple[list[Row], dict]:
                 None,
                 "1/-",
                 notes=(
-                    f"CPU {cold['cpu_s']:.0f} s; re-run with its cache {warm['wall_s']:.0f} s; "
-                    f"load {cold['load_average'][0]:.1f}"
+                    f"{cold['passes']:.1f} forward passes (reference pass "
+                    f"{cold['reference_s']:.2f} s, same run); CPU {cold['cpu_s']:.0f} s; "
+                    f"re-run with its cache {warm['wall_s']:.0f} s "
+                    f"({warm['passes']:.1f} passes); load {cold['load_average'][0]:.1f}"
                 ),
                 ours_times=[cold["wall_s"]],
             )
