@@ -348,7 +348,7 @@ def _patching_results(
 
     # one clean and one corrupted run, cached once, for every sweep below
     runs = patching.shared_sweep(model, clean, corrupted, metric)
-    kw = {"progress": progress, "shared": runs}
+    kw: dict[str, Any] = {"progress": progress, "shared": runs}
     return {
         "clean": base_clean,
         "corrupted": base_corrupted,
