@@ -36,7 +36,7 @@ SCENE_STEMS := $(notdir $(basename $(wildcard animations/[0-9][0-9]_*.py)))
 # Lessons, tests and benchmarks never reach the network.
 OFFLINE := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-.PHONY: help setup system-packages test course lab lessons notebooks videos \
+.PHONY: help setup system-packages test test-full course lab lessons notebooks videos \
 	bench toy-model lint clean distclean site assignments slides lab-teacher
 
 help: ## list the targets
@@ -85,10 +85,17 @@ $(WEB_TARBALLS): | $(INSTALLED)
 	cd $(WEB_ASSETS) && npm pack --silent \
 		$(foreach p,$(WEB_PACKAGES),$(if $(filter $(notdir $@),$(subst @,-,$(p)).tgz),$(p))) >/dev/null
 
+PYTEST := $(OFFLINE) $(PY) -m pytest tests build/notebooks/lessons --nbval-lax \
+	--nbval-current-env -p no:cacheprovider --durations=10
+
 test: $(INSTALLED) $(WEB_TARBALLS) lint ## lint first, then unit tests, every notebook, lessons/ in sync, every scene, site, slides, lab (offline)
 	@$(PY) -m neuralcircuits.tooling.notebooks build/notebooks
 	@# solutions/ run once, in tests/test_site.py, which builds the site from them.
-	$(OFFLINE) $(PY) -m pytest tests build/notebooks/lessons --nbval-lax --nbval-current-env -p no:cacheprovider --durations=10
+	$(PYTEST) -m "not full"
+
+test-full: test ## make test, then every lesson's full narrated video and every deck, rendered one at a time
+	$(OFFLINE) $(PY) -m pytest tests/test_scenes.py tests/test_slides.py -m full \
+		-p no:cacheprovider --durations=10
 
 course: $(INSTALLED) ## the main job: execute every solution into build/course/, render every video
 	$(OFFLINE) $(PY) -m neuralcircuits.tooling.course --quality $(QUALITY)

@@ -1,5 +1,7 @@
 """Shared test set-up."""
 
+import os
+
 import matplotlib
 
 matplotlib.use("Agg")  # tests draw figures without a screen
@@ -20,6 +22,37 @@ def model():
     from neuralcircuits.science import toy_seq
 
     return toy_seq.load()
+
+
+@pytest.fixture(scope="session")
+def narrated_video():
+    """Lesson 02's video, narrated with the default voice at low quality, rendered once.
+
+    The pipeline end to end (scenes, voice, captions, chapters, the joined
+    mp4), shared by the scene tests, the site and the slides; under a file
+    lock, so test processes run side by side render it once.
+    """
+    from filelock import FileLock
+
+    from neuralcircuits.tooling.paths import ANIMATIONS, BUILD
+    from neuralcircuits.tooling.videos import make_video
+
+    script = ANIMATIONS / "02_hand_built_relu_circuits.py"
+    out_dir = BUILD / "test-videos"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    video = out_dir / f"{script.stem}.mp4"
+    with FileLock(str(out_dir / ".lock")):
+        stamp = out_dir / ".session"
+        session = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
+        if not (video.exists() and stamp.exists() and stamp.read_text() == session):
+            env = os.environ.pop("NC_VOICE", None)  # the default voice
+            try:
+                make_video(script, "low", out_dir=out_dir)
+            finally:
+                if env is not None:
+                    os.environ["NC_VOICE"] = env
+            stamp.write_text(session)
+    return video
 
 
 @pytest.fixture(autouse=True)
@@ -67,6 +100,4 @@ def pytest_addoption(parser):
 
 # Tests compute every result: the on-disk result cache (science.disk_cache) is
 # off unless a test turns it on for a folder of its own.
-import os  # noqa: E402
-
 os.environ.setdefault("NEURALCIRCUITS_CACHE", "off")

@@ -445,11 +445,24 @@ def _streams(video: Path) -> dict[str, float]:
 
 
 @pytest.mark.scene
-def test_one_lesson_renders_narrated_captioned_and_chaptered(tmp_path, monkeypatch):
+def test_one_lesson_renders_narrated_captioned_and_chaptered(narrated_video):
     """Lesson 02 end to end at low quality, with the default offline voice."""
+    check_narrated_video(narrated_video)
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
+def test_every_lesson_renders_narrated_captioned_and_chaptered(
+    script: Path, tmp_path, monkeypatch
+):
+    """make test-full: every lesson's video, as make videos renders it."""
     monkeypatch.delenv("NC_VOICE", raising=False)
-    script = ANIMATIONS / "02_hand_built_relu_circuits.py"
-    out = videos.make_video(script, "low", out_dir=tmp_path)
+    check_narrated_video(videos.make_video(script, "low", out_dir=tmp_path))
+
+
+def check_narrated_video(out: Path) -> None:
+    """A 4 to 8 minute story with narration, captions and chapters, never a talking empty screen."""
+    script = ANIMATIONS / f"{out.stem}.py"
     length = videos.video_duration(out)
     assert 4 * 60 <= length <= 8 * 60, f"{length:.0f} s is not a 4 to 8 minute story"
     streams = _streams(out)
