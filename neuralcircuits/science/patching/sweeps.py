@@ -149,16 +149,7 @@ def layer_sweep(
     `kind` is "resid_pre", "attn_out" or "mlp_out"; ``layers`` / ``positions``
     restrict the sweep (cells left out are NaN); ``shared`` as in ``patch_heads``.
     """
-    sw = _sweep(
-        model,
-        clean_tokens,
-        corrupted_tokens,
-        metric,
-        ["resid_mid"] if kind == "mlp_out" else [],
-        [kind],
-        fast,
-        shared,
-    )
+    sw = _kind_sweep(kind, model, clean_tokens, corrupted_tokens, metric, fast, shared)
     nL, P = sw.n_layers, sw.n_pos
     layers, positions = selection(nL, layers), selection(P, positions)
     full = len(layers) == nL and len(positions) == P
@@ -169,18 +160,13 @@ def layer_sweep(
             ((L, p), kind, L, p, None, src[L]) for L in layers for p in positions
         ]
         return sw.run_hooks(patches, out, f"patch {kind}", progress)
-    eng = sw.engine
     cells = []
     with torch.no_grad():
         for L in layers:
             if kind == "resid_pre":
                 rows, start = src[L][:, : sw.end], L  # [batch, P, d]
-            elif kind == "attn_out":
-                mid = sw.corr["resid_pre"][L][:, : sw.end] + src[L][:, : sw.end]
-                rows, start = eng.after_attn(L, mid), L + 1
-            else:  # mlp_out
-                rows = sw.corr["resid_mid"][L][:, : sw.end] + src[L][:, : sw.end]
-                start = L + 1
+            else:
+                rows, start = _patched_stream(sw, kind, L, src[L], 0), L + 1
             for p in positions:
                 row = rows[:, p] if p < sw.end else None
                 cells.append(Cell((L, p), start, p, _rows_fn(sw, start, p, row)))
@@ -225,16 +211,7 @@ def whole_layer_sweep(
     """
     if kind not in ("attn_out", "mlp_out"):
         raise ValueError(f"whole-layer patching of {kind!r}: use attn_out or mlp_out")
-    sw = _sweep(
-        model,
-        clean_tokens,
-        corrupted_tokens,
-        metric,
-        ["resid_mid"] if kind == "mlp_out" else [],
-        [kind],
-        fast,
-        shared,
-    )
+    sw = _kind_sweep(kind, model, clean_tokens, corrupted_tokens, metric, fast, shared)
     nL = sw.n_layers
     out = torch.zeros(nL)
     src = sw.clean[kind]
@@ -260,15 +237,25 @@ patch_mlp_out_all_pos.__doc__ = (
 
 
 def _whole_layer_fn(sw, kind, L, source, start):
-    def rows():
-        end = sw.end
-        if kind == "attn_out":  # resid_mid = resid_pre + attn_out
-            mid = sw.corr["resid_pre"][L][:, start:end] + source[:, start:end]
-            return sw.engine.after_attn(L, mid)
-        # resid_post = resid_mid + mlp_out
-        return sw.corr["resid_mid"][L][:, start:end] + source[:, start:end]
+    return lambda: _patched_stream(sw, kind, L, source, start)
 
-    return rows
+
+def _kind_sweep(kind, model, clean_tokens, corrupted_tokens, metric, fast, shared):
+    """The sweep's runs for patching `kind` (mlp_out also needs the corrupted resid_mid)."""
+    extra = ["resid_mid"] if kind == "mlp_out" else []
+    return _sweep(
+        model, clean_tokens, corrupted_tokens, metric, extra, [kind], fast, shared
+    )
+
+
+def _patched_stream(sw, kind, L, source, start):
+    """The corrupted stream after layer L's `kind` (attn_out or mlp_out) is replaced by `source`, positions start..end."""
+    end = sw.end
+    if kind == "attn_out":  # resid_mid = resid_pre + attn_out
+        mid = sw.corr["resid_pre"][L][:, start:end] + source[:, start:end]
+        return sw.engine.after_attn(L, mid)
+    # resid_post = resid_mid + mlp_out
+    return sw.corr["resid_mid"][L][:, start:end] + source[:, start:end]
 
 
 def head_sweep(
